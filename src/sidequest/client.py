@@ -1,0 +1,220 @@
+"""Enqueueing: turn a call into Sidekiq-format payloads and push them to a store.
+
+``Client.push`` and ``Client.push_bulk`` work like Sidekiq's ``Sidekiq::Client.push``/``push_bulk``:
+called on the class they use the default client (see :mod:`sidequest.defaults`); called on an
+instance they use that instance's store::
+
+    sidequest.Client.push_bulk({"class": OrderWorker, "args": [[1], [2], [3]]})
+    sidequest.Client.push({"class": "HardJob", "queue": "ruby", "args": [1]})   # a Ruby worker by name
+    Client("redis://localhost:6379/0").push({...})
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
+
+from sidequest.errors import ConfigurationError, JobArgumentError
+from sidequest.job import NewJob, Payload, new_jid
+from sidequest.middleware import ClientMiddleware, run_client_chain
+from sidequest.options import DEFAULT_OPTIONS, validate_options
+from sidequest.serializer import check_args
+from sidequest.stores import open_store
+from sidequest.stores.base import Store
+from sidequest.worker import Worker
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+RELATIVE_LIMIT = 1_000_000_000
+"""As in Sidekiq, a ``perform_in`` interval below 1e9 is relative; above, an absolute epoch second."""
+
+ITEM_KEYS = {"class", "args", "at", "jid", "batch_size"}
+
+
+def resolve_at(when: float | int | datetime | timedelta, relative: bool) -> float | None:
+    """Epoch seconds for a ``perform_in``/``perform_at`` argument; None when that time is not in the future."""
+    now = time.time()
+    if isinstance(when, timedelta):
+        at = now + when.total_seconds()
+    elif isinstance(when, datetime):
+        at = when.timestamp()
+    elif isinstance(when, (int, float)) and not isinstance(when, bool):
+        at = now + float(when) if relative and when < RELATIVE_LIMIT else float(when)
+    else:
+        raise JobArgumentError(
+            f"a job time must be seconds, a timedelta or a datetime, not {type(when).__name__}"
+        )
+    return at if at > now else None
+
+
+class default_or_bound(Generic[P, R]):  # noqa: N801 - used as a decorator, like classmethod
+    """Method that, looked up on the class, runs on the default client (Sidekiq's ``Client.push``)."""
+
+    def __init__(self, func: Callable[Concatenate[Client, P], R]) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj: Client | None, objtype: type | None = None) -> Callable[P, R]:
+        func = self.func
+        if obj is not None:
+
+            def bound(*args: P.args, **kwargs: P.kwargs) -> R:
+                return func(obj, *args, **kwargs)
+
+            return bound
+
+        def on_default(*args: P.args, **kwargs: P.kwargs) -> R:
+            from sidequest.defaults import default_client
+
+            return func(default_client(), *args, **kwargs)
+
+        return on_default
+
+
+class Client:
+    """Pushes jobs to one store, through an optional chain of client middleware."""
+
+    def __init__(self, store: Store | str, middleware: Sequence[ClientMiddleware] = ()) -> None:
+        self.store: Store = open_store(store) if isinstance(store, str) else store
+        self.middleware: list[ClientMiddleware] = list(middleware)
+
+    # -- the Worker class methods land here -------------------------------------------------------
+
+    def enqueue(
+        self,
+        worker: type[Worker] | str,
+        args: Sequence[Any],
+        *,
+        options: Mapping[str, Any] | None = None,
+        at: float | None = None,
+    ) -> str | None:
+        """Enqueue one job for ``worker`` (a Worker class or a class name). Returns its jid, or None
+        when a client middleware dropped it."""
+        payload = self.build_payload(worker, args, options or {}, at)
+        if payload is None:
+            return None
+        self.write([NewJob(payload, at)])
+        return str(payload["jid"])
+
+    def enqueue_bulk(
+        self,
+        worker: type[Worker] | str,
+        args_list: Sequence[Sequence[Any]],
+        *,
+        options: Mapping[str, Any] | None = None,
+        at: float | None = None,
+        batch_size: int = 1000,
+    ) -> list[str | None]:
+        """Enqueue one job per argument list, ``batch_size`` jobs per store write (one round trip or
+        transaction each). Returns the jids in order (None where a middleware dropped a job)."""
+        if batch_size < 1:
+            raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
+        if isinstance(args_list, (str, bytes)) or not isinstance(args_list, Sequence):
+            raise JobArgumentError("bulk args must be a list of argument lists, e.g. [[1], [2], [3]]")
+        created = time.time()
+        jids: list[str | None] = []
+        batch: list[NewJob] = []
+        for args in args_list:
+            if not isinstance(args, (list, tuple)):
+                raise JobArgumentError(
+                    f"bulk args must be a list of argument lists, e.g. [[1], [2]]; got an element {args!r}"
+                )
+            payload = self.build_payload(worker, args, options or {}, at, created_at=created)
+            if payload is None:
+                jids.append(None)
+                continue
+            jids.append(str(payload["jid"]))
+            batch.append(NewJob(payload, at))
+            if len(batch) >= batch_size:
+                self.write(batch)
+                batch = []
+        if batch:
+            self.write(batch)
+        return jids
+
+    def build_payload(
+        self,
+        worker: type[Worker] | str,
+        args: Sequence[Any],
+        options: Mapping[str, Any],
+        at: float | None,
+        created_at: float | None = None,
+    ) -> Payload | None:
+        """The payload Sidekiq would write for this call, after the client middleware (None if dropped)."""
+        if isinstance(worker, str):
+            if not worker:
+                raise JobArgumentError("a job's class name must be a non-empty string")
+            name, where, base = worker, f"push({worker!r})", DEFAULT_OPTIONS
+        elif isinstance(worker, type) and issubclass(worker, Worker):
+            if worker.__sidequest_abstract__:
+                raise JobArgumentError(f"{worker.__qualname__} is abstract and cannot be enqueued")
+            name = worker.sidequest_name()
+            where = f"{worker.__qualname__}.perform_async"
+            base = worker.__sidequest_resolved__
+        else:
+            raise JobArgumentError(
+                f"a job's class must be a sidequest.Worker subclass or a class name string, not {worker!r}"
+            )
+        checked = check_args(args, where)
+        if not isinstance(worker, str):
+            worker.check_arguments(checked, where)
+        now = time.time()
+        payload: Payload = {**base, **options}
+        payload["args"] = checked
+        payload["class"] = name
+        payload["jid"] = new_jid()
+        payload["created_at"] = created_at if created_at is not None else now
+        if at is None:
+            payload["enqueued_at"] = now
+        if self.middleware:
+            return run_client_chain(self.middleware, payload)
+        return payload
+
+    def write(self, jobs: Sequence[NewJob]) -> None:
+        """Push already-built jobs to the store in one write (subclasses for testing override this)."""
+        self.store.push(jobs)
+
+    # -- Sidekiq's Client.push / push_bulk --------------------------------------------------------
+
+    @default_or_bound
+    def push(self, item: Mapping[str, Any]) -> str | None:
+        """Push one job described Sidekiq-style: ``{"class": Worker or "Name", "args": [...], "queue":
+        ..., "at": epoch seconds, ...options}``. Returns the jid (None if a middleware dropped it)."""
+        worker, options, at = self._split_item(item)
+        args = item.get("args", [])
+        if not isinstance(args, (list, tuple)):
+            raise JobArgumentError(f"push: 'args' must be a list, got {type(args).__name__}")
+        payload = self.build_payload(worker, args, options, at)
+        if payload is None:
+            return None
+        if isinstance(item.get("jid"), str):
+            payload["jid"] = item["jid"]
+        self.write([NewJob(payload, at)])
+        return str(payload["jid"])
+
+    @default_or_bound
+    def push_bulk(self, item: Mapping[str, Any]) -> list[str | None]:
+        """Push many jobs of one class: ``{"class": ..., "args": [[1], [2], ...], "batch_size": 1000}``,
+        one store write per batch. Returns the jids in order."""
+        worker, options, at = self._split_item(item)
+        args_list = item.get("args")
+        if not isinstance(args_list, (list, tuple)):
+            raise JobArgumentError("push_bulk: 'args' must be a list of argument lists, e.g. [[1], [2]]")
+        batch_size = item.get("batch_size", 1000)
+        return self.enqueue_bulk(worker, args_list, options=options, at=at, batch_size=batch_size)
+
+    @staticmethod
+    def _split_item(item: Mapping[str, Any]) -> tuple[type[Worker] | str, dict[str, Any], float | None]:
+        if "class" not in item:
+            raise JobArgumentError("push: the item needs a 'class' (a Worker subclass or a class name)")
+        options = validate_options({k: v for k, v in item.items() if k not in ITEM_KEYS}, "push")
+        at = item.get("at")
+        resolved = resolve_at(at, relative=False) if at is not None else None
+        return item["class"], options, resolved
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()

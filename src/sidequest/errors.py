@@ -1,0 +1,39 @@
+"""Every error sidequest raises on purpose. Each message names the problem and what to do about it."""
+
+from __future__ import annotations
+
+
+class SidequestError(Exception):
+    """Base class of every error raised by sidequest."""
+
+
+class ConfigurationError(SidequestError, ValueError):
+    """A setting is missing or invalid (a store URL, an option, a CLI flag)."""
+
+
+class WorkerDefinitionError(SidequestError, TypeError):
+    """A Worker subclass breaks the rules: no ``perform``, an unknown option, a bad option value."""
+
+
+class JobArgumentError(SidequestError, TypeError):
+    """A job argument is not JSON-native. Pass ids and plain values, never objects."""
+
+
+class UnknownWorkerError(SidequestError, LookupError):
+    """A job names a class that is not a Worker loaded by this process."""
+
+
+class MalformedJobError(SidequestError, ValueError):
+    """A payload in the store is not a JSON object with the fields a job needs."""
+
+
+class StoreError(SidequestError):
+    """The store could not be reached or refused an operation."""
+
+
+class JobTimeLimitExceeded(SidequestError):
+    """Raised into an async job that ran past its ``time_limit`` (sync jobs are only logged)."""
+
+
+class OrphanedJobError(SidequestError):
+    """Recorded on a job that kept crashing its process (a poison pill) and was moved to the dead set."""

@@ -1,0 +1,157 @@
+"""Jobs as values: Sidekiq's payload format and the records stores hand out. No I/O here.
+
+A job is a JSON object in Sidekiq's wire format (``class``, ``args``, ``jid``, ``queue``, ``retry``,
+``created_at``, ``enqueued_at``, ...). Timestamps are float epoch seconds, the form every Sidekiq UI
+from 6.4 to 8.x reads; :func:`timestamp_seconds` also reads Sidekiq 8's integer milliseconds.
+Fields sidequest does not know are kept untouched whenever a job moves.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Payload = dict[str, Any]
+"""A job payload: a JSON object in Sidekiq's format."""
+
+JobState = Literal["enqueued", "scheduled", "retry", "dead", "running"]
+SetName = Literal["scheduled", "retry", "dead"]
+
+
+def new_jid() -> str:
+    """A job id as Sidekiq makes it: 12 random bytes as 24 lowercase hex characters."""
+    return secrets.token_hex(12)
+
+
+def now() -> float:
+    """Wall-clock epoch seconds, the unit of every timestamp in a payload."""
+    return time.time()
+
+
+def timestamp_seconds(value: Any) -> float | None:
+    """Read a payload timestamp: a float is seconds, an int is milliseconds (Sidekiq 8), else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return value / 1000.0
+    return None
+
+
+def display_class(payload: Payload) -> str:
+    """The class a person should see: ``wrapped`` (ActiveJob) if present, else ``class``."""
+    wrapped = payload.get("wrapped")
+    return wrapped if isinstance(wrapped, str) else str(payload.get("class", "?"))
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job to push: its payload and, for a scheduled job, the epoch second it becomes due."""
+
+    payload: Payload
+    at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A job a store handed to one owner under that owner's lease.
+
+    ``raw`` is the exact stored text; ``payload`` is None when ``raw`` is not a valid job (the runtime
+    then sends it to the dead set). ``token`` is the store's private handle for the claim.
+    """
+
+    raw: str
+    payload: Payload | None
+    queue: str
+    token: Any = None
+
+    @property
+    def jid(self) -> str | None:
+        """The job id, or None for a malformed payload."""
+        if self.payload is None:
+            return None
+        jid = self.payload.get("jid")
+        return jid if isinstance(jid, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class JobEntry:
+    """One job as the admin API shows it: where it is, its payload, and its score (due or death time)."""
+
+    state: JobState
+    queue: str
+    raw: str
+    payload: Payload | None
+    score: float | None = None
+    owner: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def jid(self) -> str:
+        """The job id ('' for a payload that is not valid JSON)."""
+        if self.payload is None:
+            return ""
+        return str(self.payload.get("jid", ""))
+
+    @property
+    def display_class(self) -> str:
+        """The class name to show a person."""
+        return display_class(self.payload) if self.payload is not None else "(malformed)"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    """A queue's size and latency (seconds since its oldest job was enqueued; 0 when empty)."""
+
+    name: str
+    size: int
+    latency: float
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """A running sidequest (or Sidekiq) process as published by its heartbeat."""
+
+    identity: str
+    hostname: str
+    pid: int
+    started_at: float
+    concurrency: int
+    queues: list[str]
+    busy: int = 0
+    beat: float = 0.0
+    quiet: bool = False
+    tag: str = ""
+    labels: list[str] = field(default_factory=list)
+    rss_kb: int = 0
+    version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkInfo:
+    """One job a process is running right now (the Busy page)."""
+
+    identity: str
+    thread_id: str
+    queue: str
+    payload: Payload | None
+    raw: str
+    run_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Store-wide totals for the dashboard and ``sidequest stats``."""
+
+    processed: int
+    failed: int
+    enqueued: int
+    scheduled: int
+    retry: int
+    dead: int
+    processes: int
+    busy: int

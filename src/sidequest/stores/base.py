@@ -1,0 +1,232 @@
+"""The store contract: every place jobs can live (SQLite, Redis, PostgreSQL) implements this class.
+
+States a job can be in: ``enqueued`` (in a queue, FIFO), ``scheduled`` (waiting for its time),
+``running`` (claimed by one owner under that owner's lease), ``retry`` (failed, waiting for its next
+attempt), ``dead`` (out of retries; kept for people to inspect). Every method's docstring says the
+transition it makes, how atomic it is, and what it returns when there is nothing to do.
+
+Delivery is at least once. A claim is a lease: the owner (one sidequest process, named by its
+``identity``) keeps it alive with :meth:`Store.beat`; when the beats stop, :meth:`Store.rescue_orphans`
+run by any other process gives the jobs back to their queues. Every finishing call (ack, retry, kill,
+requeue) checks that the owner still holds the job, so a process that lost its lease can never delete
+a job someone else now runs.
+
+All methods are safe to call from several threads at once, and from several processes on the same
+store. They raise :class:`sidequest.errors.StoreError` when the store cannot be reached.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sidequest.job import (
+    Claimed,
+    Counts,
+    JobEntry,
+    NewJob,
+    Payload,
+    ProcessInfo,
+    QueueInfo,
+    SetName,
+    WorkInfo,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """What a process publishes on every beat.
+
+    ``processed``/``failed`` are the deltas counted since the last *successful* beat (failed jobs count
+    in ``processed`` too, as in Sidekiq). ``ttl`` is the lease: how long the process's claims stay
+    valid without another beat.
+    """
+
+    process: ProcessInfo
+    busy: Sequence[WorkInfo] = ()
+    processed: int = 0
+    failed: int = 0
+    ttl: float = 60.0
+    per_class: dict[str, tuple[int, int, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RescueResult:
+    """What :meth:`Store.rescue_orphans` did: jobs put back in their queues, and poison pills killed."""
+
+    requeued: int = 0
+    killed: int = 0
+
+
+class Store(ABC):
+    """Where jobs live. One instance may be shared by every thread of a process."""
+
+    url: str
+    """The URL this store was opened with (password hidden where the store prints it)."""
+
+    # ----------------------------------------------------------------------------------------------
+    # Client side
+
+    @abstractmethod
+    def push(self, jobs: Sequence[NewJob]) -> None:
+        """Store new jobs, all or nothing.
+
+        A job with ``at is None`` goes to the back of the queue named by its payload's ``queue``
+        (state ``enqueued``) and that queue is registered in the list of known queues. A job with ``at``
+        goes to the scheduled set with ``at`` as its due time, even if ``at`` is already past.
+        Payloads are stored exactly as given: the client has already set ``jid``, ``created_at`` and,
+        for immediate jobs, ``enqueued_at``. An empty sequence does nothing.
+        """
+
+    # ----------------------------------------------------------------------------------------------
+    # Processing
+
+    @abstractmethod
+    def claim(self, queues: Sequence[str], limit: int, owner: str, timeout: float) -> list[Claimed]:
+        """Move up to ``limit`` jobs from the fronts of ``queues`` to ``running`` under ``owner``.
+
+        Queues are drained in the order given (the caller shuffles them for weighted ordering): jobs
+        come from the first non-empty queue, then the next while ``limit`` is not reached. Each job
+        moves atomically; no job is ever held by two live owners. When every queue is empty, waits up
+        to ``timeout`` seconds for a job without busy-spinning, then returns ``[]``. A stored payload
+        that is not valid JSON is claimed like any other, with ``payload=None``, so the caller can
+        send it to the dead set.
+        """
+
+    @abstractmethod
+    def ack(self, owner: str, jobs: Sequence[Claimed]) -> int:
+        """Remove finished jobs that ``owner`` still holds, in one round trip or transaction.
+
+        Jobs the owner no longer holds (its lease lapsed and another process rescued them) are left
+        alone. Returns how many were removed; 0 for an empty sequence.
+        """
+
+    @abstractmethod
+    def retry(self, owner: str, job: Claimed, payload: Payload, at: float) -> bool:
+        """Atomically take ``job`` from ``owner`` and add ``payload`` (with its failure fields) to the
+        retry set, due at ``at``. Returns False, writing nothing, if ``owner`` no longer holds the job.
+        """
+
+    @abstractmethod
+    def kill(self, owner: str, job: Claimed, payload: Payload | None, at: float) -> bool:
+        """Atomically take ``job`` from ``owner`` and add it to the dead set at time ``at``.
+
+        ``payload`` is the job with its failure fields; None stores ``job.raw`` unchanged (a malformed
+        payload). The dead set is then trimmed to its newest 10,000 jobs and to 180 days. Returns False,
+        writing nothing, if ``owner`` no longer holds the job.
+        """
+
+    @abstractmethod
+    def requeue(self, owner: str, jobs: Sequence[Claimed]) -> int:
+        """Put jobs ``owner`` still holds back at the front of their queues, payloads unchanged, so they
+        run next (used at shutdown: it spends no retry). Returns how many moved; 0 for none."""
+
+    # ----------------------------------------------------------------------------------------------
+    # Process lifecycle and maintenance
+
+    @abstractmethod
+    def beat(self, heartbeat: Heartbeat) -> list[str]:
+        """Publish the process and its busy jobs, extend its lease by ``heartbeat.ttl`` seconds, and add
+        the stats deltas to the processed/failed counters (total and per UTC day).
+
+        Returns the remote signals queued for this process (``"TSTP"``, ``"TERM"``, ``"TTIN"``) and
+        removes them; ``[]`` when there are none. The whole beat is atomic: if it raises, nothing was
+        counted, and the caller adds the deltas to its next beat.
+        """
+
+    @abstractmethod
+    def unregister(self, identity: str) -> None:
+        """Remove a process from the list of live processes at a clean exit. Its jobs must already be
+        acked or requeued; jobs it still holds are left for :meth:`rescue_orphans`."""
+
+    @abstractmethod
+    def promote_due(self, now: float, limit: int = 1000) -> int:
+        """Move up to ``limit`` scheduled and retry jobs due at or before ``now`` to the back of their
+        queues, setting ``enqueued_at`` to ``now`` and keeping every other field. Each job moves
+        atomically, so every process may call this at once. Returns how many moved; 0 when none is due.
+        """
+
+    @abstractmethod
+    def rescue_orphans(self, now: float, max_orphaned: int = 3) -> RescueResult:
+        """Give back the jobs of owners whose lease expired before ``now``.
+
+        Each such job returns to the front of its queue with its ``orphan_count`` field increased by 1;
+        a job whose count would pass ``max_orphaned`` (it kept killing its process) goes to the dead set
+        instead, with an ``error_class`` of ``OrphanedJobError`` and a message saying why. Each job
+        moves atomically, so every process may call this at once. Returns what was done.
+        """
+
+    # ----------------------------------------------------------------------------------------------
+    # Admin reads (used by the CLI and the dashboard)
+
+    @abstractmethod
+    def queues(self) -> list[QueueInfo]:
+        """Every known queue with its size and latency, sorted by name; ``[]`` when there is none."""
+
+    @abstractmethod
+    def counts(self) -> Counts:
+        """Store-wide totals: processed/failed counters, jobs per state, live processes, busy jobs."""
+
+    @abstractmethod
+    def history(self, days: int, today: date) -> list[tuple[date, int, int]]:
+        """Processed and failed per UTC day for ``days`` days ending at ``today``, newest first; days
+        with no data are 0."""
+
+    @abstractmethod
+    def list_queue(self, queue: str, offset: int = 0, limit: int = 25) -> list[JobEntry]:
+        """A page of a queue, the job that runs next first; ``[]`` past the end or for no such queue."""
+
+    @abstractmethod
+    def list_set(self, name: SetName, offset: int = 0, limit: int = 25) -> list[JobEntry]:
+        """A page of the scheduled or retry set (soonest due first) or the dead set (latest death
+        first), each entry with its score; ``[]`` past the end."""
+
+    @abstractmethod
+    def processes(self) -> list[ProcessInfo]:
+        """Live processes (heartbeat not expired), sorted by identity."""
+
+    @abstractmethod
+    def busy(self) -> list[WorkInfo]:
+        """Jobs running right now in live processes, as last published by their heartbeats."""
+
+    # ----------------------------------------------------------------------------------------------
+    # Admin actions. Entries come from list_queue / list_set; an entry that is no longer where it was
+    # listed is skipped, so two people acting on the same job at once do no harm.
+
+    @abstractmethod
+    def delete(self, entries: Sequence[JobEntry]) -> int:
+        """Remove the given queued, scheduled, retry or dead jobs. Returns how many were removed."""
+
+    @abstractmethod
+    def retry_now(self, entries: Sequence[JobEntry]) -> int:
+        """Move scheduled, retry or dead jobs to the back of their queues now (``retry_count`` goes
+        down by one so the next failure counts the same, as Sidekiq's "Retry Now" does). Returns how
+        many moved."""
+
+    @abstractmethod
+    def kill_entries(self, entries: Sequence[JobEntry], now: float) -> int:
+        """Move scheduled or retry jobs to the dead set at ``now``. Returns how many moved."""
+
+    @abstractmethod
+    def clear(self, where: str) -> int:
+        """Empty a queue (``"queue:NAME"``, also forgetting the queue name) or a set (``"scheduled"``,
+        ``"retry"``, ``"dead"``). Returns how many jobs were removed."""
+
+    @abstractmethod
+    def signal(self, identity: str, signal: str) -> None:
+        """Queue a remote signal (``"TSTP"``, ``"TERM"``, ``"TTIN"``) for a process; it receives it at
+        its next beat. Signals for a process that never beats again expire after a minute."""
+
+    # ----------------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections. The store must not be used afterwards."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,196 @@
+"""The Worker base class: what the recipe's ``include Sidekiq::Worker`` is for sidequest.
+
+::
+
+    class OrderConfirmationWorker(sidequest.Worker):
+        sidequest_options = {"queue": "default", "retry": 5}
+
+        def perform(self, order_id: int | None = None) -> None:
+            ...
+
+    OrderConfirmationWorker.perform_async(42)          # enqueue, run as soon as possible
+    OrderConfirmationWorker.perform_in(420, 42)        # in 420 seconds
+    OrderConfirmationWorker.perform_at(when, 42)       # at a datetime or epoch second
+    OrderConfirmationWorker().perform(42)              # run now, synchronously (tests)
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sidequest.errors import JobArgumentError, WorkerDefinitionError
+from sidequest.job import Payload
+from sidequest.options import DEFAULT_OPTIONS, validate_options
+from sidequest.retry import RetryHookResult
+
+if TYPE_CHECKING:
+    from sidequest.client import Client
+
+When = float | int | datetime
+Interval = float | int | timedelta
+
+
+def worker_name(cls: type) -> str:
+    """The class name written in payloads: the import path, ``package.module.ClassName``."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class Worker:
+    """Base class of every worker. Subclasses must define a public ``perform`` method.
+
+    ``perform`` may be a plain method (run on a thread) or ``async def`` (run on the process's event
+    loop). Set per-class options with ``sidequest_options``; they are merged with the parents' options
+    and checked when the class is defined.
+    """
+
+    sidequest_options: ClassVar[dict[str, Any]] = {}
+    """Per-class options: queue, retry, dead, retry_queue, backtrace, tags, time_limit, unique_for."""
+
+    jid: str | None = None
+    """The id of the job being performed (None when ``perform`` is called directly)."""
+
+    __sidequest_resolved__: ClassVar[dict[str, Any]] = dict(DEFAULT_OPTIONS)
+    __sidequest_abstract__: ClassVar[bool] = True
+    __sidequest_signature__: ClassVar[inspect.Signature | None] = None
+
+    def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__sidequest_abstract__ = abstract
+        merged: dict[str, Any] = dict(DEFAULT_OPTIONS)
+        for base in reversed(cls.__mro__):
+            own = base.__dict__.get("sidequest_options")
+            if own:
+                if not isinstance(own, dict):
+                    raise WorkerDefinitionError(
+                        f"{cls.__qualname__}.sidequest_options must be a dict, e.g. {{'queue': 'critical'}}."
+                    )
+                merged.update(own)
+        cls.__sidequest_resolved__ = validate_options(merged, f"{cls.__qualname__}.sidequest_options")
+        if abstract:
+            return
+        perform = getattr(cls, "perform", None)
+        if perform is None or not callable(perform):
+            hint = ""
+            if callable(getattr(cls, "process", None)):
+                hint = " It defines process(): rename it to perform."
+            raise WorkerDefinitionError(
+                f"{cls.__qualname__} has no perform method. A Worker must define a public "
+                f"perform(self, ...) that sidequest calls with the job's arguments.{hint} "
+                f"(For a base class meant to be subclassed, write class {cls.__name__}(Worker, abstract=True).)"
+            )
+        cls.__sidequest_signature__ = inspect.signature(perform)
+
+    @classmethod
+    def check_arguments(cls, args: Sequence[Any], where: str) -> None:
+        """Raise :class:`JobArgumentError` if ``args`` cannot be passed to ``perform``."""
+        signature = cls.__sidequest_signature__ or inspect.signature(getattr(cls, "perform"))
+        try:
+            signature.bind(None, *args)
+        except TypeError as exc:
+            raise JobArgumentError(
+                f"{where}: {len(args)} argument(s) do not fit perform{signature}: {exc}."
+            ) from None
+
+    # -- options and identity ----------------------------------------------------------------------
+
+    @classmethod
+    def get_sidequest_options(cls) -> dict[str, Any]:
+        """This class's options merged over its parents' and the defaults (a copy)."""
+        return dict(cls.__sidequest_resolved__)
+
+    @classmethod
+    def sidequest_name(cls) -> str:
+        """The name written in the payload's ``class`` field: the import path of the class."""
+        return worker_name(cls)
+
+    @classmethod
+    def is_async(cls) -> bool:
+        """True when ``perform`` is ``async def`` (run on the process's event loop)."""
+        return inspect.iscoroutinefunction(getattr(cls, "perform", None))
+
+    # -- enqueueing (the recipe's class methods) -----------------------------------------------------
+
+    @classmethod
+    def set(cls, **options: Any) -> JobSetter:
+        """Override options for one call: ``MyWorker.set(queue="critical").perform_async(1)``."""
+        return JobSetter(cls, validate_options(options, f"{cls.__qualname__}.set()"))
+
+    @classmethod
+    def perform_async(cls, *args: Any) -> str | None:
+        """Enqueue a job to run as soon as possible. Returns its jid (None if a middleware dropped it)."""
+        return JobSetter(cls, {}).perform_async(*args)
+
+    @classmethod
+    def perform_in(cls, interval: Interval, *args: Any) -> str | None:
+        """Enqueue a job to run after ``interval`` (seconds or a timedelta)."""
+        return JobSetter(cls, {}).perform_in(interval, *args)
+
+    @classmethod
+    def perform_at(cls, when: When, *args: Any) -> str | None:
+        """Enqueue a job to run at ``when`` (an aware or local datetime, or epoch seconds)."""
+        return JobSetter(cls, {}).perform_at(when, *args)
+
+    @classmethod
+    def perform_bulk(cls, args_list: Sequence[Sequence[Any]], batch_size: int = 1000) -> list[str | None]:
+        """Enqueue one job per argument list, ``batch_size`` jobs per round trip. Returns the jids."""
+        return JobSetter(cls, {}).perform_bulk(args_list, batch_size=batch_size)
+
+    # -- hooks a worker may override ---------------------------------------------------------------
+
+    def retry_in(self, count: int, exc: BaseException) -> RetryHookResult:
+        """Seconds to wait before retry number ``count`` (0-based), ``"kill"`` to send the job to the
+        dead set now, ``"discard"`` to drop it, or None for the default backoff (Sidekiq's
+        ``sidekiq_retry_in``)."""
+        return None
+
+    def retries_exhausted(self, job: Payload, exc: BaseException) -> None:
+        """Called once when a job has used up its retries, before it goes to the dead set (Sidekiq's
+        ``sidekiq_retries_exhausted``)."""
+
+
+class JobSetter:
+    """Enqueue methods with per-call options; made by :meth:`Worker.set`."""
+
+    def __init__(self, worker: type[Worker], options: dict[str, Any], client: Client | None = None):
+        self._worker = worker
+        self._options = options
+        self._client = client
+
+    def set(self, **options: Any) -> JobSetter:
+        """Add more per-call options."""
+        more = validate_options(options, f"{self._worker.__qualname__}.set()")
+        return JobSetter(self._worker, {**self._options, **more}, self._client)
+
+    def _resolve_client(self) -> Client:
+        if self._client is not None:
+            return self._client
+        from sidequest.defaults import default_client
+
+        return default_client()
+
+    def perform_async(self, *args: Any) -> str | None:
+        """Enqueue a job to run as soon as possible."""
+        return self._resolve_client().enqueue(self._worker, args, options=self._options)
+
+    def perform_in(self, interval: Interval, *args: Any) -> str | None:
+        """Enqueue a job to run after ``interval`` seconds (or a timedelta)."""
+        from sidequest.client import resolve_at
+
+        at = resolve_at(interval, relative=True)
+        return self._resolve_client().enqueue(self._worker, args, options=self._options, at=at)
+
+    def perform_at(self, when: When, *args: Any) -> str | None:
+        """Enqueue a job to run at ``when`` (datetime or epoch seconds)."""
+        from sidequest.client import resolve_at
+
+        at = resolve_at(when, relative=False)
+        return self._resolve_client().enqueue(self._worker, args, options=self._options, at=at)
+
+    def perform_bulk(self, args_list: Sequence[Sequence[Any]], batch_size: int = 1000) -> list[str | None]:
+        """Enqueue one job per argument list, ``batch_size`` jobs per round trip."""
+        return self._resolve_client().enqueue_bulk(
+            self._worker, args_list, options=self._options, batch_size=batch_size
+        )

@@ -1,0 +1,64 @@
+"""Fixtures shared by the whole suite: real stores, started by the suite itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from servers import RedisServer, require_binary
+from sidequest.stores import open_store
+from sidequest.stores.base import Store
+
+STORE_KINDS = ["sqlite", "redis"]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests that kill it use their own)."""
+    binary = require_binary("redis-server", "redis-server")
+    server = RedisServer(tmp_path_factory.mktemp("redis"), binary)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """URL of a flushed database on the session's redis-server."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+def make_store_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A URL for a fresh, empty store of ``kind``."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'jobs.db'}"
+    if kind == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    raise ValueError(kind)
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of a fresh, empty store, once per store kind."""
+    return make_store_url(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A fresh, empty store, once per store kind."""
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """URL of a fresh SQLite store file."""
+    return f"sqlite:///{tmp_path / 'jobs.db'}"
