@@ -1,0 +1,41 @@
+"""sidequest: background jobs for Python, done the way Sidekiq does them for Ruby.
+
+::
+
+    import sidequest
+
+    class HardWorker(sidequest.Worker):
+        def perform(self, name: str, count: int) -> None:
+            ...
+
+    HardWorker.perform_async("bob", 5)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from sidequest.client import Client
+from sidequest.defaults import configure, default_client
+from sidequest.errors import (
+    ConfigurationError,
+    JobArgumentError,
+    SidequestError,
+    UnknownWorkerError,
+    WorkerDefinitionError,
+)
+from sidequest.worker import JobSetter, Worker
+
+__all__ = [
+    "Client",
+    "ConfigurationError",
+    "JobArgumentError",
+    "JobSetter",
+    "SidequestError",
+    "UnknownWorkerError",
+    "Worker",
+    "WorkerDefinitionError",
+    "__version__",
+    "configure",
+    "default_client",
+]

@@ -1,0 +1,71 @@
+"""Import the user's worker modules: ``-r MODULE`` flags, or the recipe's convention.
+
+Without ``-r``, sidequest looks in the working directory for an ``app/workers`` package, then a
+``workers`` package (or ``workers.py``), and imports it with every subpackage and module below it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from sidequest.errors import ConfigurationError
+
+CONVENTIONAL_PACKAGES = ("app.workers", "workers")
+
+
+def load_worker_modules(requires: Sequence[str], cwd: Path | None = None) -> list[str]:
+    """Import ``requires`` (dotted module names or paths to .py files) and return the module names.
+
+    With no ``requires``, imports the conventional workers package of ``cwd`` and all its submodules.
+    Raises :class:`ConfigurationError` naming the module and the underlying error when one cannot be
+    imported, or when there is nothing to import.
+    """
+    base = (cwd or Path.cwd()).resolve()
+    if str(base) not in sys.path:
+        sys.path.insert(0, str(base))
+    if requires:
+        return [_import(_module_name(spec, base)) for spec in requires]
+    for candidate in CONVENTIONAL_PACKAGES:
+        path = base.joinpath(*candidate.split("."))
+        if path.is_dir() or path.with_suffix(".py").is_file():
+            return _import_tree(candidate)
+    raise ConfigurationError(
+        f"no worker modules to load: pass -r MODULE (e.g. -r myapp.workers), or create an 'app/workers' "
+        f"or 'workers' package in {base}"
+    )
+
+
+def _module_name(spec: str, base: Path) -> str:
+    if spec.endswith(".py") or "/" in spec:
+        path = (base / spec).resolve()
+        if not path.exists():
+            raise ConfigurationError(f"cannot load workers from {spec!r}: no such file")
+        parent = str(path.parent)
+        if parent not in sys.path:
+            sys.path.insert(0, parent)
+        return path.stem if path.is_file() else path.name
+    return spec
+
+
+def _import(name: str) -> str:
+    try:
+        importlib.import_module(name)
+    except Exception as exc:
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        raise ConfigurationError(f"could not import worker module {name!r}: {detail}") from exc
+    return name
+
+
+def _import_tree(package: str) -> list[str]:
+    names = [_import(package)]
+    module = sys.modules[package]
+    paths = getattr(module, "__path__", None)
+    if paths is not None:
+        for info in pkgutil.walk_packages(paths, prefix=package + "."):
+            names.append(_import(info.name))
+    return names
