@@ -1,0 +1,5 @@
+"""``python -m sidequest`` is the ``sidequest`` command."""
+
+from sidequest.cli import main
+
+main()

@@ -1,0 +1,127 @@
+"""``sidequest run``: start a process (or ``-p N`` supervised processes) that performs jobs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from sidequest.defaults import DEFAULT_URL, URL_ENV
+from sidequest.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from sidequest.runtime import Launcher
+
+
+@click.command()
+@click.option("-r", "--require", "requires", multiple=True, metavar="MODULE",
+              help="Module (or .py file) defining workers; repeatable. Default: app.workers or workers.")
+@click.option("-q", "--queue", "queues", multiple=True, metavar="NAME[,WEIGHT]",
+              help="Queue to process; repeatable. Strict order without weights, weighted random with them.")
+@click.option("-c", "--concurrency", default=10, show_default=True, help="Jobs run at once (threads).")
+@click.option("-p", "--processes", default=1, show_default=True, help="OS processes, supervised.")
+@click.option("-t", "--timeout", default=25.0, show_default=True,
+              help="Shutdown grace period in seconds: running jobs get this long, then are requeued.")
+@click.option("--url", envvar=URL_ENV, default=DEFAULT_URL, show_default=True, help="Store URL.")
+@click.option("-g", "--tag", default="", help="Tag shown for this process in stats and dashboards.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--log-level", default="INFO", show_default=True)
+@click.option("--heartbeat-interval", default=5.0, show_default=True, help="Seconds between heartbeats.")
+@click.option("--lease-ttl", default=60.0, show_default=True,
+              help="Seconds without heartbeat after which another process rescues this one's jobs.")
+@click.option("--rescue-interval", default=15.0, show_default=True, help="Seconds between orphan checks.")
+@click.option("--max-orphaned", default=3, show_default=True,
+              help="Rescues after which a job that keeps crashing its process goes to the dead set.")
+@click.option("--scheduler-interval", default=0.5, show_default=True,
+              help="Average seconds between checks for due scheduled and retry jobs.")
+def run(
+    requires: tuple[str, ...],
+    queues: tuple[str, ...],
+    concurrency: int,
+    processes: int,
+    timeout: float,
+    url: str,
+    tag: str,
+    log_format: str,
+    log_level: str,
+    heartbeat_interval: float,
+    lease_ttl: float,
+    rescue_interval: float,
+    max_orphaned: int,
+    scheduler_interval: float,
+) -> None:
+    """Perform jobs until TERM (graceful stop), TSTP quiets, TTIN dumps thread stacks."""
+    from sidequest.runtime.logs import setup_logging
+
+    setup_logging(log_format, log_level)
+    if processes > 1:
+        from sidequest.runtime.supervisor import Supervisor
+
+        argv = _child_argv(sys.argv[1:])
+        command = [sys.executable, "-m", "sidequest", *argv]
+        sys.exit(Supervisor(command, processes, timeout).run())
+    try:
+        launcher = _build(requires, queues, concurrency, timeout, url, tag, heartbeat_interval, lease_ttl,
+                          rescue_interval, max_orphaned, scheduler_interval)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(launcher.run())
+
+
+def _build(
+    requires: tuple[str, ...],
+    queues: tuple[str, ...],
+    concurrency: int,
+    timeout: float,
+    url: str,
+    tag: str,
+    heartbeat_interval: float,
+    lease_ttl: float,
+    rescue_interval: float,
+    max_orphaned: int,
+    scheduler_interval: float,
+) -> Launcher:
+    from sidequest.client import Client
+    from sidequest.defaults import DEFAULT
+    from sidequest.loader import load_worker_modules
+    from sidequest.registry import WorkerRegistry
+    from sidequest.runtime import Launcher, ProcessConfig, QueueSpec  # noqa: F811
+    from sidequest.stores import open_store
+
+    load_worker_modules(list(requires), Path.cwd())
+    registry = WorkerRegistry.from_loaded()
+    specs = tuple(QueueSpec.parse(text) for text in queues) or (QueueSpec("default"),)
+    config = ProcessConfig(
+        queues=specs,
+        concurrency=concurrency,
+        timeout=timeout,
+        tag=tag,
+        heartbeat_interval=heartbeat_interval,
+        lease_ttl=lease_ttl,
+        rescue_interval=rescue_interval,
+        max_orphaned=max_orphaned,
+        scheduler_interval=scheduler_interval,
+    )
+    store = open_store(url)
+    client = Client(store)
+    DEFAULT.configure(client)
+    return Launcher(store, registry, config, client=client)
+
+
+def _child_argv(argv: list[str]) -> list[str]:
+    """The parent's arguments without -p/--processes, for its children."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("-p", "--processes"):
+            skip = True
+            continue
+        if arg.startswith("--processes=") or (arg.startswith("-p") and arg[2:].isdigit()):
+            continue
+        out.append(arg)
+    return out

@@ -1,0 +1,79 @@
+"""Settings of one sidequest process, parsed by the CLI or built in code and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sidequest.errors import ConfigurationError
+from sidequest.options import QUEUE_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    """A queue to fetch from and its weight (0 = strict order)."""
+
+    name: str
+    weight: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> QueueSpec:
+        """Parse ``-q`` syntax: ``NAME`` or ``NAME,WEIGHT``."""
+        name, _, weight = text.partition(",")
+        name = name.strip()
+        if not QUEUE_NAME.match(name):
+            raise ConfigurationError(
+                f"bad queue {text!r}: a queue name is letters, digits, '_', ':', '.' or '-', "
+                f"optionally followed by ,WEIGHT (e.g. -q critical,3)"
+            )
+        if not weight:
+            return cls(name, 0)
+        try:
+            value = int(weight)
+        except ValueError:
+            raise ConfigurationError(f"bad queue weight in {text!r}: the weight must be an integer") from None
+        if value < 0:
+            raise ConfigurationError(f"bad queue weight in {text!r}: the weight must be >= 0")
+        return cls(name, value)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessConfig:
+    """Everything a :class:`~sidequest.runtime.Launcher` needs besides the store and the workers.
+
+    ``timeout`` is the shutdown grace period (Sidekiq's ``-t``, 25 s so a platform that kills 30 s after
+    TERM never catches a job mid-flight). ``lease_ttl`` is how long this process's claims survive
+    without a heartbeat before another process rescues them.
+    """
+
+    queues: tuple[QueueSpec, ...] = (QueueSpec("default"),)
+    concurrency: int = 10
+    timeout: float = 25.0
+    tag: str = ""
+    labels: tuple[str, ...] = ()
+    heartbeat_interval: float = 5.0
+    lease_ttl: float = 60.0
+    scheduler_interval: float = 0.5
+    rescue_interval: float = 15.0
+    max_orphaned: int = 3
+    fetch_timeout: float = 2.0
+    claim_batch: int = 100
+    max_retries: int = 25
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigurationError(f"concurrency must be >= 1, got {self.concurrency}")
+        if self.timeout < 0:
+            raise ConfigurationError(f"timeout must be >= 0 seconds, got {self.timeout}")
+        if not self.queues:
+            raise ConfigurationError("at least one queue is needed (-q NAME)")
+        if self.lease_ttl <= self.heartbeat_interval:
+            raise ConfigurationError(
+                f"lease_ttl ({self.lease_ttl}s) must be longer than heartbeat_interval "
+                f"({self.heartbeat_interval}s), or live processes would lose their jobs"
+            )
+
+    @property
+    def queue_names(self) -> list[str]:
+        """Queue names without duplicates, in the order given."""
+        return list(dict.fromkeys(spec.name for spec in self.queues))

@@ -1,0 +1,84 @@
+"""The heartbeat: keeps this process's lease alive and tells the store what it is doing.
+
+Each beat renews the lease on every job the process holds, publishes the process and its busy jobs
+(Sidekiq's Busy page reads them on Redis), flushes the processed/failed counts kept in memory, and
+collects remote signals (quiet/stop from the CLI or a dashboard). It does nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+
+from sidequest.errors import StoreError
+from sidequest.job import ProcessInfo
+from sidequest.runtime.tracker import Tracker
+from sidequest.stores.base import Heartbeat as Beat
+from sidequest.stores.base import Store
+
+log = logging.getLogger("sidequest")
+
+
+def rss_kb() -> int:
+    """Resident set size of this process in KB (0 where /proc is missing)."""
+    try:
+        with open(f"/proc/{os.getpid()}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Heartbeat:
+    """Beats for one process."""
+
+    name = "heartbeat"
+
+    def __init__(
+        self,
+        store: Store,
+        tracker: Tracker,
+        process: ProcessInfo,
+        ttl: float,
+        is_quiet: Callable[[], bool],
+        on_signal: Callable[[str], None],
+    ) -> None:
+        self.store = store
+        self.tracker = tracker
+        self.process = process
+        self.ttl = ttl
+        self.is_quiet = is_quiet
+        self.on_signal = on_signal
+        self._failing = False
+
+    def run_once(self, now: float) -> bool:
+        """Beat once; True when the store recorded it."""
+        processed, failed = self.tracker.take_counts()
+        busy = self.tracker.busy()
+        info = dataclasses.replace(
+            self.process, busy=len(busy), beat=now, quiet=self.is_quiet(), rss_kb=rss_kb()
+        )
+        try:
+            signals = self.store.beat(Beat(info, busy, processed, failed, self.ttl))
+        except StoreError as exc:
+            self.tracker.give_back_counts(processed, failed)
+            if not self._failing:
+                log.error(
+                    "heartbeat failed, the store is unreachable (%s); this process's jobs are safe until "
+                    "its lease (%.0f s) runs out",
+                    exc,
+                    self.ttl,
+                )
+            self._failing = True
+            return False
+        if self._failing:
+            log.warning("heartbeat recovered: the store is reachable again")
+        self._failing = False
+        for signal in signals:
+            log.info("received remote signal %s", signal)
+            self.on_signal(signal)
+        return True

@@ -1,0 +1,271 @@
+"""The launcher: wires one sidequest process together, handles signals, shuts down in stages.
+
+Shutdown (TERM, or :meth:`Launcher.stop`):
+
+1. quiet: stop fetching, stop promoting scheduled jobs;
+2. wait until the deadline (``timeout``, Sidekiq's ``-t``) for running jobs to finish;
+3. record every outcome already known, then push the jobs still held back to the FRONT of their queues,
+   payload unchanged, so they run next somewhere else;
+4. flush the stats with a last heartbeat and leave the process list; exit 0.
+
+It is worse to lose a job than to run it twice: a job cut off at the deadline is requeued even though
+its thread may still finish it, and a job whose requeue fails stays under this process's lease, to be
+rescued by another process when the lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from sidequest import __version__
+from sidequest.client import Client
+from sidequest.errors import StoreError
+from sidequest.job import Claimed, ProcessInfo
+from sidequest.middleware import ServerMiddleware
+from sidequest.registry import WorkerRegistry
+from sidequest.runtime.acker import Acker
+from sidequest.runtime.config import ProcessConfig
+from sidequest.runtime.executor import Executor
+from sidequest.runtime.fetcher import Fetcher
+from sidequest.runtime.heartbeat import Heartbeat
+from sidequest.runtime.loop import ServiceLoop
+from sidequest.runtime.monitor import Monitor
+from sidequest.runtime.processors import AsyncProcessor, ThreadProcessors
+from sidequest.runtime.queues import QueueOrder
+from sidequest.runtime.rescuer import Rescuer
+from sidequest.runtime.scheduler import Scheduler
+from sidequest.runtime.signals import dump_threads, install
+from sidequest.runtime.tracker import Tracker
+from sidequest.stores.base import Store
+
+log = logging.getLogger("sidequest")
+
+
+def make_identity() -> str:
+    """Sidekiq's process identity: ``hostname:pid:random hex``."""
+    hostname = os.environ.get("DYNO") or socket.gethostname()
+    return f"{hostname}:{os.getpid()}:{secrets.token_hex(6)}"
+
+
+class Launcher:
+    """One sidequest process's machinery. Several may live in one Python process (tests do that)."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: WorkerRegistry,
+        config: ProcessConfig | None = None,
+        *,
+        client: Client | None = None,
+        middleware: Sequence[ServerMiddleware] = (),
+        identity: str | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config or ProcessConfig()
+        self.registry = registry
+        self.identity = identity or make_identity()
+        self.client = client or Client(store)
+        cfg = self.config
+        self.tracker = Tracker(self.identity, cfg.concurrency)
+        self.executor = Executor(registry, self.client, middleware, cfg.max_retries)
+        self.acker = Acker(store, self.tracker, self.identity)
+        self.threads = ThreadProcessors(self.executor, self.tracker, self.acker.submit, cfg.concurrency)
+        self.async_processor: AsyncProcessor | None = None
+        if any(worker.is_async() for worker in registry):
+            self.async_processor = AsyncProcessor(self.executor, self.tracker, self.acker.submit)
+        self.fetcher = Fetcher(
+            store,
+            self.tracker,
+            QueueOrder(cfg.queues),
+            self.identity,
+            self._dispatch,
+            self._requeue,
+            batch=min(cfg.claim_batch, cfg.concurrency),
+            timeout=cfg.fetch_timeout,
+        )
+        self._quiet = threading.Event()
+        self._stop_requested = threading.Event()
+        self._stopped = threading.Event()
+        self._started = False
+        info = ProcessInfo(
+            identity=self.identity,
+            hostname=self.identity.split(":", 1)[0],
+            pid=os.getpid(),
+            started_at=time.time(),
+            concurrency=cfg.concurrency,
+            queues=cfg.queue_names,
+            tag=cfg.tag,
+            labels=list(cfg.labels),
+            version=__version__,
+        )
+        self.heartbeat = Heartbeat(store, self.tracker, info, cfg.lease_ttl, self._quiet.is_set, self.signal)
+        self.scheduler = Scheduler(store)
+        self.rescuer = Rescuer(store, cfg.max_orphaned)
+        self.monitor = Monitor(self.tracker, cfg.timeout)
+        self._loops = [
+            ServiceLoop(self.heartbeat, cfg.heartbeat_interval, jitter=0.1, initial_delay=cfg.heartbeat_interval),
+            ServiceLoop(self.scheduler, cfg.scheduler_interval),
+            ServiceLoop(self.rescuer, cfg.rescue_interval, initial_delay=min(1.0, cfg.rescue_interval)),
+            ServiceLoop(self.monitor, 1.0, jitter=0.0),
+        ]
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Beat once (so our lease exists before we hold any job), then start every thread."""
+        if self._started:
+            return
+        self._started = True
+        cfg = self.config
+        queues = ", ".join(f"{q.name}{',' + str(q.weight) if q.weight else ''}" for q in cfg.queues)
+        log.info(
+            "sidequest %s starting: %s, identity %s, concurrency %d, queues [%s], %d workers",
+            __version__, self.store.url, self.identity, cfg.concurrency, queues, len(self.registry),
+        )
+        self._first_beat()
+        self.acker.start()
+        self.threads.start()
+        if self.async_processor is not None:
+            self.async_processor.start()
+        for loop in self._loops:
+            loop.start()
+        self.fetcher.start()
+
+    def _first_beat(self) -> None:
+        delay = 0.1
+        while not self.heartbeat.run_once(time.time()):
+            if self._stop_requested.wait(delay):
+                return
+            delay = min(delay * 2, 5.0)
+
+    def quiet(self) -> None:
+        """Stop taking new jobs; running jobs finish (TSTP)."""
+        if self._quiet.is_set():
+            return
+        log.info("quiet: no longer accepting new work")
+        self._quiet.set()
+        self.fetcher.quiet.set()
+
+    def signal(self, name: str) -> None:
+        """Act on a signal name, from the OS or from the store (remote control)."""
+        if name in ("TERM", "INT"):
+            self._stop_requested.set()
+        elif name == "TSTP":
+            self.quiet()
+        elif name == "TTIN":
+            dump_threads()
+        else:
+            log.info("no handler for signal %s, ignoring", name)
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to shut down (thread-safe)."""
+        self._stop_requested.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Shut down in stages within ``timeout`` (default: the configured ``timeout``)."""
+        if self._stopped.is_set():
+            return
+        grace = self.config.timeout if timeout is None else timeout
+        deadline = time.monotonic() + grace
+        log.info("shutting down: waiting up to %.1f s for %d running jobs", grace, len(self.tracker.running()))
+        self.quiet()
+        for loop in self._loops[1:]:
+            loop.stop(timeout=1.0)
+        self.fetcher.stop(timeout=max(0.0, self.config.fetch_timeout + 1.0))
+        self.tracker.wait_until(False, max(0.0, deadline - time.monotonic()))
+        self._flush_outcomes(timeout=2.0)
+        leftover = self.tracker.held()
+        if leftover:
+            log.warning("terminating %d busy jobs: pushing them back to the front of their queues", len(leftover))
+            if self.async_processor is not None:
+                self.async_processor.cancel_all()
+            self._requeue(leftover)
+        self.threads.stop()
+        self.acker.stop(timeout=2.0)
+        self._loops[0].stop(timeout=1.0)
+        self.heartbeat.run_once(time.time())
+        try:
+            self.store.unregister(self.identity)
+        except StoreError as exc:
+            log.error("could not unregister from the store (%s); it will expire on its own", exc)
+        if self.async_processor is not None:
+            self.async_processor.stop()
+        self._stopped.set()
+        log.info("bye")
+
+    def run(self, install_signals: bool = True) -> int:
+        """Start, serve until TERM/INT (or a remote stop), then shut down. Returns the exit code (0)."""
+        restore: Callable[[], None] | None = install(self.signal) if install_signals else None
+        try:
+            self.start()
+            while not self._stop_requested.wait(0.5):
+                pass
+            self.stop()
+        finally:
+            if restore is not None:
+                restore()
+        return 0
+
+    # -- burst mode for tests and scripts ----------------------------------------------------------------
+
+    def run_until(self, done: Callable[[], bool], timeout: float = 60.0, poll: float = 0.02) -> bool:
+        """Start, process until ``done()`` is true (or ``timeout``), then stop. True if ``done()`` held."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if done():
+                    return True
+                time.sleep(poll)
+            return bool(done())
+        finally:
+            self.stop()
+
+    def drain(self, timeout: float = 60.0) -> bool:
+        """Process until this process's queues are empty and every outcome is recorded, then stop."""
+        names = set(self.config.queue_names)
+
+        def empty() -> bool:
+            waiting = sum(q.size for q in self.store.queues() if q.name in names)
+            return waiting == 0 and self.tracker.idle()
+
+        return self.run_until(empty, timeout)
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _dispatch(self, job: Claimed) -> None:
+        if self.async_processor is not None and self.executor.is_async(job):
+            self.async_processor.submit(job)
+        else:
+            self.threads.submit(job)
+
+    def _requeue(self, jobs: list[Claimed]) -> None:
+        for job in jobs:
+            self.tracker.release_slot(job)
+        try:
+            moved = self.store.requeue(self.identity, jobs)
+        except StoreError as exc:
+            log.error(
+                "could not push %d jobs back (%s); they stay leased to this process and will be "
+                "rescued by another process when the lease expires",
+                len(jobs), exc,
+            )
+            return
+        self.tracker.settle(jobs)
+        log.info("pushed %d jobs back to their queues", moved)
+
+    def _flush_outcomes(self, timeout: float) -> None:
+        """Wait until every finished job's outcome is recorded (the acker drains its queue)."""
+        deadline = time.monotonic() + timeout
+        running = {id(run.claimed) for run in self.tracker.running()}
+        while time.monotonic() < deadline:
+            finished = [job for job in self.tracker.held() if id(job) not in running]
+            if not finished:
+                return
+            time.sleep(0.01)

@@ -1,0 +1,135 @@
+"""The processors: a pool of threads for plain ``perform`` and one event loop for ``async def perform``.
+
+Both take jobs the fetcher hands them, run them through the executor, and pass each outcome to the
+acker. A job's slot is freed the moment ``perform`` returns, before the store hears of it, so the
+fetcher can claim the next job while the acker batches the acks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from sidequest.job import Claimed
+from sidequest.runtime.executor import Executor, Outcome
+from sidequest.runtime.tracker import Tracker
+
+log = logging.getLogger("sidequest")
+
+OutcomeSink = Callable[[Outcome], None]
+
+
+def thread_id() -> str:
+    """Sidekiq's thread id format: ``(thread id XOR pid)`` in base 36."""
+    value = threading.get_ident() ^ os.getpid()
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while value:
+        value, rest = divmod(value, 36)
+        text = digits[rest] + text
+    return text or "0"
+
+
+class ThreadProcessors:
+    """``concurrency`` daemon threads performing sync jobs from a local queue."""
+
+    def __init__(self, executor: Executor, tracker: Tracker, sink: OutcomeSink, concurrency: int) -> None:
+        self.executor = executor
+        self.tracker = tracker
+        self.sink = sink
+        self._work: queue.SimpleQueue[Claimed | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"sidequest-processor-{n}", daemon=True)
+            for n in range(concurrency)
+        ]
+
+    def start(self) -> None:
+        """Start the threads."""
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: Claimed) -> None:
+        """Hand a claimed job to the next free thread."""
+        self._work.put(job)
+
+    def stop(self) -> None:
+        """Ask every thread to exit after its current job (threads stuck in a job are abandoned)."""
+        for _ in self._threads:
+            self._work.put(None)
+
+    def _loop(self) -> None:
+        tid = thread_id()
+        while True:
+            job = self._work.get()
+            if job is None:
+                return
+            self.tracker.start_running(job, tid)
+            try:
+                outcome = self.executor.run(job)
+            except BaseException as exc:  # the executor catches job errors; this is a sidequest bug
+                log.exception("processor crashed on a job; it stays claimed and will be rescued")
+                self.tracker.finish_running(job, failed=True)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            self.tracker.finish_running(job, outcome.failed)
+            self.sink(outcome)
+
+
+class AsyncProcessor:
+    """One event loop thread running every ``async def perform`` job of the process."""
+
+    def __init__(self, executor: Executor, tracker: Tracker, sink: OutcomeSink) -> None:
+        self.executor = executor
+        self.tracker = tracker
+        self.sink = sink
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="sidequest-asyncio", daemon=True)
+        self._tasks: set[Future[None]] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the event loop thread."""
+        self._thread.start()
+
+    def submit(self, job: Claimed) -> None:
+        """Schedule a claimed job on the loop."""
+        future = asyncio.run_coroutine_threadsafe(self._perform(job), self.loop)
+        with self._lock:
+            self._tasks.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._tasks.discard(future)
+
+    async def _perform(self, job: Claimed) -> None:
+        self.tracker.start_running(job, f"async-{id(job) % 100000}")
+        try:
+            outcome = await self.executor.run_async(job)
+        except asyncio.CancelledError:
+            # Cancelled at shutdown: the job was requeued by the launcher; record nothing.
+            self.tracker.release_slot(job)
+            raise
+        self.tracker.finish_running(job, outcome.failed)
+        self.sink(outcome)
+
+    def cancel_all(self) -> None:
+        """Cancel running async jobs (shutdown deadline passed; they have been requeued)."""
+        with self._lock:
+            tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+
+    def stop(self) -> None:
+        """Stop the event loop."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()

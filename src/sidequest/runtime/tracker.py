@@ -1,0 +1,135 @@
+"""What one process holds and does right now: its claims, its running jobs, its free slots, its counts.
+
+Shared by the fetcher, the processors, the acker and the heartbeat; every method is thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from sidequest.job import Claimed, WorkInfo
+
+
+@dataclass(slots=True)
+class Running:
+    """A job a processor is performing right now."""
+
+    claimed: Claimed
+    thread_id: str
+    started: float
+    over_limit_logged: bool = False
+
+
+class Tracker:
+    """Claims held, jobs running, free capacity and processed/failed counters of one process."""
+
+    def __init__(self, identity: str, concurrency: int) -> None:
+        self.identity = identity
+        self.concurrency = concurrency
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._held: dict[int, Claimed] = {}
+        self._running: dict[int, Running] = {}
+        self._slotted: set[int] = set()
+        self._processed = 0
+        self._failed = 0
+
+    # -- capacity: a slot is taken when a job is claimed, freed when its perform returns ---------
+
+    def wait_for_free_slots(self, timeout: float) -> int:
+        """Block until at least one slot is free (or ``timeout``); return how many are free."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._slotted) < self.concurrency, timeout)
+            return self.concurrency - len(self._slotted)
+
+    def hold(self, jobs: list[Claimed]) -> None:
+        """Record freshly claimed jobs; each takes a slot until :meth:`finish_running`."""
+        with self._lock:
+            for job in jobs:
+                self._held[id(job)] = job
+                self._slotted.add(id(job))
+
+    def start_running(self, job: Claimed, thread_id: str) -> None:
+        """A processor started performing ``job``."""
+        with self._lock:
+            self._running[id(job)] = Running(job, thread_id, time.time())
+
+    def finish_running(self, job: Claimed, failed: bool) -> None:
+        """``job``'s perform returned or raised: free its slot and count it (the store is not told yet)."""
+        with self._changed:
+            self._running.pop(id(job), None)
+            self._slotted.discard(id(job))
+            self._processed += 1
+            if failed:
+                self._failed += 1
+            self._changed.notify_all()
+
+    def release_slot(self, job: Claimed) -> None:
+        """Free a slot taken by a job that will not be performed here (requeued at shutdown)."""
+        with self._changed:
+            self._running.pop(id(job), None)
+            self._slotted.discard(id(job))
+            self._changed.notify_all()
+
+    def settle(self, jobs: list[Claimed]) -> None:
+        """The store recorded the outcome of ``jobs`` (acked, retried, killed or requeued)."""
+        with self._changed:
+            for job in jobs:
+                self._held.pop(id(job), None)
+            self._changed.notify_all()
+
+    # -- views -----------------------------------------------------------------------------------
+
+    def held(self) -> list[Claimed]:
+        """Jobs claimed by this process whose outcome the store has not recorded yet."""
+        with self._lock:
+            return list(self._held.values())
+
+    def running(self) -> list[Running]:
+        """Jobs being performed right now."""
+        with self._lock:
+            return list(self._running.values())
+
+    def busy(self) -> list[WorkInfo]:
+        """Running jobs as the heartbeat publishes them."""
+        with self._lock:
+            return [
+                WorkInfo(
+                    identity=self.identity,
+                    thread_id=run.thread_id,
+                    queue=run.claimed.queue,
+                    payload=run.claimed.payload,
+                    raw=run.claimed.raw,
+                    run_at=run.started,
+                )
+                for run in self._running.values()
+            ]
+
+    def idle(self) -> bool:
+        """True when nothing is held, running or waiting for the store."""
+        with self._lock:
+            return not self._held and not self._running and not self._slotted
+
+    def wait_until(self, predicate_idle: bool, timeout: float) -> bool:
+        """Wait up to ``timeout`` until nothing runs (and, with ``predicate_idle``, nothing is held)."""
+        with self._changed:
+            if predicate_idle:
+                return self._changed.wait_for(lambda: not self._held and not self._running, timeout)
+            return self._changed.wait_for(lambda: not self._running, timeout)
+
+    # -- counters flushed by the heartbeat ---------------------------------------------------------
+
+    def take_counts(self) -> tuple[int, int]:
+        """Processed and failed since the last call; the caller gives them back if its beat fails."""
+        with self._lock:
+            counts = (self._processed, self._failed)
+            self._processed = self._failed = 0
+            return counts
+
+    def give_back_counts(self, processed: int, failed: int) -> None:
+        """Return counts a failed beat could not flush, so the next beat adds them."""
+        with self._lock:
+            self._processed += processed
+            self._failed += failed
