@@ -1,0 +1,77 @@
+"""Real ``sidequest run`` processes for end-to-end tests: start, signal, kill -9, wait."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+SRC = TESTS.parent / "src"
+
+
+class SidequestProcess:
+    """One ``sidequest run`` subprocess with its log in a file."""
+
+    def __init__(self, url: str, workdir: Path, args: Sequence[str] = (), record: Path | None = None,
+                 env: dict[str, str] | None = None, name: str = "proc") -> None:
+        self.log_path = workdir / f"{name}-{time.monotonic_ns()}.log"
+        environment = dict(os.environ)
+        environment["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(SRC), environment.get("PYTHONPATH", "")])
+        if record is not None:
+            environment["SIDEQUEST_TEST_RECORD"] = str(record)
+        environment.update(env or {})
+        command = [
+            sys.executable, "-m", "sidequest", "run", "--url", url, "-r", "testapp.workers",
+            "--heartbeat-interval", "0.5", "--lease-ttl", "2", "--rescue-interval", "0.5",
+            "--scheduler-interval", "0.2", *args,
+        ]
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in wait()
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=environment,
+                                        cwd=workdir)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def kill9(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.wait(10)
+
+    def terminate(self, timeout: float = 40) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self._log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, poll: float = 0.05) -> None:
+    """Poll ``condition`` until it holds; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def runs(record: Path) -> Counter[str]:
+    """How many times each key was performed, from the record file."""
+    if not record.exists():
+        return Counter()
+    return Counter(line.split(" ", 1)[1] for line in record.read_text().splitlines() if " " in line)
