@@ -1,0 +1,49 @@
+"""``sidequest check``: list the workers a process would load and flag what breaks the conventions.
+
+Exit codes, for CI: 0 when every worker follows the recipe's conventions, 1 when something is
+flagged (or no worker was found), 2 when a worker module cannot be imported.
+"""
+
+from __future__ import annotations
+
+import click
+
+from sidequest.cli.format import table, to_json
+from sidequest.cli.options import EXIT_PROBLEM, ArgumentProblem, json_option, require_option
+from sidequest.conventions import CheckResult, load_and_check
+from sidequest.errors import ConfigurationError
+
+
+@click.command()
+@require_option
+@json_option
+def check(requires: tuple[str, ...], as_json: bool) -> None:
+    """Load the workers (as 'sidequest run' does) and check them against the naming conventions."""
+    try:
+        result = load_and_check(requires)
+    except ConfigurationError as exc:
+        raise ArgumentProblem(str(exc)) from None
+    if as_json:
+        click.echo(to_json({"ok": result.ok, "modules": result.modules, "workers": result.workers}))
+    else:
+        click.echo(render(result))
+    if not result.ok:
+        raise SystemExit(EXIT_PROBLEM)
+
+
+def render(result: CheckResult) -> str:
+    """The workers as a table, then every problem on its own line, then a one-line verdict."""
+    modules = ", ".join(result.modules)
+    if not result.workers:
+        return f"no Worker classes found in {modules}: define classes that subclass sidequest.Worker"
+    rows = [[w.name, w.queue, w.retry, "async" if w.is_async else "sync"] for w in result.workers]
+    lines = [table(["WORKER", "QUEUE", "RETRY", "PERFORM"], rows), ""]
+    for report in result.workers:
+        lines += [f"{report.name}: {problem}" for problem in report.problems]
+    count = len(result.workers)
+    summary = f"{count} worker{'' if count == 1 else 's'}"
+    if result.problems:
+        lines.append(f"\n{summary}, {result.problems} problem{'' if result.problems == 1 else 's'}")
+    else:
+        lines.append(f"{summary}, no problems")
+    return "\n".join(lines)

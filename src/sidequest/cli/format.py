@@ -1,0 +1,249 @@
+"""Plain-text rendering for the CLI: aligned tables, durations and times, and JSON for scripts.
+
+No dependency beyond the standard library: a table is a list of rows of strings, numbers right-aligned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sidequest.admin import DayStats, Location, Overview
+from sidequest.job import JobEntry, ProcessInfo, QueueInfo, WorkInfo, display_class, timestamp_seconds
+
+ARGS_WIDTH = 40
+ERROR_WIDTH = 50
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Columns aligned on the widest cell; a column whose cells are all numbers is right-aligned."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    numeric = [
+        bool(rows) and all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) for row in rows)
+        for i in range(len(headers))
+    ]
+    widths = [max([len(header), *(len(row[i]) for row in cells)]) for i, header in enumerate(headers)]
+    lines = []
+    for row in [list(headers), *cells]:
+        parts = [
+            value.rjust(width) if right else value.ljust(width)
+            for value, width, right in zip(row, widths, numeric, strict=True)
+        ]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return number(value)
+    return "" if value is None else str(value)
+
+
+def number(value: int) -> str:
+    """An integer with thousands separators: ``12,345``."""
+    return f"{value:,}"
+
+
+def duration(seconds: float) -> str:
+    """A short, readable length of time: ``0s``, ``4.2s``, ``38s``, ``3m 12s``, ``2h 05m``, ``3d 4h``."""
+    seconds = max(0.0, seconds)
+    if seconds < 10:
+        return "0s" if seconds < 0.05 else f"{seconds:.1f}s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+def relative(when: float | None, now: float) -> str:
+    """``3m 12s ago`` or ``in 4m 00s`` for an epoch second; ``-`` when unknown."""
+    if when is None:
+        return "-"
+    delta = when - now
+    if abs(delta) < 1:
+        return "now"
+    return f"in {duration(delta)}" if delta > 0 else f"{duration(-delta)} ago"
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` on one line, cut to ``width`` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def compact_json(value: Any) -> str:
+    """JSON on one line, as a person reads job arguments."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def to_json(value: Any) -> str:
+    """Indented JSON of dataclasses, lists, dicts and dates, for ``--json``."""
+    return json.dumps(jsonable(value), indent=2, ensure_ascii=False, default=str)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values for a result of the admin API. A job shows its jid, class and payload (its
+    raw text only when the payload is not valid JSON)."""
+    if isinstance(value, JobEntry):
+        entry: dict[str, Any] = {
+            "jid": value.jid,
+            "class": value.display_class,
+            "state": value.state,
+            "queue": value.queue,
+            "score": value.score,
+            "payload": value.payload,
+        }
+        if value.owner is not None:
+            entry["owner"] = value.owner
+        if value.payload is None:
+            entry["raw"] = value.raw
+        return entry
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def failure(payload: dict[str, Any] | None) -> str:
+    """``ErrorClass: message`` from a job's failure fields, clipped; empty when it never failed."""
+    if not payload or "error_class" not in payload:
+        return ""
+    message = str(payload.get("error_message", ""))
+    return clip(
+        f"{payload['error_class']}: {message}" if message else str(payload["error_class"]), ERROR_WIDTH
+    )
+
+
+def job_args(payload: dict[str, Any] | None) -> str:
+    """A job's arguments on one clipped line."""
+    if payload is None:
+        return "(malformed payload)"
+    return clip(compact_json(payload.get("args", [])), ARGS_WIDTH)
+
+
+# -- views of the admin API's answers ----------------------------------------------------------------
+
+
+def overview(view: Overview, now: float) -> str:
+    """``sidequest stats``: totals, then queues, then processes."""
+    counts = view.counts
+    totals = table(
+        ["PROCESSED", "FAILED", "ENQUEUED", "SCHEDULED", "RETRY", "DEAD", "PROCESSES", "BUSY"],
+        [
+            [
+                counts.processed,
+                counts.failed,
+                counts.enqueued,
+                counts.scheduled,
+                counts.retry,
+                counts.dead,
+                counts.processes,
+                counts.busy,
+            ]
+        ],
+    )
+    return "\n\n".join([totals, queues(view.queues), processes(view.processes, [], now)])
+
+
+def queues(listed: Sequence[QueueInfo]) -> str:
+    """Queues with size and latency."""
+    if not listed:
+        return "no queues"
+    rows = [
+        [queue.name + (" (paused)" if queue.paused else ""), queue.size, duration(queue.latency)]
+        for queue in listed
+    ]
+    return table(["QUEUE", "SIZE", "LATENCY"], rows)
+
+
+def processes(live: Sequence[ProcessInfo], busy: Sequence[WorkInfo], now: float) -> str:
+    """Live processes, then (when given) the jobs they run."""
+    if not live:
+        return "no live processes"
+    rows = [
+        [
+            process.identity + (f" [{process.tag}]" if process.tag else ""),
+            ",".join(process.queues),
+            f"{process.busy}/{process.concurrency}",
+            relative(process.started_at, now),
+            relative(process.beat, now) if process.beat else "-",
+            "quiet" if process.quiet else "running",
+        ]
+        for process in live
+    ]
+    text = table(["PROCESS", "QUEUES", "BUSY", "STARTED", "BEAT", "STATE"], rows)
+    if not busy:
+        return text
+    work = [
+        [
+            item.identity,
+            item.thread_id,
+            str(item.payload.get("jid", "")) if item.payload else "",
+            item.queue,
+            display_class(item.payload) if item.payload else "(malformed)",
+            job_args(item.payload),
+            relative(item.run_at, now),
+        ]
+        for item in busy
+    ]
+    return text + "\n\n" + table(["PROCESS", "THREAD", "JID", "QUEUE", "CLASS", "ARGS", "STARTED"], work)
+
+
+def history(days: Sequence[DayStats]) -> str:
+    """Processed and failed per day."""
+    return table(["DAY", "PROCESSED", "FAILED"], [[d.day.isoformat(), d.processed, d.failed] for d in days])
+
+
+def jobs(where: Location, entries: Sequence[JobEntry], offset: int, total: int, now: float) -> str:
+    """A page of jobs, with the columns that matter for the location, and where the page sits."""
+    if not entries:
+        return f"no jobs in {where}" if offset == 0 else f"no jobs in {where} past {offset} (of {total})"
+    headers = ["JID", "CLASS", "ARGS"]
+    if where.kind != "queue":
+        headers.append("QUEUE")
+    headers += {
+        "queue": ["ENQUEUED"],
+        "scheduled": ["DUE"],
+        "retry": ["RETRY COUNT", "NEXT RETRY", "ERROR"],
+        "dead": ["DIED", "ERROR"],
+    }[where.kind]
+    rows = []
+    for entry in entries:
+        payload = entry.payload or {}
+        row: list[Any] = [entry.jid or "-", entry.display_class, job_args(entry.payload)]
+        if where.kind == "queue":
+            row.append(relative(timestamp_seconds(payload.get("enqueued_at")), now))
+        else:
+            row.append(entry.queue)
+            if where.kind == "scheduled":
+                row.append(relative(entry.score, now))
+            elif where.kind == "retry":
+                row += [payload.get("retry_count", "-"), relative(entry.score, now), failure(entry.payload)]
+            else:
+                row += [relative(entry.score, now), failure(entry.payload)]
+        rows.append(row)
+    last = offset + len(entries)
+    footer = f"{offset + 1}-{last} of {number(total)} in {where}"
+    if last < total:
+        footer += f" (next page: --offset {last})"
+    return table(headers, rows) + "\n\n" + footer

@@ -1,0 +1,113 @@
+"""``sidequest check``: load the user's workers and hold them to the recipe's naming conventions.
+
+The recipe (seed: "Naming Convention") asks that every worker class lives under a ``workers`` package
+(``app/workers/``, namespaced by subpackages) and that its name ends in ``Worker``. A worker defined in
+``__main__`` or inside a function breaks something stronger: the name written in its payloads cannot
+be imported by any other process, so no ``sidequest run`` can ever perform it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sidequest.loader import load_worker_modules
+from sidequest.registry import WorkerRegistry
+from sidequest.worker import Worker
+
+SUFFIX = "Worker"
+PACKAGE_SEGMENT = "workers"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerReport:
+    """One worker class: its payload name, resolved options, and what breaks the conventions."""
+
+    name: str
+    queue: str
+    retry: Any
+    is_async: bool
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The modules a check imported and a report for every worker they define, sorted by name."""
+
+    modules: list[str]
+    workers: list[WorkerReport]
+
+    @property
+    def problems(self) -> int:
+        """How many convention problems were found in all."""
+        return sum(len(report.problems) for report in self.workers)
+
+    @property
+    def ok(self) -> bool:
+        """True when at least one worker was found and none breaks a convention."""
+        return bool(self.workers) and self.problems == 0
+
+
+def check_worker(worker: type[Worker]) -> WorkerReport:
+    """Report on one Worker class: its queue and retry options, whether ``perform`` is async, and
+    every convention it breaks (each a sentence that says what to do)."""
+    options = worker.get_sidequest_options()
+    module = worker.__module__
+    cls_name = worker.__name__
+    problems: list[str] = []
+    if not cls_name.endswith(SUFFIX):
+        problems.append(
+            f"class name {cls_name!r} does not end in 'Worker' (the recipe's naming convention): "
+            f"rename it, e.g. {cls_name}{SUFFIX}"
+        )
+    if module == "__main__":
+        problems.append(
+            "defined in __main__ (a script): other processes cannot import it by the name in its "
+            "payloads; move it into a module of your workers package, e.g. app/workers/"
+        )
+    elif PACKAGE_SEGMENT not in module.split("."):
+        problems.append(
+            f"module {module!r} is not inside a 'workers' package (the recipe keeps every worker "
+            f"under app/workers/): move it, e.g. to app/workers/{module.rsplit('.', 1)[-1]}.py"
+        )
+    if "<locals>" in worker.__qualname__:
+        problems.append(
+            "defined inside a function: the name in its payloads cannot be imported by another "
+            "process; define it at module level"
+        )
+    return WorkerReport(
+        name=worker.sidequest_name(),
+        queue=str(options.get("queue", "default")),
+        retry=options.get("retry", True),
+        is_async=worker.is_async(),
+        problems=problems,
+    )
+
+
+def check_workers(workers: Iterable[type[Worker]]) -> list[WorkerReport]:
+    """Reports for several Worker classes, sorted by payload name."""
+    return sorted((check_worker(worker) for worker in workers), key=lambda report: report.name)
+
+
+def load_and_check(requires: Sequence[str], cwd: Path | None = None) -> CheckResult:
+    """Import the user's worker modules as ``sidequest run`` does (``-r`` modules, else the
+    conventional ``app/workers`` or ``workers`` package of ``cwd``) and check every Worker they
+    define, including those of modules they import in turn.
+
+    Workers imported before the call (sidequest's own, or a caller's) are left out, except those of
+    ``__main__``. Raises :class:`sidequest.errors.ConfigurationError` when a module cannot be imported
+    or there is nothing to import.
+    """
+    before = set(sys.modules)
+    modules = load_worker_modules(requires, cwd)
+    imported = (set(sys.modules) - before) | set(modules) | {"__main__"}
+
+    def loaded_here(module: str) -> bool:
+        return module in imported or any(module.startswith(name + ".") for name in modules)
+
+    registry = WorkerRegistry.from_loaded()
+    workers = [worker for worker in registry if loaded_here(worker.__module__)]
+    return CheckResult(modules=modules, workers=check_workers(workers))
