@@ -1,0 +1,452 @@
+"""The embedded store: every job in one SQLite file, shared by the threads and processes of one machine.
+
+Every job is a row of ``jobs`` whose ``state`` is its place (see :mod:`sidequest.stores.sqlite_schema`).
+Writes are short ``BEGIN IMMEDIATE`` transactions, so the file's single write lock orders them: a claim,
+a promotion or a rescue sees the rows as the previous writer left them, and no job moves twice. Each
+thread has its own connection (SQLite connections must not be shared by concurrent statements).
+
+A claim records the owner on the row; a lease is the owner's ``processes.expires_at``. Every finishing
+statement (ack, retry, kill, requeue) matches ``owner`` *and* the claim's ``(id, claims)`` token, so a
+process that lost its lease - or that got the same job again after a rescue - cannot finish a claim
+it no longer holds: it is worse to lose a job than to run it twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from sidequest.errors import ConfigurationError, MalformedJobError, StoreError
+from sidequest.job import (
+    Claimed,
+    Counts,
+    JobEntry,
+    NewJob,
+    Payload,
+    ProcessInfo,
+    QueueInfo,
+    SetName,
+    WorkInfo,
+)
+from sidequest.serializer import load_payload
+from sidequest.stores import sqlite_admin as admin
+from sidequest.stores import sqlite_maintenance as maintenance
+from sidequest.stores import sqlite_moves as moves
+from sidequest.stores.base import Heartbeat, RescueResult, Store
+from sidequest.stores.sqlite_schema import connect, migrate
+
+POLL_INTERVAL = 0.01
+"""How often an idle claim checks ``PRAGMA data_version`` for a commit by another process."""
+
+MIN_SQLITE = (3, 35, 0)
+"""``UPDATE ... RETURNING`` and ``DELETE ... RETURNING`` arrived in SQLite 3.35."""
+
+INSERT_ENQUEUED = "INSERT INTO jobs (queue, state, payload, position) VALUES (?, 'enqueued', ?, ?)"
+INSERT_SCHEDULED = "INSERT INTO jobs (queue, state, payload, score) VALUES (?, 'scheduled', ?, ?)"
+
+# The subquery walks jobs_ready from the front; the UPDATE flips each row in the same statement,
+# so two claimers serialized by the write lock can never take the same row.
+CLAIM = """
+    UPDATE jobs
+    SET state = 'running', owner = ?, claimed_at = ?, claims = claims + 1
+    WHERE id IN (
+        SELECT id FROM jobs
+        WHERE state = 'enqueued' AND queue = ?
+        ORDER BY position
+        LIMIT ?
+    )
+    RETURNING id, claims, position, payload
+"""
+
+# The tokens are a JSON array of [id, claims] pairs: one statement for the whole batch.
+ACK = """
+    DELETE FROM jobs
+    WHERE owner = ? AND state = 'running'
+      AND id IN (
+        SELECT jobs.id
+        FROM json_each(?) AS token
+        JOIN jobs ON jobs.id = json_extract(token.value, '$[0]')
+                 AND jobs.claims = json_extract(token.value, '$[1]')
+      )
+"""
+
+TO_RETRY = f"""
+    UPDATE jobs
+    SET state = 'retry', queue = ?, payload = ?, score = ?, owner = NULL, claimed_at = NULL, position = NULL
+    WHERE {moves.HELD}
+"""
+
+
+def database_path(url: str) -> str:
+    """The file a ``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` URL names, made absolute."""
+    prefix = "sqlite:///"
+    if not url.lower().startswith(prefix):
+        raise ConfigurationError(
+            f"not a SQLite store URL: {url!r}; write sqlite:///relative/path.db or sqlite:////absolute/path.db"
+        )
+    path = url[len(prefix) :]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        raise ConfigurationError(
+            f"the SQLite store needs a file that several processes can share, not {url!r}; "
+            "write sqlite:///jobs.db"
+        )
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        raise ConfigurationError(
+            f"cannot create the SQLite store {path}: directory {directory} does not exist"
+        )
+    return path
+
+
+class _ThreadConnection:
+    """One thread's connection. When the thread ends its threading.local drops this, closing it."""
+
+    __slots__ = ("__weakref__", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+
+class SQLiteStore(Store):
+    """Jobs in a SQLite file (WAL mode), safe for every thread and every process on one machine."""
+
+    def __init__(self, url: str) -> None:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise ConfigurationError(
+                f"the SQLite store needs SQLite >= 3.35 (UPDATE ... RETURNING); this Python has "
+                f"{sqlite3.sqlite_version}"
+            )
+        self.url = url
+        self.path = database_path(url)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
+        self._closed = False
+        # Claimers waiting on empty queues sleep on this; writers that add ready jobs bump the count.
+        self._ready = threading.Condition()
+        self._ready_count = 0
+        conn = self._connection()
+        try:
+            migrate(conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from exc
+
+    # ----------------------------------------------------------------------------------------------
+    # Connections and transactions
+
+    def _connection(self) -> sqlite3.Connection:
+        held: _ThreadConnection | None = getattr(self._local, "held", None)
+        if held is not None:
+            return held.conn
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"the SQLite store {self.path} is closed")
+            try:
+                held = _ThreadConnection(connect(self.path))
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from exc
+            self._connections.add(held)
+        self._local.held = held
+        return held.conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction. BEGIN IMMEDIATE takes the write lock first, waiting up to the busy
+        timeout for other processes, so nothing inside can fail half way on a lock upgrade."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every SELECT inside sees the same snapshot; never blocks a writer."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
+    def _wake_claimers(self) -> None:
+        with self._ready:
+            self._ready_count += 1
+            self._ready.notify_all()
+
+    # ----------------------------------------------------------------------------------------------
+    # Client side
+
+    def push(self, jobs: Sequence[NewJob]) -> None:
+        """Insert every job in one transaction (all or nothing). Payloads are serialized before the
+        transaction starts, so a payload JSON cannot represent raises without writing anything."""
+        if not jobs:
+            return
+        ready: dict[str, list[str]] = {}
+        scheduled: list[tuple[str, str, float]] = []
+        for job in jobs:
+            raw = moves.encode(job.payload)
+            if job.at is None:
+                ready.setdefault(moves.queue_of(job.payload), []).append(raw)
+            else:
+                scheduled.append((moves.queue_of(job.payload), raw, float(job.at)))
+        with self._write() as conn:
+            for queue, raws in ready.items():
+                first = moves.back_position(conn, queue)
+                conn.executemany(INSERT_ENQUEUED, ((queue, raw, first + i) for i, raw in enumerate(raws)))
+            if scheduled:
+                conn.executemany(INSERT_SCHEDULED, scheduled)
+            moves.register_queues(conn, ready)
+        if ready:
+            self._wake_claimers()
+
+    # ----------------------------------------------------------------------------------------------
+    # Processing
+
+    def claim(self, queues: Sequence[str], limit: int, owner: str, timeout: float) -> list[Claimed]:
+        """Claim in one transaction, one ``UPDATE ... RETURNING`` per queue in the order given.
+
+        Idle waiting: an in-process condition wakes the claim at once when this store object adds
+        ready jobs; other processes' commits are noticed by polling ``PRAGMA data_version`` (a counter
+        read from shared memory, no lock) every 10 ms. Only when something changed does the claim
+        look for ready jobs again, with a plain read before taking the write lock.
+        """
+        names = list(dict.fromkeys(queues))
+        if not names or limit <= 0:
+            return []
+        conn = self._connection()
+        deadline = time.monotonic() + max(timeout, 0.0)
+        must_look = False
+        while True:
+            seen = self._ready_count
+            version = self._data_version(conn)
+            if not must_look or self._any_ready(conn, names):
+                claimed = self._claim_now(names, limit, owner)
+                if claimed:
+                    return claimed
+            must_look = True
+            while not self._changed(conn, seen, version):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._closed:
+                    return []
+                with self._ready:
+                    if self._ready_count == seen:
+                        self._ready.wait(min(remaining, POLL_INTERVAL))
+
+    def _data_version(self, conn: sqlite3.Connection) -> int:
+        try:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
+    def _changed(self, conn: sqlite3.Connection, seen: int, version: int) -> bool:
+        return self._ready_count != seen or self._data_version(conn) != version
+
+    def _any_ready(self, conn: sqlite3.Connection, names: list[str]) -> bool:
+        marks = ", ".join("?" * len(names))
+        sql = f"SELECT 1 FROM jobs WHERE state = 'enqueued' AND queue IN ({marks}) LIMIT 1"
+        try:
+            return conn.execute(sql, names).fetchone() is not None
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
+    def _claim_now(self, names: list[str], limit: int, owner: str) -> list[Claimed]:
+        now = time.time()
+        taken: list[tuple[str, list[Any]]] = []
+        wanted = limit
+        with self._write() as conn:
+            for queue in names:
+                rows = conn.execute(CLAIM, (owner, now, queue, wanted)).fetchall()
+                if rows:
+                    taken.append((queue, rows))
+                    wanted -= len(rows)
+                    if wanted == 0:
+                        break
+        claimed: list[Claimed] = []
+        # Parsed after COMMIT so the write lock is not held while Python decodes JSON.
+        for queue, rows in taken:
+            rows.sort(key=lambda row: row[2])  # RETURNING promises no order; the queue's is by position
+            for job_id, claims, _position, raw in rows:
+                claimed.append(Claimed(raw, _load(raw), queue, (job_id, claims)))
+        return claimed
+
+    def ack(self, owner: str, jobs: Sequence[Claimed]) -> int:
+        """Delete the batch with one statement that matches each claim's token and the owner."""
+        if not jobs:
+            return 0
+        tokens = moves.encode([list(job.token) for job in jobs])
+        with self._write() as conn:
+            return conn.execute(ACK, (owner, tokens)).rowcount
+
+    def retry(self, owner: str, job: Claimed, payload: Payload, at: float) -> bool:
+        """Turn the running row into a retry row in place (one UPDATE; nothing if no longer held)."""
+        job_id, claims = job.token
+        queue = moves.queue_of(payload, job.queue)
+        with self._write() as conn:
+            moved = conn.execute(
+                TO_RETRY, (queue, moves.encode(payload), float(at), job_id, claims, owner)
+            ).rowcount
+        return moved == 1
+
+    def kill(self, owner: str, job: Claimed, payload: Payload | None, at: float) -> bool:
+        """Turn the running row into a dead row in place and trim the dead set, in one transaction."""
+        job_id, claims = job.token
+        raw = moves.encode(payload) if payload is not None else None
+        queue = moves.queue_of(payload, job.queue)
+        with self._write() as conn:
+            moved = conn.execute(moves.TO_DEAD, (queue, raw, float(at), job_id, claims, owner)).rowcount
+            if moved:
+                moves.trim_dead(conn, float(at))
+        return moved == 1
+
+    def requeue(self, owner: str, jobs: Sequence[Claimed]) -> int:
+        """Put held jobs back at the front, in one transaction; the first job given runs first."""
+        if not jobs:
+            return 0
+        params = [(None, *job.token, owner) for job in reversed(jobs)]
+        with self._write() as conn:
+            moved = conn.executemany(moves.TO_FRONT, params).rowcount
+            moves.register_queues(conn, {job.queue for job in jobs})
+        if moved:
+            self._wake_claimers()
+        return moved
+
+    # ----------------------------------------------------------------------------------------------
+    # Process lifecycle and maintenance (see sqlite_maintenance.py for the statements)
+
+    def beat(self, heartbeat: Heartbeat) -> list[str]:
+        """Upsert the process row, add the stats, pop the signals: one transaction. The beat time and
+        the lease are this machine's clock."""
+        now = time.time()
+        with self._write() as conn:
+            return maintenance.beat(conn, heartbeat, now)
+
+    def unregister(self, identity: str) -> None:
+        """Delete the process row and its pending signals."""
+        with self._write() as conn:
+            maintenance.unregister(conn, identity)
+
+    def promote_due(self, now: float, limit: int = 1000) -> int:
+        """Move due rows to the back of their queues in one transaction, soonest due first."""
+        if limit <= 0:
+            return 0
+        with self._write() as conn:
+            moved = maintenance.promote_due(conn, now, limit)
+        if moved:
+            self._wake_claimers()
+        return moved
+
+    def rescue_orphans(self, now: float, max_orphaned: int = 3) -> RescueResult:
+        """Rescue every orphan in one transaction, so two rescuers never move a job twice."""
+        with self._write() as conn:
+            result = maintenance.rescue_orphans(conn, now, max_orphaned)
+        if result.requeued:
+            self._wake_claimers()
+        return result
+
+    # ----------------------------------------------------------------------------------------------
+    # Admin reads (see sqlite_admin.py for the statements)
+
+    def queues(self) -> list[QueueInfo]:
+        """Registered queues with their sizes and latencies, by name."""
+        with self._read() as conn:
+            return admin.queues(conn, time.time())
+
+    def counts(self) -> Counts:
+        """Totals; ``busy`` is the number of jobs the live processes last published as running (their
+        heartbeats' busy lists), the figure the Busy page lists, not claimed-but-waiting rows."""
+        with self._read() as conn:
+            return admin.counts(conn, time.time())
+
+    def history(self, days: int, today: date) -> list[tuple[date, int, int]]:
+        """Processed and failed per UTC day, newest first."""
+        with self._read() as conn:
+            return admin.history(conn, days, today)
+
+    def list_queue(self, queue: str, offset: int = 0, limit: int = 25) -> list[JobEntry]:
+        """A page of ``queue`` in run order."""
+        with self._read() as conn:
+            return admin.list_queue(conn, queue, offset, limit)
+
+    def list_set(self, name: SetName, offset: int = 0, limit: int = 25) -> list[JobEntry]:
+        """A page of the scheduled, retry or dead set."""
+        with self._read() as conn:
+            return admin.list_set(conn, name, offset, limit)
+
+    def processes(self) -> list[ProcessInfo]:
+        """Processes whose lease has not expired, by identity."""
+        with self._read() as conn:
+            return admin.processes(conn, time.time())
+
+    def busy(self) -> list[WorkInfo]:
+        """The busy lists of live processes."""
+        with self._read() as conn:
+            return admin.busy(conn, time.time())
+
+    # ----------------------------------------------------------------------------------------------
+    # Admin actions: each entry is matched by row id, state and exact payload, so an entry that moved
+    # since it was listed (or a new row that reused its id) is skipped.
+
+    def delete(self, entries: Sequence[JobEntry]) -> int:
+        """Delete the listed jobs still where they were listed."""
+        with self._write() as conn:
+            return admin.delete(conn, entries)
+
+    def retry_now(self, entries: Sequence[JobEntry]) -> int:
+        """Move the listed set jobs to the back of their queues."""
+        with self._write() as conn:
+            moved = admin.retry_now(conn, entries, time.time())
+        if moved:
+            self._wake_claimers()
+        return moved
+
+    def kill_entries(self, entries: Sequence[JobEntry], now: float) -> int:
+        """Move the listed scheduled/retry jobs to the dead set, then trim it."""
+        with self._write() as conn:
+            return admin.kill_entries(conn, entries, now)
+
+    def clear(self, where: str) -> int:
+        """Empty a queue (and forget its name) or a set."""
+        with self._write() as conn:
+            return admin.clear(conn, where)
+
+    def signal(self, identity: str, signal: str) -> None:
+        """Queue a signal; signals older than a minute are dropped here and ignored by beat."""
+        with self._write() as conn:
+            maintenance.signal(conn, identity, signal, time.time())
+
+    # ----------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every thread's connection and wake idle claims (they return ``[]``)."""
+        with self._lock:
+            self._closed = True
+            held = list(self._connections)
+        for each in held:
+            each.conn.close()
+        self._wake_claimers()
+
+
+def _load(raw: str) -> Payload | None:
+    try:
+        return load_payload(raw)
+    except MalformedJobError:
+        return None

@@ -1,0 +1,171 @@
+"""The SQLite store's process lifecycle and maintenance: heartbeats and leases, remote signals,
+promotion of due jobs, rescue of orphans. Every function runs inside a BEGIN IMMEDIATE transaction
+opened by :class:`sidequest.stores.sqlite.SQLiteStore`, so a promotion or a rescue run by every process
+at once still moves each job exactly once (the write lock orders them).
+
+Tables touched: ``processes``, ``signals``, ``stats``, ``jobs``, ``queues``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from sidequest.job import Payload
+from sidequest.stores import sqlite_moves as moves
+from sidequest.stores.base import Heartbeat, RescueResult
+
+SIGNAL_TTL = 60.0
+"""A remote signal not picked up by a beat within this many seconds is dropped (as in Sidekiq)."""
+
+UPSERT_PROCESS = """
+    INSERT INTO processes (identity, info, busy, beat, expires_at, quiet)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (identity) DO UPDATE SET
+        info = excluded.info, busy = excluded.busy, beat = excluded.beat,
+        expires_at = excluded.expires_at, quiet = excluded.quiet
+"""
+
+ADD_STATS = """
+    INSERT INTO stats (day, processed, failed) VALUES (?, ?, ?)
+    ON CONFLICT (day) DO UPDATE SET
+        processed = processed + excluded.processed, failed = failed + excluded.failed
+"""
+
+POP_SIGNALS = "DELETE FROM signals WHERE identity = ? RETURNING id, signal, created_at"
+
+DUE = """
+    SELECT id, queue, payload, score FROM jobs
+    WHERE state = ? AND score <= ?
+    ORDER BY score, id
+    LIMIT ?
+"""
+
+ENQUEUE_DUE = """
+    UPDATE jobs SET state = 'enqueued', payload = ?, position = ?, score = NULL
+    WHERE id = ? AND state IN ('scheduled', 'retry')
+"""
+
+# A job held by an owner that never beat is an orphan too: a process must beat before it claims.
+ORPHANS = """
+    SELECT id, queue, payload, claims, owner FROM jobs
+    WHERE state = 'running'
+      AND owner NOT IN (SELECT identity FROM processes WHERE expires_at > ?)
+    ORDER BY claimed_at, id
+"""
+
+FORGET_EXPIRED_PROCESSES = "DELETE FROM processes WHERE expires_at <= ?"
+
+
+def beat(conn: sqlite3.Connection, heartbeat: Heartbeat, now: float) -> list[str]:
+    """Upsert the process row with its lease (``now + ttl``), add the stats deltas to the total and to
+    the UTC day of ``now``, and pop the process's signals, oldest first."""
+    process = heartbeat.process
+    busy = [
+        {"thread_id": work.thread_id, "queue": work.queue, "raw": work.raw, "run_at": work.run_at}
+        for work in heartbeat.busy
+    ]
+    row = (
+        process.identity,
+        moves.encode(asdict(process)),
+        moves.encode(busy),
+        now,
+        now + heartbeat.ttl,
+        int(process.quiet),
+    )
+    conn.execute(UPSERT_PROCESS, row)
+    if heartbeat.processed or heartbeat.failed:
+        day = datetime.fromtimestamp(now, UTC).date().isoformat()
+        deltas = [(key, heartbeat.processed, heartbeat.failed) for key in ("total", day)]
+        conn.executemany(ADD_STATS, deltas)
+    popped = sorted(conn.execute(POP_SIGNALS, (process.identity,)).fetchall())
+    return [signal for _id, signal, created_at in popped if created_at > now - SIGNAL_TTL]
+
+
+def unregister(conn: sqlite3.Connection, identity: str) -> None:
+    """Delete the process row and its pending signals; its jobs (if any) are left for rescue."""
+    conn.execute("DELETE FROM processes WHERE identity = ?", (identity,))
+    conn.execute("DELETE FROM signals WHERE identity = ?", (identity,))
+
+
+def signal(conn: sqlite3.Connection, identity: str, name: str, now: float) -> None:
+    """Queue a signal for a process's next beat; drops every signal older than a minute."""
+    conn.execute("DELETE FROM signals WHERE created_at <= ?", (now - SIGNAL_TTL,))
+    conn.execute("INSERT INTO signals (identity, signal, created_at) VALUES (?, ?, ?)", (identity, name, now))
+
+
+def promote_due(conn: sqlite3.Connection, now: float, limit: int) -> int:
+    """Move up to ``limit`` scheduled and retry rows due by ``now`` to the back of their queues, soonest
+    due first, with ``enqueued_at`` set to ``now``. Returns how many moved."""
+    due = [row for state in ("scheduled", "retry") for row in conn.execute(DUE, (state, now, limit))]
+    due.sort(key=lambda row: (row[3], row[0]))
+    by_queue: dict[str, list[tuple[int, str]]] = {}
+    for job_id, queue, raw, _score in due[:limit]:
+        by_queue.setdefault(queue, []).append((job_id, raw))
+    moved = 0
+    for queue, rows in by_queue.items():
+        first = moves.back_position(conn, queue)
+        params = [
+            (moves.with_enqueued_at(raw, now), first + i, job_id) for i, (job_id, raw) in enumerate(rows)
+        ]
+        moved += conn.executemany(ENQUEUE_DUE, params).rowcount
+    moves.register_queues(conn, by_queue)
+    return moved
+
+
+def rescue_orphans(conn: sqlite3.Connection, now: float, max_orphaned: int) -> RescueResult:
+    """Give back the running rows of owners with no unexpired process row: to the front of their queue
+    with ``orphan_count`` + 1, or to the dead set once that count passes ``max_orphaned``.
+
+    Also forgets expired process rows: their jobs are rescued by now, and a process that was only slow
+    (a long GC pause, a suspended laptop) writes its row again at its next beat.
+    """
+    requeued = killed = 0
+    orphans = conn.execute(ORPHANS, (now,)).fetchall()
+    # Last first, so the jobs claimed first end up at the very front.
+    for job_id, queue, raw, claims, owner in reversed(orphans):
+        payload = moves.decode(raw)
+        count = _orphan_count(payload) + 1
+        if payload is not None and count > max_orphaned:
+            dead = _orphaned_dead(payload, count, now)
+            conn.execute(
+                moves.TO_DEAD, (moves.queue_of(dead, queue), moves.encode(dead), now, job_id, claims, owner)
+            )
+            killed += 1
+            continue
+        if payload is not None:
+            payload["orphan_count"] = count
+            raw = moves.encode(payload)
+        # A malformed payload cannot carry a count; it goes back as it is and the runtime kills it.
+        requeued += conn.execute(moves.TO_FRONT, (raw, job_id, claims, owner)).rowcount
+    if orphans:
+        moves.register_queues(conn, {row[1] for row in orphans})
+    if killed:
+        moves.trim_dead(conn, now)
+    conn.execute(FORGET_EXPIRED_PROCESSES, (now,))
+    return RescueResult(requeued=requeued, killed=killed)
+
+
+def _orphan_count(payload: Payload | None) -> int:
+    count = payload.get("orphan_count") if payload is not None else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+def _orphaned_dead(payload: Payload, count: int, now: float) -> Payload:
+    """The payload of a poison pill, with the failure fields retry.record_failure would write."""
+    dead = dict(payload)
+    dead["orphan_count"] = count
+    dead["queue"] = payload.get("retry_queue") or payload.get("queue", "default")
+    dead["error_class"] = "OrphanedJobError"
+    dead["error_message"] = (
+        f"the job was running in a process that died {count} times; it likely crashes its process, "
+        "so it was moved to the dead set instead of running again"
+    )
+    if isinstance(payload.get("retry_count"), int):
+        dead["retry_count"] = payload["retry_count"] + 1
+        dead["retried_at"] = float(now)
+    else:
+        dead["retry_count"] = 0
+        dead["failed_at"] = float(now)
+    return dead

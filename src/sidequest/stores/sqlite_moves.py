@@ -1,0 +1,141 @@
+"""Where a job lands when the SQLite store moves it: positions in a queue, the dead set's limits, and the
+payload rewrites a move makes. Shared by the processing side (``sqlite.py``) and the admin side
+(``sqlite_admin.py``); every function runs inside a transaction its caller opened.
+
+Tables touched: ``jobs`` (position, score, state), ``queues``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from sidequest.job import Payload
+from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
+
+# A queue is an ordered run of positions: claim takes the lowest, push appends above the highest,
+# requeue prepends below the lowest. min()/max() read one end of the jobs_ready index.
+BACK_OF_QUEUE = "SELECT max(position) FROM jobs WHERE state = 'enqueued' AND queue = ?"
+FRONT_OF_QUEUE = "SELECT min(position) FROM jobs WHERE state = 'enqueued' AND queue = ?"
+
+REGISTER_QUEUE = "INSERT OR IGNORE INTO queues (name) VALUES (?)"
+
+TRIM_DEAD_BY_AGE = "DELETE FROM jobs WHERE state = 'dead' AND score < ?"
+
+# Walks the dead end of the jobs_by_score index past the newest DEAD_MAX_JOBS entries; the rest go.
+TRIM_DEAD_BY_COUNT = """
+    DELETE FROM jobs
+    WHERE id IN (
+        SELECT id FROM jobs
+        WHERE state = 'dead' AND score IS NOT NULL
+        ORDER BY score DESC, id DESC
+        LIMIT -1 OFFSET ?
+    )
+"""
+
+
+# Matches a job only while the claim that handed it out still holds it: same row, same claim, same
+# owner, still running. Every finishing statement uses it.
+HELD = "id = ? AND claims = ? AND owner = ? AND state = 'running'"
+
+TO_DEAD = f"""
+    UPDATE jobs
+    SET state = 'dead', queue = ?, payload = coalesce(?, payload), score = ?,
+        owner = NULL, claimed_at = NULL, position = NULL
+    WHERE {HELD}
+"""
+
+# Run once per job, last job first, so the jobs end up at the front in the order given.
+# A NULL payload keeps the stored one (requeue); rescue passes the payload with its orphan_count.
+TO_FRONT = f"""
+    UPDATE jobs
+    SET state = 'enqueued', payload = coalesce(?, payload), owner = NULL, claimed_at = NULL,
+        position = coalesce(
+            (
+                SELECT min(position) FROM jobs AS ahead
+                WHERE ahead.state = 'enqueued' AND ahead.queue = jobs.queue
+            ),
+            0
+        ) - 1
+    WHERE {HELD}
+"""
+
+
+def back_position(conn: sqlite3.Connection, queue: str) -> int:
+    """The first free position at the back of ``queue``: appending ``n`` jobs uses this and the next n-1."""
+    last = conn.execute(BACK_OF_QUEUE, (queue,)).fetchone()[0]
+    return 0 if last is None else int(last) + 1
+
+
+def front_position(conn: sqlite3.Connection, queue: str) -> int:
+    """The position just before the job that would run next in ``queue``."""
+    first = conn.execute(FRONT_OF_QUEUE, (queue,)).fetchone()[0]
+    return -1 if first is None else int(first) - 1
+
+
+def register_queues(conn: sqlite3.Connection, names: Iterable[str]) -> None:
+    """Add queue names to the list of known queues (the dashboard lists them even when empty)."""
+    conn.executemany(REGISTER_QUEUE, ((name,) for name in names))
+
+
+def trim_dead(conn: sqlite3.Connection, now: float) -> None:
+    """Keep the dead set to Sidekiq's limits: nothing older than 180 days, at most the newest 10,000."""
+    conn.execute(TRIM_DEAD_BY_AGE, (now - DEAD_TIMEOUT_SECONDS,))
+    conn.execute(TRIM_DEAD_BY_COUNT, (DEAD_MAX_JOBS,))
+
+
+def decode(raw: str) -> Payload | None:
+    """The stored text as a JSON object, or None when it is not one (shown as a malformed job)."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def encode(value: Payload | list[Any]) -> str:
+    """A payload (or a list of JSON values) as the compact JSON text the store keeps."""
+    return orjson.dumps(value).decode()
+
+
+def queue_of(payload: Payload | None, fallback: str = "default") -> str:
+    """The queue a payload names, or ``fallback`` when it names none."""
+    queue: Any = payload.get("queue") if payload is not None else None
+    return queue if isinstance(queue, str) and queue else fallback
+
+
+def with_enqueued_at(raw: str, now: float) -> str:
+    """``raw`` with ``enqueued_at`` set to ``now``, every other field kept; malformed text unchanged.
+
+    ``now`` is written as a float on purpose: Sidekiq 8 readers take an integer timestamp as milliseconds.
+    """
+    payload = decode(raw)
+    if payload is None:
+        return raw
+    payload["enqueued_at"] = float(now)
+    return encode(payload)
+
+
+def retried_now(raw: str, now: float) -> str:
+    """``raw`` moved to its queue by a person ("Retry Now"): ``retry_count`` down by one if present, so
+    the next failure counts the same, and ``enqueued_at`` set to ``now``."""
+    payload = decode(raw)
+    if payload is None:
+        return raw
+    count = payload.get("retry_count")
+    if isinstance(count, int) and not isinstance(count, bool):
+        payload["retry_count"] = count - 1
+    payload["enqueued_at"] = float(now)
+    return encode(payload)
+
+
+def decode_list(raw: str) -> list[dict[str, Any]]:
+    """The JSON objects in a stored JSON array (a process's busy list); anything else is skipped."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return []
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

@@ -1,0 +1,125 @@
+"""The SQLite store's schema: numbered, append-only migrations and the connection settings.
+
+Tables: ``jobs`` (every job in every state), ``queues`` (known queue names), ``processes`` (heartbeats
+and leases), ``signals`` (remote TSTP/TERM/TTIN waiting for a beat), ``stats`` (processed/failed per UTC
+day and in total). ``PRAGMA user_version`` records how many migrations a file has had.
+
+Never edit a migration that has shipped: a file migrated by an older sidequest would not get the change.
+Append a new one instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sidequest.errors import StoreError
+
+BUSY_TIMEOUT_SECONDS = 10.0
+"""How long a write waits for another process's write transaction before it fails with SQLITE_BUSY."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the initial schema.
+    (
+        """
+        CREATE TABLE jobs (
+            id         INTEGER PRIMARY KEY,
+            queue      TEXT    NOT NULL,
+            state      TEXT    NOT NULL
+                       CHECK (state IN ('enqueued', 'scheduled', 'running', 'retry', 'dead')),
+            payload    TEXT    NOT NULL,  -- the job's JSON exactly as pushed (or as a failure rewrote it)
+            position   INTEGER,           -- order in the queue while enqueued: the lowest runs next
+            score      REAL,              -- due time (scheduled, retry) or death time (dead), else NULL
+            owner      TEXT,              -- identity of the process that holds the job while running
+            claims     INTEGER NOT NULL DEFAULT 0,  -- bumped on every claim: (id, claims) names one claim
+            claimed_at REAL
+        )
+        """,
+        # Claim and list_queue walk this in order; partial, so scheduled/dead rows cost it nothing.
+        "CREATE INDEX jobs_ready ON jobs (queue, position) WHERE state = 'enqueued'",
+        # Promotion (scheduled, retry), the sorted-set pages and dead-set trimming.
+        "CREATE INDEX jobs_by_score ON jobs (state, score) WHERE score IS NOT NULL",
+        # Rescue looks for running jobs whose owner stopped beating.
+        "CREATE INDEX jobs_running ON jobs (owner) WHERE state = 'running'",
+        "CREATE TABLE queues (name TEXT PRIMARY KEY) WITHOUT ROWID",
+        """
+        CREATE TABLE processes (
+            identity   TEXT    PRIMARY KEY,
+            info       TEXT    NOT NULL,  -- ProcessInfo as a JSON object
+            busy       TEXT    NOT NULL,  -- JSON array of {thread_id, queue, raw, run_at}
+            beat       REAL    NOT NULL,
+            expires_at REAL    NOT NULL,  -- the lease: jobs of this owner are safe until then
+            quiet      INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE signals (
+            id         INTEGER PRIMARY KEY,
+            identity   TEXT NOT NULL,
+            signal     TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX signals_by_identity ON signals (identity)",
+        """
+        CREATE TABLE stats (
+            day       TEXT    PRIMARY KEY,  -- 'total' or a UTC date 'YYYY-MM-DD'
+            processed INTEGER NOT NULL DEFAULT 0,
+            failed    INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open one connection with the settings every connection needs.
+
+    ``isolation_level=None`` turns off the sqlite3 module's implicit transactions: the store issues
+    ``BEGIN IMMEDIATE`` itself, so a write transaction takes the write lock up front and can never fail
+    half way with SQLITE_BUSY when it upgrades from a read. ``check_same_thread=False`` only lets
+    :meth:`close` close connections from another thread; each thread otherwise uses its own.
+    """
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt the file.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL and apply the migrations it lacks.
+
+    Safe when several processes open a new file at once: the version is read again inside
+    ``BEGIN IMMEDIATE``, so only the first process to get the write lock migrates.
+    """
+    # WAL lets readers (the dashboard, claim's cheap "anything there?" check) run beside a writer.
+    # The mode is stored in the file; setting it again is a no-op.
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise StoreError(
+            f"SQLite refused WAL mode (journal_mode is {mode!r}); is the file on a network share?"
+        )
+    if _version(conn) == len(MIGRATIONS):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _version(conn)
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"this database was written by a newer sidequest (schema version {version}, this one knows "
+                f"{len(MIGRATIONS)}); upgrade sidequest"
+            )
+        for statements in MIGRATIONS[version:]:
+            for statement in statements:
+                conn.execute(statement)
+        # PRAGMA takes no parameters; the value is our own integer.
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
