@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cli.states import beat, enqueue, failed, process, schedule
 from sidequest.admin import ALL, Admin, AdminError, Location
-from sidequest.job import WorkInfo
+from sidequest.job import JobEntry, WorkInfo
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
 
@@ -27,7 +27,7 @@ def admin(store: Store) -> Admin:
     return Admin(store, chunk=2)
 
 
-def jids(entries: list) -> list[str]:  # type: ignore[type-arg]
+def jids(entries: Sequence[JobEntry]) -> list[str]:
     return [entry.jid for entry in entries]
 
 
@@ -50,7 +50,7 @@ def test_overview_counts_jobs_in_every_state_and_lists_queues(store: Store, admi
 
 
 def test_overview_shows_live_processes_and_the_jobs_they_run(store: Store, admin: Admin) -> None:
-    info = process("web-1:7:aa", busy=1)
+    info = process("web-1:7:aa")
     work = WorkInfo("web-1:7:aa", "t1", "default", {"jid": "j1", "class": "A", "args": []}, "{}", time.time())
     beat(store, info, busy=[work])
 

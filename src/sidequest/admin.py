@@ -85,7 +85,8 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Overview:
-    """Everything the dashboard's front page and ``sidequest stats`` show, read at one moment."""
+    """Everything the dashboard's front page and ``sidequest stats`` show (read one after the other,
+    not as one snapshot: a job may move between two reads)."""
 
     counts: Counts
     queues: list[QueueInfo]

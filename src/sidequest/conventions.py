@@ -69,10 +69,7 @@ def check_worker(worker: type[Worker]) -> WorkerReport:
             "payloads; move it into a module of your workers package, e.g. app/workers/"
         )
     elif PACKAGE_SEGMENT not in module.split("."):
-        problems.append(
-            f"module {module!r} is not inside a 'workers' package (the recipe keeps every worker "
-            f"under app/workers/): move it, e.g. to app/workers/{module.rsplit('.', 1)[-1]}.py"
-        )
+        problems.append(_outside_workers(module))
     if "<locals>" in worker.__qualname__:
         problems.append(
             "defined inside a function: the name in its payloads cannot be imported by another "
@@ -85,6 +82,30 @@ def check_worker(worker: type[Worker]) -> WorkerReport:
         is_async=worker.is_async(),
         problems=problems,
     )
+
+
+def _outside_workers(module: str) -> str:
+    found = sys.modules.get(module)
+    filename = getattr(found, "__file__", None)
+    if filename and PACKAGE_SEGMENT in Path(filename).parts:
+        return (
+            f"module {module!r} was imported from a file path, so the name in its payloads lacks its "
+            f"package: load it by module name instead (-r {_package_path(Path(filename))})"
+        )
+    return (
+        f"module {module!r} is not inside a 'workers' package (the recipe keeps every worker under "
+        f"app/workers/): move it, e.g. to app/workers/{module.rsplit('.', 1)[-1]}.py"
+    )
+
+
+def _package_path(filename: Path) -> str:
+    """The dotted name Python gives a file inside packages (the directories holding ``__init__.py``)."""
+    parts = [] if filename.stem == "__init__" else [filename.stem]
+    directory = filename.parent
+    while (directory / "__init__.py").is_file() and directory != directory.parent:
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return ".".join(parts)
 
 
 def check_workers(workers: Iterable[type[Worker]]) -> list[WorkerReport]:

@@ -6,6 +6,7 @@ A failed job is made the way a process makes one: pushed, claimed, then given to
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -74,10 +75,8 @@ def failed(
     return jid
 
 
-def process(
-    identity: str = "web-1:4242:abc", queues: Sequence[str] = ("default",), busy: int = 0
-) -> ProcessInfo:
-    """A process as its heartbeat publishes it."""
+def process(identity: str = "web-1:4242:abc", queues: Sequence[str] = ("default",)) -> ProcessInfo:
+    """A process as its heartbeat publishes it (its busy count comes from the beat's busy list)."""
     now = time.time()
     return ProcessInfo(
         identity=identity,
@@ -86,9 +85,20 @@ def process(
         started_at=now - 60,
         concurrency=10,
         queues=list(queues),
-        busy=busy,
         beat=now,
     )
+
+
+def running(identity: str, count: int) -> list[WorkInfo]:
+    """``count`` jobs a process publishes as running, one per thread."""
+    jobs = [
+        {"jid": f"run{n}", "class": "app.workers.OrderWorker", "args": [n], "queue": "default"}
+        for n in range(count)
+    ]
+    return [
+        WorkInfo(identity, f"t{n}", "default", job, json.dumps(job), time.time())
+        for n, job in enumerate(jobs)
+    ]
 
 
 def beat(

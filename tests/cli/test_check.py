@@ -105,6 +105,18 @@ def test_check_loads_a_file_given_by_path(sidequest: Sidequest, project: Path) -
     assert "tasks.OrderConfirmationWorker: module 'tasks' is not inside a 'workers' package" in result.output
 
 
+def test_a_workers_file_loaded_by_path_is_told_to_load_by_module_name(
+    sidequest: Sidequest, project: Path
+) -> None:
+    write(project, "app/workers/orders.py", ORDER_WORKERS)
+
+    result = sidequest("check", "-r", "app/workers/orders.py")
+
+    assert result.exit_code == 1
+    assert "module 'orders' was imported from a file path" in result.output
+    assert "-r app.workers.orders" in result.output
+
+
 def test_check_follows_the_modules_a_required_module_imports(sidequest: Sidequest, project: Path) -> None:
     write(project, "app/workers/orders.py", ORDER_WORKERS)
     write(project, "app/boot.py", "import app.workers.orders\n")

@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from cli.states import Sidequest, beat, enqueue, failed, process, schedule
+from cli.states import Sidequest, beat, enqueue, failed, process, running, schedule
 from sidequest.job import WorkInfo
 from sidequest.stores.base import Store
 
@@ -45,7 +45,7 @@ def test_stats_shows_totals_of_every_state(sidequest: Sidequest, store: Store) -
 
 
 def test_stats_shows_processes_with_their_busy_count(sidequest: Sidequest, store: Store) -> None:
-    beat(store, process("web-1:4242:abc", queues=["default", "mail"], busy=3))
+    beat(store, process("web-1:4242:abc", queues=["default", "mail"]), busy=running("web-1:4242:abc", 3))
 
     output = sidequest("stats").output
 
@@ -113,7 +113,7 @@ def test_history_lists_processed_and_failed_per_day(sidequest: Sidequest, store:
 def test_processes_lists_live_processes_and_their_running_jobs(sidequest: Sidequest, store: Store) -> None:
     job = {"jid": "abc123", "class": "app.workers.ReportWorker", "args": [2024], "queue": "reports"}
     work = WorkInfo("web-1:4242:abc", "tid-7", "reports", job, json.dumps(job), time.time() - 5)
-    beat(store, process("web-1:4242:abc", busy=1), busy=[work])
+    beat(store, process("web-1:4242:abc"), busy=[work])
 
     output = sidequest("processes").output
 

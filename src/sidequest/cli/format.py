@@ -95,8 +95,8 @@ def to_json(value: Any) -> str:
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON values for a result of the admin API. A job shows its jid, class and payload (its
-    raw text only when the payload is not valid JSON)."""
+    """Plain JSON values for a result of the admin API. A job shows its payload, and its raw stored
+    text only when that is not valid JSON."""
     if isinstance(value, JobEntry):
         entry: dict[str, Any] = {
             "jid": value.jid,
@@ -112,7 +112,10 @@ def jsonable(value: Any) -> Any:
             entry["raw"] = value.raw
         return entry
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        data = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if data.get("payload") is not None:
+            data.pop("raw", None)  # the same job twice; kept only when the payload is not valid JSON
+        return data
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, date):
