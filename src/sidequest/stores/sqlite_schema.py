@@ -24,8 +24,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         CREATE TABLE jobs (
             id         INTEGER PRIMARY KEY,
             queue      TEXT    NOT NULL,
-            state      TEXT    NOT NULL
-                       CHECK (state IN ('enqueued', 'scheduled', 'running', 'retry', 'dead')),
+            -- 'enqueued', 'scheduled', 'running', 'retry' or 'dead'. No CHECK constraint: it would
+            -- double the cost of an insert (measured), and only this package writes the column.
+            state      TEXT    NOT NULL,
             payload    TEXT    NOT NULL,  -- the job's JSON exactly as pushed (or as a failure rewrote it)
             position   INTEGER,           -- order in the queue while enqueued: the lowest runs next
             score      REAL,              -- due time (scheduled, retry) or death time (dead), else NULL
