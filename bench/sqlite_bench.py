@@ -77,14 +77,28 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_phase(phase: str, url: str, args: argparse.Namespace) -> dict[str, float]:
-    command = [sys.executable, __file__, "--phase", phase, "--url", url, "--jobs", str(args.jobs),
-               "--single", str(args.single), "--concurrency", str(args.concurrency)]
+    command = [
+        sys.executable,
+        __file__,
+        "--phase",
+        phase,
+        "--url",
+        url,
+        "--jobs",
+        str(args.jobs),
+        "--single",
+        str(args.single),
+        "--concurrency",
+        str(args.concurrency),
+    ]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--single", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=10)
@@ -108,8 +122,10 @@ def main() -> None:
         rate = row["jobs"] / row["seconds"]
         target = TARGETS.get(name.split(" (")[0])
         ratio = f"{rate / target:.2f}x" if target else "-"
-        print(f"{name:<18} {int(row['jobs']):>9,} {row['seconds']:>8.2f} {rate:>10,.0f} "
-              f"{row['rss_mb']:>7.0f}MB {ratio:>10}")
+        print(
+            f"{name:<18} {int(row['jobs']):>9,} {row['seconds']:>8.2f} {rate:>10,.0f} "
+            f"{row['rss_mb']:>7.0f}MB {ratio:>10}"
+        )
 
 
 if __name__ == "__main__":

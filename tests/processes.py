@@ -18,8 +18,15 @@ SRC = TESTS.parent / "src"
 class SidequestProcess:
     """One ``sidequest run`` subprocess with its log in a file."""
 
-    def __init__(self, url: str, workdir: Path, args: Sequence[str] = (), record: Path | None = None,
-                 env: dict[str, str] | None = None, name: str = "proc") -> None:
+    def __init__(
+        self,
+        url: str,
+        workdir: Path,
+        args: Sequence[str] = (),
+        record: Path | None = None,
+        env: dict[str, str] | None = None,
+        name: str = "proc",
+    ) -> None:
         self.log_path = workdir / f"{name}-{time.monotonic_ns()}.log"
         environment = dict(os.environ)
         environment["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(SRC), environment.get("PYTHONPATH", "")])
@@ -27,13 +34,28 @@ class SidequestProcess:
             environment["SIDEQUEST_TEST_RECORD"] = str(record)
         environment.update(env or {})
         command = [
-            sys.executable, "-m", "sidequest", "run", "--url", url, "-r", "testapp.workers",
-            "--heartbeat-interval", "0.5", "--lease-ttl", "2", "--rescue-interval", "0.5",
-            "--scheduler-interval", "0.2", *args,
+            sys.executable,
+            "-m",
+            "sidequest",
+            "run",
+            "--url",
+            url,
+            "-r",
+            "testapp.workers",
+            "--heartbeat-interval",
+            "0.5",
+            "--lease-ttl",
+            "2",
+            "--rescue-interval",
+            "0.5",
+            "--scheduler-interval",
+            "0.2",
+            *args,
         ]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in wait()
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=environment,
-                                        cwd=workdir)
+        self.process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, env=environment, cwd=workdir
+        )
 
     @property
     def pid(self) -> int:

@@ -35,7 +35,7 @@ ITEM_KEYS = {"class", "args", "at", "jid", "batch_size"}
 
 
 def resolve_at(when: float | int | datetime | timedelta, relative: bool) -> float | None:
-    """Epoch seconds for a ``perform_in``/``perform_at`` argument; None when that time is not in the future."""
+    """Epoch seconds for a ``perform_in``/``perform_at`` argument; None when not in the future."""
     now = time.time()
     if isinstance(when, timedelta):
         at = now + when.total_seconds()
@@ -50,7 +50,7 @@ def resolve_at(when: float | int | datetime | timedelta, relative: bool) -> floa
     return at if at > now else None
 
 
-class default_or_bound(Generic[P, R]):  # noqa: N801 - used as a decorator, like classmethod
+class default_or_bound(Generic[P, R]):
     """Method that, looked up on the class, runs on the default client (Sidekiq's ``Client.push``)."""
 
     def __init__(self, func: Callable[Concatenate[Client, P], R]) -> None:

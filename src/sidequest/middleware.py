@@ -24,11 +24,12 @@ ServerMiddleware = Callable[["Worker", Payload], AbstractContextManager[Any]]
 
 def run_client_chain(chain: Iterable[ClientMiddleware], payload: Payload) -> Payload | None:
     """Pass ``payload`` through each client middleware in order; None as soon as one drops it."""
-    current: Payload | None = payload
+    current = payload
     for middleware in chain:
-        current = middleware(current)
-        if current is None:
+        result = middleware(current)
+        if result is None:
             return None
+        current = result
     return current
 
 

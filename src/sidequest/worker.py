@@ -79,14 +79,15 @@ class Worker:
             raise WorkerDefinitionError(
                 f"{cls.__qualname__} has no perform method. A Worker must define a public "
                 f"perform(self, ...) that sidequest calls with the job's arguments.{hint} "
-                f"(For a base class meant to be subclassed, write class {cls.__name__}(Worker, abstract=True).)"
+                f"(For a base class meant to be subclassed, write "
+                f"class {cls.__name__}(Worker, abstract=True).)"
             )
         cls.__sidequest_signature__ = inspect.signature(perform)
 
     @classmethod
     def check_arguments(cls, args: Sequence[Any], where: str) -> None:
         """Raise :class:`JobArgumentError` if ``args`` cannot be passed to ``perform``."""
-        signature = cls.__sidequest_signature__ or inspect.signature(getattr(cls, "perform"))
+        signature = cls.__sidequest_signature__ or inspect.signature(cls.perform)
         try:
             signature.bind(None, *args)
         except TypeError as exc:

@@ -18,8 +18,11 @@ def test_kill_9_of_a_process_holding_100_jobs_loses_none(store_url: str, tmp_pat
     client = Client(store)
     client.enqueue_bulk(ActionWorker, [["block", n, 60] for n in range(100)])
     holder = SidequestProcess(store_url, tmp_path, ["-c", "100"], record, env={"SIDEQUEST_TEST_BLOCK": "1"})
-    wait_for(lambda: store.counts().enqueued == 0 and store.counts().busy == 100, 30,
-             "the first process to hold all 100 jobs")
+    wait_for(
+        lambda: store.counts().enqueued == 0 and store.counts().busy == 100,
+        30,
+        "the first process to hold all 100 jobs",
+    )
     holder.kill9()
     rescuer = SidequestProcess(store_url, tmp_path, ["-c", "10"], record)
     try:
@@ -48,7 +51,9 @@ def test_term_pushes_a_job_running_past_the_timeout_back_intact(store_url: str, 
     store.close()
 
 
-def test_tstp_quiets_a_process_it_finishes_running_jobs_and_takes_no_more(store_url: str, tmp_path: Path) -> None:
+def test_tstp_quiets_a_process_it_finishes_running_jobs_and_takes_no_more(
+    store_url: str, tmp_path: Path
+) -> None:
     record = tmp_path / "record.txt"
     store = open_store(store_url)
     client = Client(store)
@@ -96,14 +101,26 @@ def test_bad_input_is_reported_and_the_process_runs_on(store_url: str, tmp_path:
     store = open_store(store_url)
     client = Client(store)
     client.push({"class": "testapp.workers.GoneWorker", "args": [1]})
-    store.push([NewJob({"class": "testapp.workers.ActionWorker", "queue": "default", "args": {"not": "a list"},
-                        "jid": "f" * 24})])
+    store.push(
+        [
+            NewJob(
+                {
+                    "class": "testapp.workers.ActionWorker",
+                    "queue": "default",
+                    "args": {"not": "a list"},
+                    "jid": "f" * 24,
+                }
+            )
+        ]
+    )
     client.enqueue(ActionWorker, ["fail", "raises"])
     client.enqueue(ActionWorker, ["ok", "good"])
     proc = SidequestProcess(store_url, tmp_path, [], record)
     try:
         wait_for(lambda: runs(record)["good"] == 1 and runs(record)["raises"] == 1, 30, "the good jobs")
-        wait_for(lambda: store.counts().retry == 2 and store.counts().dead == 1, 10, "failures to be recorded")
+        wait_for(
+            lambda: store.counts().retry == 2 and store.counts().dead == 1, 10, "failures to be recorded"
+        )
         client.enqueue(ActionWorker, ["ok", "still-alive"])
         wait_for(lambda: runs(record)["still-alive"] == 1, 10, "the process to run on")
     finally:
@@ -114,7 +131,9 @@ def test_bad_input_is_reported_and_the_process_runs_on(store_url: str, tmp_path:
     store.close()
 
 
-def test_a_worker_module_that_cannot_be_imported_is_a_clear_startup_error(sqlite_url: str, tmp_path: Path) -> None:
+def test_a_worker_module_that_cannot_be_imported_is_a_clear_startup_error(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     proc = SidequestProcess(sqlite_url, tmp_path, ["-r", "testapp.no_such_module"])
     assert proc.wait(30) != 0
     assert "could not import worker module 'testapp.no_such_module'" in proc.output()

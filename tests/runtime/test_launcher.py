@@ -19,7 +19,9 @@ from sidequest.runtime import Launcher, ProcessConfig, QueueSpec
 from sidequest.stores.base import Store
 from testapp.workers import ActionWorker, AsyncActionWorker, NoopWorker
 
-FAST = dict(heartbeat_interval=0.2, lease_ttl=2.0, scheduler_interval=0.1, rescue_interval=0.5, fetch_timeout=0.2)
+FAST = dict(
+    heartbeat_interval=0.2, lease_ttl=2.0, scheduler_interval=0.1, rescue_interval=0.5, fetch_timeout=0.2
+)
 
 
 @pytest.fixture
@@ -71,9 +73,7 @@ def test_a_failing_job_goes_to_the_retry_set_with_sidekiq_failure_fields(store: 
     assert store.counts().failed == 1
 
 
-def test_a_job_that_keeps_failing_ends_in_the_dead_set_after_its_retries(
-    store: Store, record: Path
-) -> None:
+def test_a_job_that_keeps_failing_ends_in_the_dead_set_after_its_retries(store: Store, record: Path) -> None:
     # ActionWorker has retry: 2, so it runs three times in all.
     jid = Client(store).enqueue(ActionWorker, ["fail", "again"])
     proc = launcher(store)
@@ -101,7 +101,9 @@ def test_retry_false_drops_a_failing_job_and_retry_zero_sends_it_to_the_dead_set
     assert [entry.jid for entry in store.list_set("dead")] == [dead_jid]
 
 
-def test_a_payload_naming_an_unknown_class_is_retried_and_the_process_runs_on(store: Store, record: Path) -> None:
+def test_a_payload_naming_an_unknown_class_is_retried_and_the_process_runs_on(
+    store: Store, record: Path
+) -> None:
     client = Client(store)
     client.push({"class": "nowhere.MissingWorker", "args": [1]})
     client.enqueue(ActionWorker, ["ok", "after"])

@@ -16,26 +16,55 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("-r", "--require", "requires", multiple=True, metavar="MODULE",
-              help="Module (or .py file) defining workers; repeatable. Default: app.workers or workers.")
-@click.option("-q", "--queue", "queues", multiple=True, metavar="NAME[,WEIGHT]",
-              help="Queue to process; repeatable. Strict order without weights, weighted random with them.")
+@click.option(
+    "-r",
+    "--require",
+    "requires",
+    multiple=True,
+    metavar="MODULE",
+    help="Module (or .py file) defining workers; repeatable. Default: app.workers or workers.",
+)
+@click.option(
+    "-q",
+    "--queue",
+    "queues",
+    multiple=True,
+    metavar="NAME[,WEIGHT]",
+    help="Queue to process; repeatable. Strict order without weights, weighted random with them.",
+)
 @click.option("-c", "--concurrency", default=10, show_default=True, help="Jobs run at once (threads).")
 @click.option("-p", "--processes", default=1, show_default=True, help="OS processes, supervised.")
-@click.option("-t", "--timeout", default=25.0, show_default=True,
-              help="Shutdown grace period in seconds: running jobs get this long, then are requeued.")
+@click.option(
+    "-t",
+    "--timeout",
+    default=25.0,
+    show_default=True,
+    help="Shutdown grace period in seconds: running jobs get this long, then are requeued.",
+)
 @click.option("--url", envvar=URL_ENV, default=DEFAULT_URL, show_default=True, help="Store URL.")
 @click.option("-g", "--tag", default="", help="Tag shown for this process in stats and dashboards.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--log-level", default="INFO", show_default=True)
 @click.option("--heartbeat-interval", default=5.0, show_default=True, help="Seconds between heartbeats.")
-@click.option("--lease-ttl", default=60.0, show_default=True,
-              help="Seconds without heartbeat after which another process rescues this one's jobs.")
+@click.option(
+    "--lease-ttl",
+    default=60.0,
+    show_default=True,
+    help="Seconds without heartbeat after which another process rescues this one's jobs.",
+)
 @click.option("--rescue-interval", default=15.0, show_default=True, help="Seconds between orphan checks.")
-@click.option("--max-orphaned", default=3, show_default=True,
-              help="Rescues after which a job that keeps crashing its process goes to the dead set.")
-@click.option("--scheduler-interval", default=0.5, show_default=True,
-              help="Average seconds between checks for due scheduled and retry jobs.")
+@click.option(
+    "--max-orphaned",
+    default=3,
+    show_default=True,
+    help="Rescues after which a job that keeps crashing its process goes to the dead set.",
+)
+@click.option(
+    "--scheduler-interval",
+    default=0.5,
+    show_default=True,
+    help="Average seconds between checks for due scheduled and retry jobs.",
+)
 def run(
     requires: tuple[str, ...],
     queues: tuple[str, ...],
@@ -63,8 +92,19 @@ def run(
         command = [sys.executable, "-m", "sidequest", *argv]
         sys.exit(Supervisor(command, processes, timeout).run())
     try:
-        launcher = _build(requires, queues, concurrency, timeout, url, tag, heartbeat_interval, lease_ttl,
-                          rescue_interval, max_orphaned, scheduler_interval)
+        launcher = _build(
+            requires,
+            queues,
+            concurrency,
+            timeout,
+            url,
+            tag,
+            heartbeat_interval,
+            lease_ttl,
+            rescue_interval,
+            max_orphaned,
+            scheduler_interval,
+        )
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(launcher.run())
@@ -87,7 +127,7 @@ def _build(
     from sidequest.defaults import DEFAULT
     from sidequest.loader import load_worker_modules
     from sidequest.registry import WorkerRegistry
-    from sidequest.runtime import Launcher, ProcessConfig, QueueSpec  # noqa: F811
+    from sidequest.runtime import Launcher, ProcessConfig, QueueSpec
     from sidequest.stores import open_store
 
     load_worker_modules(list(requires), Path.cwd())

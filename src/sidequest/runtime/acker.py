@@ -80,8 +80,10 @@ class Acker:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if self._outage_since is not None:
-                log.warning("store is back after %.1f s; recorded the pending outcomes",
-                            time.monotonic() - self._outage_since)
+                log.warning(
+                    "store is back after %.1f s; recorded the pending outcomes",
+                    time.monotonic() - self._outage_since,
+                )
                 self._outage_since = None
             backoff = 0.05
             self._pending = []

@@ -24,7 +24,6 @@ from sidequest.registry import WorkerRegistry
 from sidequest.retry import RetryHookResult, decide, error_class, error_message, max_retries, record_failure
 from sidequest.worker import Worker
 
-
 log = logging.getLogger("sidequest.job")
 
 

@@ -93,7 +93,8 @@ class Fetcher:
                 self.quiet.wait(1.0)
                 continue
             if self._outage_since is not None:
-                log.warning("fetching again: the store came back after %.1f s",
-                            time.monotonic() - self._outage_since)
+                log.warning(
+                    "fetching again: the store came back after %.1f s", time.monotonic() - self._outage_since
+                )
                 self._outage_since = None
             backoff = 0.1

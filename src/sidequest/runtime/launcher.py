@@ -109,7 +109,9 @@ class Launcher:
         self.rescuer = Rescuer(store, cfg.max_orphaned)
         self.monitor = Monitor(self.tracker, cfg.timeout)
         self._loops = [
-            ServiceLoop(self.heartbeat, cfg.heartbeat_interval, jitter=0.1, initial_delay=cfg.heartbeat_interval),
+            ServiceLoop(
+                self.heartbeat, cfg.heartbeat_interval, jitter=0.1, initial_delay=cfg.heartbeat_interval
+            ),
             ServiceLoop(self.scheduler, cfg.scheduler_interval),
             ServiceLoop(self.rescuer, cfg.rescue_interval, initial_delay=min(1.0, cfg.rescue_interval)),
             ServiceLoop(self.monitor, 1.0, jitter=0.0),
@@ -126,7 +128,12 @@ class Launcher:
         queues = ", ".join(f"{q.name}{',' + str(q.weight) if q.weight else ''}" for q in cfg.queues)
         log.info(
             "sidequest %s starting: %s, identity %s, concurrency %d, queues [%s], %d workers",
-            __version__, self.store.url, self.identity, cfg.concurrency, queues, len(self.registry),
+            __version__,
+            self.store.url,
+            self.identity,
+            cfg.concurrency,
+            queues,
+            len(self.registry),
         )
         self._first_beat()
         self.acker.start()
@@ -173,7 +180,9 @@ class Launcher:
             return
         grace = self.config.timeout if timeout is None else timeout
         deadline = time.monotonic() + grace
-        log.info("shutting down: waiting up to %.1f s for %d running jobs", grace, len(self.tracker.running()))
+        log.info(
+            "shutting down: waiting up to %.1f s for %d running jobs", grace, len(self.tracker.running())
+        )
         self.quiet()
         for loop in self._loops[1:]:
             loop.stop(timeout=1.0)
@@ -182,7 +191,9 @@ class Launcher:
         self._flush_outcomes(timeout=2.0)
         leftover = self.tracker.held()
         if leftover:
-            log.warning("terminating %d busy jobs: pushing them back to the front of their queues", len(leftover))
+            log.warning(
+                "terminating %d busy jobs: pushing them back to the front of their queues", len(leftover)
+            )
             if self.async_processor is not None:
                 self.async_processor.cancel_all()
             self._requeue(leftover)
@@ -254,7 +265,8 @@ class Launcher:
             log.error(
                 "could not push %d jobs back (%s); they stay leased to this process and will be "
                 "rescued by another process when the lease expires",
-                len(jobs), exc,
+                len(jobs),
+                exc,
             )
             return
         self.tracker.settle(jobs)

@@ -22,8 +22,9 @@ class TextFormatter(logging.Formatter):
             for name in ("job_class", "jid")
             if getattr(record, name, None) is not None
         )
+        tid = getattr(record, "thread_id_b36", "")
         line = (
-            f"{stamp}.{int(record.msecs):03d}Z pid={record.process} tid={record.thread_id_b36} "
+            f"{stamp}.{int(record.msecs):03d}Z pid={record.process} tid={tid} "
             f"{record.levelname}: {fields + ' ' if fields else ''}{record.getMessage()}"
         )
         if record.exc_info:
@@ -38,7 +39,7 @@ class JSONFormatter(logging.Formatter):
         data: dict[str, Any] = {
             "ts": round(record.created, 6),
             "pid": record.process,
-            "tid": record.thread_id_b36,
+            "tid": getattr(record, "thread_id_b36", ""),
             "lvl": record.levelname,
             "msg": record.getMessage(),
             "logger": record.name,

@@ -25,7 +25,5 @@ def open_store(url: str) -> Store:
 
         return RedisStore(url)
     if scheme in ("postgres", "postgresql"):
-        raise ConfigurationError(
-            f"the PostgreSQL store is not available yet; use one of: {SCHEMES}"
-        )
+        raise ConfigurationError(f"the PostgreSQL store is not available yet; use one of: {SCHEMES}")
     raise ConfigurationError(f"unknown store URL {url!r}; sidequest understands {SCHEMES}")
