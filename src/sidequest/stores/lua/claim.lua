@@ -1,0 +1,29 @@
+-- Claim: move up to `limit` jobs from the fetch (right) end of each queue, in the order given, to the
+-- head of the owner's in-flight list for that queue. Atomic: a job is always in exactly one list, so a
+-- kill -9 of the caller at any instant loses nothing (the rescuer finds the in-flight list).
+--
+-- KEYS[1]          sq|inflight            SET of in-flight list keys (the rescuers' registry)
+-- KEYS[2k]         queue:<name k>         LIST, Sidekiq's queue (LPUSH by clients, next job at the right)
+-- KEYS[2k+1]       queue:sq|<owner>|<name k>  LIST, the owner's in-flight jobs from that queue
+-- ARGV[1]          limit                  the most jobs to move in this call
+-- Returns one array per queue, in KEYS order, of the raw jobs moved (oldest first).
+
+local want = tonumber(ARGV[1])
+local out = {}
+for k = 2, #KEYS, 2 do
+  local moved = {}
+  if want > 0 then
+    local jobs = redis.call('RPOP', KEYS[k], want)
+    if jobs then
+      -- Register before the jobs land, so no job sits in a list the rescuers cannot find.
+      redis.call('SADD', KEYS[1], KEYS[k + 1])
+      for first = 1, #jobs, 1000 do
+        redis.call('LPUSH', KEYS[k + 1], unpack(jobs, first, math.min(first + 999, #jobs)))
+      end
+      want = want - #jobs
+      moved = jobs
+    end
+  end
+  out[#out + 1] = moved
+end
+return out

@@ -1,0 +1,63 @@
+-- Rescue: when an owner's lease is gone, give the jobs in one of its in-flight lists back to the
+-- fetch (right) end of their queue with orphan_count + 1; a job orphaned more than max_orphaned times
+-- (it keeps killing its process: a poison pill) goes to the dead set instead, or is dropped when it
+-- says "dead": false (as Sidekiq Pro's super_fetch does). Every process may run this at once: the
+-- script is atomic, so each job is moved by exactly one of them.
+--
+-- KEYS[1]   sq|inflight                SET, the registry of in-flight lists
+-- KEYS[2]   <owner>                    HASH, the owner's heartbeat; its existence is the lease
+-- KEYS[3]   queue:sq|<owner>|<queue>   LIST, the in-flight list to empty
+-- KEYS[4]   queue:<queue>              LIST, where its jobs go back
+-- KEYS[5]   queues                     SET of queue names
+-- KEYS[6]   dead                       ZSET, for poison pills
+-- ARGV[1]   now (float seconds): a lease whose lease_until field is earlier has expired too
+-- ARGV[2]   max_orphaned
+-- ARGV[3]   the queue's name
+-- ARGV[4]   cutoff: dead-set trim (now - 180 days)
+-- ARGV[5]   keep: the most jobs the dead set holds
+-- ARGV[6]   batch: the most jobs to move in this call (bounds the time Redis is busy)
+-- Returns {requeued, killed, jobs still in the list} ({0, 0, -1} when the owner is alive).
+
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local lease_until = tonumber(redis.call('HGET', KEYS[2], 'lease_until'))
+  if not lease_until or lease_until >= tonumber(ARGV[1]) then return {0, 0, -1} end
+end
+
+local max_orphaned, requeued, killed = tonumber(ARGV[2]), 0, 0
+for _ = 1, tonumber(ARGV[6]) do
+  -- Newest first: each RPUSH lands right of the previous one, so the oldest job runs first again.
+  local job = redis.call('LPOP', KEYS[3])
+  if not job then break end
+  local members, close = json_members(job)
+  if not members or not close then
+    -- Not a JSON object: it cannot have crashed anyone. Back it goes, unchanged; the next claimer
+    -- sends it to the dead set as malformed.
+    redis.call('SADD', KEYS[5], ARGV[3])
+    redis.call('RPUSH', KEYS[4], job)
+    requeued = requeued + 1
+  else
+    local count = (json_number(job, json_find(members, 'orphan_count')) or 0) + 1
+    local count_text = string.format('%d', count)
+    if count <= max_orphaned then
+      redis.call('SADD', KEYS[5], ARGV[3])
+      redis.call('RPUSH', KEYS[4], json_set(job, {'orphan_count'}, {count_text}, members, close))
+      requeued = requeued + 1
+    else
+      local dead_flag = json_find(members, 'dead')
+      if not (dead_flag and string.sub(job, dead_flag[3], dead_flag[4]) == 'false') then
+        local message = string.format(
+          '"the processes running this job died %d times before it finished (killed, out of memory or '
+            .. 'crashed); more than max_orphaned=%d, so it was not run again"', count, max_orphaned)
+        local edited = json_set(job, {'orphan_count', 'error_class', 'error_message'},
+          {count_text, '"OrphanedJobError"', message}, members, close)
+        redis.call('ZADD', KEYS[6], ARGV[1], edited)
+        redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', ARGV[4])
+        redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -(tonumber(ARGV[5]) + 1))
+      end
+      killed = killed + 1
+    end
+  end
+end
+local left = redis.call('LLEN', KEYS[3])
+if left == 0 then redis.call('SREM', KEYS[1], KEYS[3]) end
+return {requeued, killed, left}

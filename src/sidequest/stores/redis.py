@@ -1,0 +1,414 @@
+"""The Redis store: Sidekiq's own data model, plus reliable fetch.
+
+Everything Ruby Sidekiq (6.x/7.x) and its Web UI read is written exactly as Sidekiq writes it (see
+:mod:`sidequest.stores.redis_keys`), so Ruby and Python processes can share one Redis.
+
+Reliable fetch (what Sidekiq's free version lacks): a claim moves jobs atomically (one Lua call, up to
+``limit`` jobs across the queues in order) from ``queue:NAME`` into the owner's in-flight list
+``queue:sq|<owner>|NAME``. A job leaves that list only through ack, retry, kill or requeue, each a Lua
+script that first removes the exact job text from the list and writes nothing if it is not there. The
+owner's lease is its heartbeat hash ``<owner>``, which expires ``ttl`` seconds after its last beat; any
+process's :meth:`RedisStore.rescue_orphans` then pushes the in-flight jobs back to their queues. At no
+instant is a job only in a process's memory, so a kill -9 anywhere loses nothing.
+
+Blocking when every queue is empty (no busy loop, no job held only in memory):
+
+* one queue: ``BLMOVE queue:NAME -> in-flight list``, so a new job is claimed about 1 ms after its push;
+* several queues: ``BLMOVE`` on the first queue (the most important in strict order) for at most
+  :attr:`RedisStore.poll_interval` seconds (50 ms), then one batched claim over all the queues. The
+  first queue is served in about 1 ms, the others within ``poll_interval``: Redis cannot block on
+  several lists and move atomically at once (BLMPOP would hold the job only in memory).
+
+The in-flight registry is SADDed before any job can land in a list (inside the claim script, and just
+before the BLMOVE in the same pipeline), so rescuers can always find it. A process must beat before its
+first claim: an owner without a heartbeat hash has no lease and its jobs count as orphans.
+
+Known limit: if Redis runs a claim but its reply is lost (the connection drops at that instant), the
+jobs stay in the caller's in-flight list, unknown to it, until the process exits and they are rescued.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+import orjson
+
+from sidequest import serializer
+from sidequest.errors import MalformedJobError
+from sidequest.job import (
+    Claimed,
+    Counts,
+    JobEntry,
+    NewJob,
+    Payload,
+    ProcessInfo,
+    QueueInfo,
+    SetName,
+    WorkInfo,
+)
+from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
+from sidequest.stores import redis_keys as keys
+from sidequest.stores.base import Heartbeat, RescueResult, Store
+from sidequest.stores.redis_admin import RedisAdmin, score_text
+from sidequest.stores.redis_conn import BLOCK_CHUNK, Command, RedisConnection
+from sidequest.stores.redis_json import patch_payload
+from sidequest.stores.redis_scripts import Scripts
+
+PROMOTE_CHUNK = 1000
+"""Jobs one promote call moves at most, so Redis is never busy with one script for long."""
+
+RESCUE_CHUNK = 500
+"""Jobs one rescue call moves at most."""
+
+MAX_SIGNALS = 100
+
+
+def parse_claimed(raw: str, queue: str) -> Claimed:
+    """A claimed job; ``payload`` is None when the text is not a valid job (it then goes to dead)."""
+    try:
+        payload: Payload | None = serializer.load_payload(raw)
+    except MalformedJobError:
+        payload = None
+    return Claimed(raw=raw, payload=payload, queue=queue)
+
+
+def lease_ms(ttl: float) -> int:
+    """A TTL in milliseconds for PEXPIRE (tests use sub-second leases), at least 1 ms."""
+    return max(1, int(ttl * 1000))
+
+
+class RedisStore(Store):
+    """Jobs in Redis, in Sidekiq's data model, with reliable fetch. Thread-safe; one per process."""
+
+    poll_interval: float = 0.05
+    """Longest wait before a job pushed to a queue other than the first is claimed (several queues)."""
+
+    def __init__(self, url: str) -> None:
+        self._conn = RedisConnection(url)
+        self.url = self._conn.safe_url
+        self._scripts = Scripts()
+        self._admin = RedisAdmin(self._conn, self._scripts)
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.url!r})"
+
+    # -- client side ---------------------------------------------------------------------------------
+
+    def push(self, jobs: Sequence[NewJob]) -> None:
+        """Store jobs in one MULTI/EXEC, as Sidekiq's client does (it pipelines the same commands).
+
+        Immediate jobs: one SADD of their queue names, then one variadic LPUSH per queue, in the order
+        given (the first job runs first). Scheduled jobs: one ZADD to ``schedule`` scored by ``at``.
+        """
+        if not jobs:
+            return
+        by_queue: dict[str, list[bytes]] = {}
+        scheduled: list[bytes | str] = []
+        for job in jobs:
+            data = orjson.dumps(job.payload)
+            if job.at is None:
+                by_queue.setdefault(str(job.payload.get("queue") or "default"), []).append(data)
+            else:
+                scheduled += [score_text(job.at), data]
+        commands: list[Command] = []
+        if by_queue:
+            commands.append(("SADD", keys.QUEUES, *by_queue))
+            commands += [("LPUSH", keys.queue(name), *texts) for name, texts in by_queue.items()]
+        if scheduled:
+            commands.append(("ZADD", keys.SCHEDULE, *scheduled))
+        with self._conn.errors(f"push of {len(jobs)} job(s)"):
+            self._conn.transaction(commands)
+
+    # -- processing ----------------------------------------------------------------------------------
+
+    def claim(self, queues: Sequence[str], limit: int, owner: str, timeout: float) -> list[Claimed]:
+        """Move up to ``limit`` jobs to ``owner``'s in-flight lists; block up to ``timeout`` when idle.
+
+        See the module docstring for how the wait works with one queue and with several.
+        """
+        names = list(dict.fromkeys(queues))
+        if not names or limit <= 0:
+            return []
+        deadline = time.monotonic() + max(timeout, 0.0)
+        with self._conn.errors(f"claim from {', '.join(names)}"):
+            claimed = self._claim_now(names, limit, owner)
+            while not claimed:
+                wait_ms = int((deadline - time.monotonic()) * 1000)
+                if wait_ms < 1:
+                    break
+                chunk = BLOCK_CHUNK if len(names) == 1 else self.poll_interval
+                wait = min(wait_ms / 1000, chunk)
+                first = names[0]
+                inflight = keys.inflight(owner, first)
+                replies = self._conn.pipeline(
+                    [
+                        ("SADD", keys.INFLIGHT_REGISTRY, inflight),
+                        ("BLMOVE", keys.queue(first), inflight, "RIGHT", "LEFT", f"{wait:.3f}"),
+                    ]
+                )
+                if replies[1] is not None:
+                    claimed = [parse_claimed(replies[1], first)]
+                    if limit > 1:
+                        claimed += self._claim_now(names, limit - 1, owner)
+                elif len(names) > 1:
+                    claimed = self._claim_now(names, limit, owner)
+        return claimed
+
+    def _claim_now(self, names: list[str], limit: int, owner: str) -> list[Claimed]:
+        script_keys = [keys.INFLIGHT_REGISTRY]
+        for name in names:
+            script_keys += [keys.queue(name), keys.inflight(owner, name)]
+        reply = self._conn.run(self._scripts.claim, script_keys, [limit])
+        return [parse_claimed(raw, name) for name, raws in zip(names, reply, strict=True) for raw in raws]
+
+    def ack(self, owner: str, jobs: Sequence[Claimed]) -> int:
+        """Remove finished jobs still in ``owner``'s in-flight lists, in one Lua call."""
+        if not jobs:
+            return 0
+        with self._conn.errors(f"ack of {len(jobs)} job(s)"):
+            inflight = [keys.inflight(owner, job.queue) for job in jobs]
+            removed = self._conn.run(self._scripts.ack, inflight, [job.raw for job in jobs])
+        return int(removed)
+
+    def retry(self, owner: str, job: Claimed, payload: Payload, at: float) -> bool:
+        """Move the job from ``owner``'s in-flight list to the ``retry`` set, due at ``at``."""
+        text = patch_payload(job.raw, job.payload, payload)
+        with self._conn.errors(f"retry of job {job.jid}"):
+            moved = self._conn.run(
+                self._scripts.retry,
+                [keys.inflight(owner, job.queue), keys.RETRY],
+                [job.raw, text, score_text(at)],
+            )
+        return bool(moved)
+
+    def kill(self, owner: str, job: Claimed, payload: Payload | None, at: float) -> bool:
+        """Move the job from ``owner``'s in-flight list to the ``dead`` set, then trim the dead set."""
+        text = job.raw if payload is None else patch_payload(job.raw, job.payload, payload)
+        with self._conn.errors(f"kill of job {job.jid}"):
+            moved = self._conn.run(
+                self._scripts.kill,
+                [keys.inflight(owner, job.queue), keys.DEAD],
+                [job.raw, text, score_text(at), score_text(at - DEAD_TIMEOUT_SECONDS), DEAD_MAX_JOBS],
+            )
+        return bool(moved)
+
+    def requeue(self, owner: str, jobs: Sequence[Claimed]) -> int:
+        """RPUSH jobs ``owner`` still holds back to the fetch end of their queues, oldest rightmost."""
+        if not jobs:
+            return 0
+        script_keys = [keys.QUEUES]
+        args: list[str] = []
+        for job in reversed(jobs):
+            script_keys += [keys.inflight(owner, job.queue), keys.queue(job.queue)]
+            args += [job.raw, job.queue]
+        with self._conn.errors(f"requeue of {len(jobs)} job(s)"):
+            return int(self._conn.run(self._scripts.requeue, script_keys, args))
+
+    # -- process lifecycle and maintenance -----------------------------------------------------------
+
+    def beat(self, heartbeat: Heartbeat) -> list[str]:
+        """Sidekiq's heartbeat in one MULTI/EXEC: counters, busy jobs, process hash, lease, signals."""
+        process = heartbeat.process
+        identity = process.identity
+        with self._conn.errors(f"heartbeat of {identity}"):
+            started = time.perf_counter()
+            self._conn.call("PING")
+            rtt_us = int((time.perf_counter() - started) * 1_000_000)
+            now = time.time()
+            commands = self._stats_commands(heartbeat, now)
+            commands += self._work_commands(heartbeat, lease_ms(heartbeat.ttl))
+            commands += [
+                ("SADD", keys.PROCESSES, identity),
+                (
+                    "HSET",
+                    keys.process(identity),
+                    *("info", process_info_json(process)),
+                    *("busy", len(heartbeat.busy), "beat", score_text(now)),
+                    *("quiet", "true" if process.quiet else "false"),
+                    *("rtt_us", rtt_us, "rss", process.rss_kb, "concurrency", process.concurrency),
+                    *("lease_until", score_text(now + heartbeat.ttl)),
+                ),
+                ("PEXPIRE", keys.process(identity), lease_ms(heartbeat.ttl)),
+                ("RPOP", keys.signals(identity), MAX_SIGNALS),
+            ]
+            results = self._conn.transaction(commands)
+        return list(results[-1] or [])
+
+    @staticmethod
+    def _stats_commands(heartbeat: Heartbeat, now: float) -> list[Command]:
+        moment = datetime.fromtimestamp(now, UTC)
+        day = moment.date()
+        commands: list[Command] = []
+        for count, total, dated in (
+            (heartbeat.processed, keys.STAT_PROCESSED, keys.stat_processed_on(day)),
+            (heartbeat.failed, keys.STAT_FAILED, keys.stat_failed_on(day)),
+        ):
+            if count:
+                commands += [("INCRBY", total, count), ("INCRBY", dated, count)]
+                commands.append(("EXPIRE", dated, keys.STATS_TTL))
+        if heartbeat.per_class:
+            fields: list[str | int] = []
+            for name, (processed, failed, ms) in heartbeat.per_class.items():
+                fields += [f"{name}|p", processed, f"{name}|f", failed, f"{name}|ms", round(ms)]
+            for key, ttl in keys.metrics_keys(moment):
+                for index in range(0, len(fields), 2):
+                    if fields[index + 1]:
+                        commands.append(("HINCRBY", key, fields[index], fields[index + 1]))
+                commands.append(("EXPIRE", key, ttl))
+        return commands
+
+    @staticmethod
+    def _work_commands(heartbeat: Heartbeat, ttl_ms: int) -> list[Command]:
+        identity = heartbeat.process.identity
+        both = (keys.work(identity), keys.workers(identity))
+        commands: list[Command] = [("DEL", *both)]
+        if heartbeat.busy:
+            fields: list[str] = []
+            for work in heartbeat.busy:
+                fields += [work.thread_id, work_json(work)]
+            for key in both:
+                commands += [("HSET", key, *fields), ("PEXPIRE", key, ttl_ms)]
+        return commands
+
+    def unregister(self, identity: str) -> None:
+        """Sidekiq's clear_heartbeat, and the lease ends now: held jobs become orphans at once."""
+        with self._conn.errors(f"unregister of {identity}"):
+            self._conn.transaction(
+                [
+                    ("SREM", keys.PROCESSES, identity),
+                    ("DEL", keys.process(identity), keys.work(identity), keys.workers(identity)),
+                ]
+            )
+
+    def promote_due(self, now: float, limit: int = 1000) -> int:
+        """Move due ``retry`` then ``schedule`` jobs to their queues in Lua, up to 1000 per call."""
+        moved = 0
+        with self._conn.errors("promotion of due jobs"):
+            while limit > 0:
+                chunk = min(limit, PROMOTE_CHUNK)
+                done, buried = self._conn.run(
+                    self._scripts.promote_due,
+                    [keys.QUEUES, keys.RETRY, keys.SCHEDULE, keys.DEAD],
+                    [score_text(now), chunk, score_text(now - DEAD_TIMEOUT_SECONDS), DEAD_MAX_JOBS],
+                )
+                moved += int(done)
+                limit -= int(done) + int(buried)
+                if int(done) + int(buried) < chunk:
+                    break
+        return moved
+
+    def rescue_orphans(self, now: float, max_orphaned: int = 3) -> RescueResult:
+        """Give back the in-flight jobs of owners whose heartbeat hash is gone (or whose lease_until is
+        before ``now``); each list is emptied by Lua calls that re-check the lease."""
+        requeued = killed = 0
+        with self._conn.errors("rescue of orphaned jobs"):
+            lists = self._conn.call("SMEMBERS", keys.INFLIGHT_REGISTRY)
+            by_owner: dict[str, list[tuple[str, str]]] = {}
+            for key in lists:
+                parsed = keys.parse_inflight(key)
+                if parsed is not None:
+                    by_owner.setdefault(parsed[0], []).append((key, parsed[1]))
+            owners = list(by_owner)
+            replies = self._conn.pipeline(
+                [("HMGET", keys.process(owner), "beat", "lease_until") for owner in owners]
+            )
+            for owner, (beat, lease_until) in zip(owners, replies, strict=True):
+                alive = beat is not None or lease_until is not None
+                if alive and (lease_until is None or float(lease_until) >= now):
+                    continue
+                cutoff = score_text(now - DEAD_TIMEOUT_SECONDS)
+                for key, queue_name in by_owner[owner]:
+                    script_keys = [keys.INFLIGHT_REGISTRY, keys.process(owner), key, keys.queue(queue_name)]
+                    script_keys += [keys.QUEUES, keys.DEAD]
+                    args = [score_text(now), max_orphaned, queue_name, cutoff, DEAD_MAX_JOBS, RESCUE_CHUNK]
+                    left = 1
+                    while left > 0:
+                        done, dead, left = self._conn.run(self._scripts.rescue, script_keys, args)
+                        requeued += int(done)
+                        killed += int(dead)
+        return RescueResult(requeued=requeued, killed=killed)
+
+    # -- admin reads and actions (see RedisAdmin) ----------------------------------------------------
+
+    def queues(self) -> list[QueueInfo]:
+        """Every queue in ``queues`` with LLEN and the latency of its oldest job."""
+        return self._admin.queues()
+
+    def counts(self) -> Counts:
+        """Sidekiq's Stats: counters, queue and set sizes, live processes and their busy jobs."""
+        return self._admin.counts()
+
+    def history(self, days: int, today: date) -> list[tuple[date, int, int]]:
+        """Sidekiq's Stats::History: the dated counters, newest first."""
+        return self._admin.history(days, today)
+
+    def list_queue(self, queue: str, offset: int = 0, limit: int = 25) -> list[JobEntry]:
+        """A page of ``queue:NAME`` read from the right (the next job first)."""
+        return self._admin.list_queue(queue, offset, limit)
+
+    def list_set(self, name: SetName, offset: int = 0, limit: int = 25) -> list[JobEntry]:
+        """A page of ``schedule``/``retry`` (soonest first) or ``dead`` (latest first)."""
+        return self._admin.list_set(name, offset, limit)
+
+    def processes(self) -> list[ProcessInfo]:
+        """Sidekiq's ProcessSet: live processes (dead members are pruned, as Sidekiq does)."""
+        return self._admin.processes()
+
+    def busy(self) -> list[WorkInfo]:
+        """Sidekiq's WorkSet: the busy jobs of live processes."""
+        return self._admin.busy()
+
+    def delete(self, entries: Sequence[JobEntry]) -> int:
+        """LREM / ZREM each entry by its exact text."""
+        return self._admin.delete(entries)
+
+    def retry_now(self, entries: Sequence[JobEntry]) -> int:
+        """Sidekiq's "Retry Now" / "Add to queue"."""
+        return self._admin.retry_now(entries)
+
+    def kill_entries(self, entries: Sequence[JobEntry], now: float) -> int:
+        """Sidekiq's "Kill" on scheduled or retry entries."""
+        return self._admin.kill_entries(entries, now)
+
+    def clear(self, where: str) -> int:
+        """Sidekiq's Queue#clear or JobSet#clear."""
+        return self._admin.clear(where)
+
+    def signal(self, identity: str, signal: str) -> None:
+        """MULTI LPUSH ``<identity>-signals`` + EXPIRE 60, as Sidekiq's Web UI does."""
+        self._admin.signal(identity, signal)
+
+    def close(self) -> None:
+        """Close every connection of this store."""
+        self._conn.close()
+
+
+def process_info_json(process: ProcessInfo) -> str:
+    """The ``info`` field: Sidekiq 6.4's keys in its order, plus 7.3+'s ``version`` and ``embedded``."""
+    return serializer.dumps(
+        {
+            "hostname": process.hostname,
+            "started_at": float(process.started_at),
+            "pid": process.pid,
+            "tag": process.tag,
+            "concurrency": process.concurrency,
+            "queues": list(dict.fromkeys(process.queues)),
+            "labels": list(process.labels),
+            "identity": process.identity,
+            "version": process.version or _sidequest_version(),
+            "embedded": False,
+        }
+    )
+
+
+def work_json(work: WorkInfo) -> str:
+    """A busy job as Sidekiq's Processor#stats writes it: the payload is the raw job text."""
+    return serializer.dumps({"queue": work.queue, "payload": work.raw, "run_at": int(work.run_at)})
+
+
+def _sidequest_version() -> str:
+    from sidequest import __version__
+
+    return __version__

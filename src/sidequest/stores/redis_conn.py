@@ -1,0 +1,158 @@
+"""Connections for the Redis store: a redis-py pool, one dedicated connection per thread for the hot
+paths, Lua scripts run by SHA, and every redis-py error turned into :class:`StoreError`.
+
+Why a dedicated connection per thread: a command through redis-py's pool costs about 40 us of Python
+(checkout, readiness poll, metrics, release) on top of the round trip; on a small machine that alone
+caps single enqueues near 7k/s. Pushes, claims and acks go straight to a connection the thread owns.
+
+Why no automatic retries: redis-py would re-send a Lua call whose reply was lost, running it twice
+(a claim would then hold jobs the caller never saw until the process exits). The store fails fast
+with :class:`StoreError`; the runtime above retries with backoff and logs the outage.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol, cast
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.backoff import NoBackoff
+from redis.client import Redis
+from redis.exceptions import NoScriptError, RedisError
+from redis.retry import Retry
+
+from sidequest.errors import StoreError
+from sidequest.stores.redis_scripts import Script
+
+BLOCK_CHUNK = 5.0
+"""The longest a single blocking command (BLMOVE) waits; longer waits are made of several."""
+
+SOCKET_TIMEOUT = BLOCK_CHUNK + 5.0
+"""A reply slower than this means Redis is unreachable. It must exceed :data:`BLOCK_CHUNK`, or a
+blocking fetch on an idle queue would look like an outage."""
+
+CONNECT_TIMEOUT = 5.0
+
+Command = tuple[Any, ...]
+
+
+class Wire(Protocol):
+    """The part of a redis-py connection the hot paths use (redis-py leaves it untyped)."""
+
+    def send_command(self, *args: Any) -> None: ...
+    def send_packed_command(self, command: Any) -> None: ...
+    def pack_commands(self, commands: Sequence[Command]) -> Any: ...
+    def read_response(self) -> Any: ...
+    def disconnect(self) -> None: ...
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced by ``***``, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+class RedisConnection:
+    """A redis-py client (pool) plus a dedicated connection per thread for hot-path commands."""
+
+    def __init__(self, url: str) -> None:
+        self.safe_url = redact(url)
+        try:
+            self.client = Redis.from_url(
+                url,
+                decode_responses=True,
+                # Job text is stored and matched byte for byte (LREM by exact value); surrogateescape
+                # round-trips bytes that are not UTF-8 instead of failing on them.
+                encoding_errors="surrogateescape",
+                socket_timeout=SOCKET_TIMEOUT,
+                socket_connect_timeout=CONNECT_TIMEOUT,
+                socket_keepalive=True,
+                retry=Retry(NoBackoff(), 0),
+            )
+        except (ValueError, RedisError) as exc:
+            raise StoreError(f"cannot open Redis store {self.safe_url}: {exc}") from exc
+        self._local = threading.local()
+        self._opened: weakref.WeakSet[Wire] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def errors(self, action: str) -> Iterator[None]:
+        """Turn any redis-py error raised inside into :class:`StoreError` naming ``action``."""
+        try:
+            yield
+        except RedisError as exc:
+            raise StoreError(
+                f"Redis store {self.safe_url}: {action} failed ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    # -- the calling thread's own connection --------------------------------------------------------
+
+    def _connection(self) -> Wire:
+        conn: Wire | None = getattr(self._local, "conn", None)
+        # A forked child must not share its parent's socket: replies would go to either process.
+        if conn is None or self._local.pid != os.getpid():
+            pool = self.client.connection_pool
+            conn = cast(Wire, pool.connection_class(**pool.connection_kwargs))
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+            with self._lock:
+                self._opened.add(conn)
+        return conn
+
+    def call(self, *args: Any) -> Any:
+        """Run one command on this thread's connection and return its raw reply."""
+        conn = self._connection()
+        try:
+            conn.send_command(*args)
+            return conn.read_response()
+        except BaseException:
+            # After a failure the reply stream may be out of step; start afresh next time.
+            conn.disconnect()
+            raise
+
+    def pipeline(self, commands: Sequence[Command]) -> list[Any]:
+        """Send ``commands`` in one write and return their raw replies (one round trip)."""
+        conn = self._connection()
+        try:
+            conn.send_packed_command(conn.pack_commands(commands))
+            return [conn.read_response() for _ in commands]
+        except BaseException:
+            conn.disconnect()
+            raise
+
+    def transaction(self, commands: Sequence[Command]) -> list[Any]:
+        """Run ``commands`` in MULTI/EXEC (all applied or none), one round trip; returns EXEC's replies."""
+        replies = self.pipeline([("MULTI",), *commands, ("EXEC",)])
+        results = replies[-1]
+        if not isinstance(results, list):
+            raise RedisError("MULTI/EXEC was aborted")
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
+
+    def run(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """Run a Lua script by SHA on this thread's connection, loading it first when Redis lacks it."""
+        try:
+            return self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            self.call("SCRIPT", "LOAD", script.source)
+            return self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+
+    def close(self) -> None:
+        """Close every connection this object opened (pool and per-thread ones)."""
+        with self._lock:
+            opened = list(self._opened)
+            self._opened = weakref.WeakSet()
+        for conn in opened:
+            conn.disconnect()
+        self.client.close()
+        self.client.connection_pool.disconnect()

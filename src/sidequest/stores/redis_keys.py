@@ -1,0 +1,125 @@
+"""Every Redis key the Redis store reads or writes, in one place.
+
+Sidekiq's own keys (no prefix, no namespace; see the project's ``sidekiq-wire.md``), so Ruby Sidekiq,
+its Web UI and ``Sidekiq::API`` read sidequest's data and the other way round:
+
+=============================  ======  ==================================================================
+``queues``                     SET     names of the queues jobs were pushed to
+``queue:<name>``               LIST    jobs; clients LPUSH at the left, the next job is at the RIGHT end
+``schedule``                   ZSET    scheduled jobs, score = due time (float seconds)
+``retry``                      ZSET    failed jobs waiting for a retry, score = due time
+``dead``                       ZSET    jobs out of retries, score = time of death
+``processes``                  SET     identities of live processes
+``<identity>``                 HASH    a process's heartbeat: info, busy, beat, quiet, rtt_us, rss, ...
+``<identity>:work``            HASH    its busy jobs, thread id -> JSON (Sidekiq 6.4.2+ readers)
+``<identity>:workers``         HASH    the same (Sidekiq 6.4.1 and earlier readers)
+``<identity>-signals``         LIST    remote signals (TSTP, TERM, TTIN), LPUSHed by the Web UI
+``stat:processed|failed``      STRING  counters (failed jobs count in processed too)
+``stat:processed:YYYY-MM-DD``  STRING  the same per UTC day, kept 5 years
+``j|...``                      HASH    per-class execution metrics (Sidekiq 7 and 8 layouts)
+=============================  ======  ==================================================================
+
+sidequest's own keys, for reliable fetch (Sidekiq Pro's super_fetch layout):
+
+=============================  ======  ==================================================================
+``queue:sq|<owner>|<queue>``   LIST    jobs ``owner`` claimed from ``queue`` and has not finished; newest
+                                       at the left. Not in ``queues``, so Sidekiq never lists or fetches it.
+``sq|inflight``                SET     every in-flight list key: where rescuers look for orphans
+=============================  ======  ==================================================================
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+QUEUES = "queues"
+SCHEDULE = "schedule"
+RETRY = "retry"
+DEAD = "dead"
+PROCESSES = "processes"
+STAT_PROCESSED = "stat:processed"
+STAT_FAILED = "stat:failed"
+INFLIGHT_REGISTRY = "sq|inflight"
+
+QUEUE_PREFIX = "queue:"
+INFLIGHT_PREFIX = "queue:sq|"
+
+STATS_TTL = 5 * 365 * 24 * 60 * 60
+"""Sidekiq's ``Launcher::STATS_TTL``: dated counters live five years."""
+
+SIGNALS_TTL = 60
+"""Sidekiq's Web UI expires a process's signal list after a minute."""
+
+METRICS_TTL = 8 * 60 * 60
+"""Per-minute execution metrics live 8 hours (Sidekiq 7 and 8)."""
+
+METRICS_COARSE_TTL = 72 * 60 * 60
+"""Sidekiq 8's 10-minute metrics buckets live 3 days."""
+
+SET_KEYS = {"scheduled": SCHEDULE, "retry": RETRY, "dead": DEAD}
+"""The contract's set names and the Sidekiq keys behind them."""
+
+
+def queue(name: str) -> str:
+    """``queue:<name>``: the list a queue's jobs wait in."""
+    return QUEUE_PREFIX + name
+
+
+def inflight(owner: str, queue_name: str) -> str:
+    """``queue:sq|<owner>|<queue>``: the jobs ``owner`` claimed from ``queue_name``."""
+    return f"{INFLIGHT_PREFIX}{owner}|{queue_name}"
+
+
+def parse_inflight(key: str) -> tuple[str, str] | None:
+    """``(owner, queue)`` for an in-flight list key, or None for a key of another shape.
+
+    Identities may contain ``|`` in theory, queue names may not (Sidekiq's Web UI refuses them), so
+    the queue is whatever follows the last ``|``.
+    """
+    if not key.startswith(INFLIGHT_PREFIX):
+        return None
+    owner, sep, queue_name = key[len(INFLIGHT_PREFIX) :].rpartition("|")
+    if not sep or not owner or not queue_name:
+        return None
+    return owner, queue_name
+
+
+def process(identity: str) -> str:
+    """``<identity>``: a process's heartbeat hash, whose existence is its lease."""
+    return identity
+
+
+def work(identity: str) -> str:
+    """``<identity>:work``: busy jobs, as Sidekiq 6.4.2+ reads them."""
+    return f"{identity}:work"
+
+
+def workers(identity: str) -> str:
+    """``<identity>:workers``: busy jobs, as Sidekiq 6.4.1 and earlier read them."""
+    return f"{identity}:workers"
+
+
+def signals(identity: str) -> str:
+    """``<identity>-signals``: remote signals waiting for the process's next beat."""
+    return f"{identity}-signals"
+
+
+def stat_processed_on(day: date) -> str:
+    """``stat:processed:YYYY-MM-DD`` (UTC day)."""
+    return f"{STAT_PROCESSED}:{day.isoformat()}"
+
+
+def stat_failed_on(day: date) -> str:
+    """``stat:failed:YYYY-MM-DD`` (UTC day)."""
+    return f"{STAT_FAILED}:{day.isoformat()}"
+
+
+def metrics_keys(at: datetime) -> list[tuple[str, int]]:
+    """The per-class metrics hashes for a UTC time, with their TTLs.
+
+    Sidekiq 7 reads ``j|%Y%m%d|%-H:%-M``; Sidekiq 8 reads ``j|%y%m%d|%-H:%M`` and a 10-minute bucket
+    made by dropping the last digit. Fields are ``<Class>|p``, ``<Class>|f`` and ``<Class>|ms``.
+    """
+    sidekiq7 = f"j|{at:%Y%m%d}|{at.hour}:{at.minute}"
+    sidekiq8 = f"j|{at:%y%m%d}|{at.hour}:{at.minute:02d}"
+    return [(sidekiq7, METRICS_TTL), (sidekiq8, METRICS_TTL), (sidekiq8[:-1], METRICS_COARSE_TTL)]
