@@ -1,9 +1,9 @@
-"""The admin API over a real SQLite store: what the CLI and the dashboard read and do."""
+"""The admin API on every store (the ``store`` fixture): what the CLI and the dashboard read and do."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,15 +11,7 @@ import pytest
 from cli.states import beat, enqueue, failed, process, schedule
 from sidequest.admin import ALL, Admin, AdminError, Location
 from sidequest.job import JobEntry, WorkInfo
-from sidequest.stores import open_store
 from sidequest.stores.base import Store
-
-
-@pytest.fixture
-def store(sqlite_url: str) -> Iterator[Store]:
-    opened = open_store(sqlite_url)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def failed(
     """A job that failed once and now waits in the retry set (due in an hour) or lies in the dead set.
     Its queue must hold no other job, since the helper claims the job at the front."""
     jid = enqueue(store, cls, args, queue=queue)
-    [claimed] = store.claim([queue], 1, OWNER, 0.0)
+    [claimed] = store.claim([queue], 1, OWNER, 1.0)
     assert claimed.jid == jid, "failed() needs an otherwise empty queue"
     assert claimed.payload is not None
     payload = {

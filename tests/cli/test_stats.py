@@ -6,7 +6,10 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from cli.states import Sidequest, beat, enqueue, failed, process, running, schedule
+from servers import free_port
 from sidequest.job import WorkInfo
 from sidequest.stores.base import Store
 
@@ -98,6 +101,17 @@ def test_a_store_that_cannot_be_opened_is_one_clear_line(sidequest: Sidequest, t
     assert result.stderr.startswith("Error: ")
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.output
+
+
+def test_a_store_that_is_down_is_one_clear_line(sidequest: Sidequest) -> None:
+    pytest.importorskip("sidequest.stores.redis")
+    started = time.monotonic()
+
+    result = sidequest("stats", "--url", f"redis://127.0.0.1:{free_port()}/0")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert time.monotonic() - started < 10
 
 
 def test_history_lists_processed_and_failed_per_day(sidequest: Sidequest, store: Store) -> None:
