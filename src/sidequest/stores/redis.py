@@ -87,12 +87,12 @@ class RedisStore(Store):
 
     def __init__(self, url: str) -> None:
         self._conn = RedisConnection(url)
-        self.url = self._conn.safe_url
+        self.url = url
         self._scripts = Scripts()
         self._admin = RedisAdmin(self._conn, self._scripts)
 
     def __repr__(self) -> str:
-        return f"RedisStore({self.url!r})"
+        return f"RedisStore({self._conn.safe_url!r})"
 
     # -- client side ---------------------------------------------------------------------------------
 
@@ -228,7 +228,6 @@ class RedisStore(Store):
                     *("busy", len(heartbeat.busy), "beat", score_text(now)),
                     *("quiet", "true" if process.quiet else "false"),
                     *("rtt_us", rtt_us, "rss", process.rss_kb, "concurrency", process.concurrency),
-                    *("lease_until", score_text(now + heartbeat.ttl)),
                 ),
                 ("PEXPIRE", keys.process(identity), lease_ms(heartbeat.ttl)),
                 ("RPOP", keys.signals(identity), MAX_SIGNALS),
@@ -300,8 +299,11 @@ class RedisStore(Store):
         return moved
 
     def rescue_orphans(self, now: float, max_orphaned: int = 3) -> RescueResult:
-        """Give back the in-flight jobs of owners whose heartbeat hash is gone (or whose lease_until is
-        before ``now``); each list is emptied by Lua calls that re-check the lease."""
+        """Give back the in-flight jobs of owners whose heartbeat hash has expired.
+
+        Redis expires the hash, so the server's clock decides when a lease is over; ``now`` is the time
+        of death written on poison pills. Each list is emptied by Lua calls that re-check the lease.
+        """
         requeued = killed = 0
         with self._conn.errors("rescue of orphaned jobs"):
             lists = self._conn.call("SMEMBERS", keys.INFLIGHT_REGISTRY)
@@ -311,12 +313,9 @@ class RedisStore(Store):
                 if parsed is not None:
                     by_owner.setdefault(parsed[0], []).append((key, parsed[1]))
             owners = list(by_owner)
-            replies = self._conn.pipeline(
-                [("HMGET", keys.process(owner), "beat", "lease_until") for owner in owners]
-            )
-            for owner, (beat, lease_until) in zip(owners, replies, strict=True):
-                alive = beat is not None or lease_until is not None
-                if alive and (lease_until is None or float(lease_until) >= now):
+            alive = self._conn.pipeline([("EXISTS", keys.process(owner)) for owner in owners])
+            for owner, lives in zip(owners, alive, strict=True):
+                if lives:
                     continue
                 cutoff = score_text(now - DEAD_TIMEOUT_SECONDS)
                 for key, queue_name in by_owner[owner]:

@@ -76,6 +76,9 @@ class RedisConnection:
                 socket_connect_timeout=CONNECT_TIMEOUT,
                 socket_keepalive=True,
                 retry=Retry(NoBackoff(), 0),
+                # RESP2 on purpose: the raw replies the hot paths parse have one shape on every
+                # Redis version (redis-py 8 would otherwise negotiate RESP3 where it can).
+                protocol=2,
             )
         except (ValueError, RedisError) as exc:
             raise StoreError(f"cannot open Redis store {self.safe_url}: {exc}") from exc

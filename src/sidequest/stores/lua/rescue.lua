@@ -10,7 +10,7 @@
 -- KEYS[4]   queue:<queue>              LIST, where its jobs go back
 -- KEYS[5]   queues                     SET of queue names
 -- KEYS[6]   dead                       ZSET, for poison pills
--- ARGV[1]   now (float seconds): a lease whose lease_until field is earlier has expired too
+-- ARGV[1]   now (float seconds): the time of death of poison pills
 -- ARGV[2]   max_orphaned
 -- ARGV[3]   the queue's name
 -- ARGV[4]   cutoff: dead-set trim (now - 180 days)
@@ -18,10 +18,7 @@
 -- ARGV[6]   batch: the most jobs to move in this call (bounds the time Redis is busy)
 -- Returns {requeued, killed, jobs still in the list} ({0, 0, -1} when the owner is alive).
 
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  local lease_until = tonumber(redis.call('HGET', KEYS[2], 'lease_until'))
-  if not lease_until or lease_until >= tonumber(ARGV[1]) then return {0, 0, -1} end
-end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {0, 0, -1} end
 
 local max_orphaned, requeued, killed = tonumber(ARGV[2]), 0, 0
 for _ = 1, tonumber(ARGV[6]) do
@@ -48,8 +45,18 @@ for _ = 1, tonumber(ARGV[6]) do
         local message = string.format(
           '"the processes running this job died %d times before it finished (killed, out of memory or '
             .. 'crashed); more than max_orphaned=%d, so it was not run again"', count, max_orphaned)
-        local edited = json_set(job, {'orphan_count', 'error_class', 'error_message'},
-          {count_text, '"OrphanedJobError"', message}, members, close)
+        -- The failure fields Sidekiq's JobRetry writes, so "Retry Now" from the dead set counts right.
+        local names = {'orphan_count', 'error_class', 'error_message', 'retry_count'}
+        local values = {count_text, '"OrphanedJobError"', message}
+        local retries = json_number(job, json_find(members, 'retry_count'))
+        if retries then
+          values[4] = string.format('%d', retries + 1)
+          names[5], values[5] = 'retried_at', ARGV[1]
+        else
+          values[4] = '0'
+          names[5], values[5] = 'failed_at', ARGV[1]
+        end
+        local edited = json_set(job, names, values, members, close)
         redis.call('ZADD', KEYS[6], ARGV[1], edited)
         redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', ARGV[4])
         redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -(tonumber(ARGV[5]) + 1))
