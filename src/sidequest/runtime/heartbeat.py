@@ -81,4 +81,7 @@ class Heartbeat:
         for signal in signals:
             log.info("received remote signal %s", signal)
             self.on_signal(signal)
+        if signals:
+            # Publish the new state (quiet) now rather than one interval later.
+            return self.run_once(now)
         return True
