@@ -243,13 +243,17 @@ class SQLiteStore(Store):
                 if claimed:
                     return claimed
             must_look = True
-            while not self._changed(conn, seen, version):
+            while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._closed:
                     return []
                 with self._ready:
                     if self._ready_count == seen:
                         self._ready.wait(min(remaining, POLL_INTERVAL))
+                if self._closed:  # close() wakes us; the connection is gone
+                    return []
+                if self._changed(conn, seen, version):
+                    break
 
     def _data_version(self, conn: sqlite3.Connection) -> int:
         try:
