@@ -1,0 +1,1 @@
+"""Workers namespaced by a subdirectory, as the recipe's naming convention allows."""
