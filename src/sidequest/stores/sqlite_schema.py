@@ -10,7 +10,9 @@ Append a new one instead.
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 
 from sidequest.errors import StoreError
 
@@ -93,10 +95,8 @@ def migrate(conn: sqlite3.Connection) -> None:
     Safe when several processes open a new file at once: the version is read again inside
     ``BEGIN IMMEDIATE``, so only the first process to get the write lock migrates.
     """
-    # WAL lets readers (the dashboard, claim's cheap "anything there?" check) run beside a writer.
-    # The mode is stored in the file; setting it again is a no-op.
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
+    mode = _switch_to_wal(conn)
+    if mode != "wal":
         raise StoreError(
             f"SQLite refused WAL mode (journal_mode is {mode!r}); is the file on a network share?"
         )
@@ -120,6 +120,24 @@ def migrate(conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> str:
+    """Put the file in WAL mode (stored in the file, so later opens find it there) and return the mode.
+
+    WAL lets readers (the dashboard, claim's cheap "anything there?" check) run beside a writer. Leaving
+    rollback-journal mode needs an exclusive lock, and SQLite answers SQLITE_BUSY at once, without its
+    busy handler, while another process opening the same new file holds any lock; so retry here, with
+    a little jitter, until the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.002, 0.02))
 
 
 def _version(conn: sqlite3.Connection) -> int:
