@@ -14,6 +14,9 @@ import orjson
 from sidequest.errors import JobArgumentError, MalformedJobError
 
 JSON_NATIVE = "str, int, float, bool, None, list, or dict with str keys"
+INT_MIN = -(2**63)
+INT_LIMIT = 2**64
+"""The integers orjson (and Ruby's and most JSON readers' 64-bit integers) can carry."""
 
 
 def dumps(value: Any) -> str:
@@ -60,12 +63,18 @@ def check_args(args: Sequence[Any], where: str) -> list[Any]:
 
 
 def _find_problem(value: Any, path: str) -> str | None:
-    if value is None or isinstance(value, (str, bool, int)):
+    if value is None or isinstance(value, (str, bool)):
         return None
-    if isinstance(value, float):
+    if isinstance(value, int):
+        if INT_MIN <= value < INT_LIMIT:
+            return None
+        return f"{path} is an integer outside the 64-bit range JSON readers accept; pass it as a str."
+    if type(value) is float:
         if math.isfinite(value):
             return None
         return f"{path} is {value!r}, which JSON cannot represent; pass a finite number or None."
+    if isinstance(value, float):
+        return f"{path} is a {_type_name(value)}, not a plain float; pass float(value)."
     if isinstance(value, list):
         for index, item in enumerate(value):
             problem = _find_problem(item, f"{path}[{index}]")

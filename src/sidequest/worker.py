@@ -58,7 +58,9 @@ class Worker:
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.__sidequest_abstract__ = abstract
+        # Concrete only once every check passed: a class whose definition raised stays in
+        # Worker.__subclasses__() while referenced, and must never be registered.
+        cls.__sidequest_abstract__ = True
         merged: dict[str, Any] = dict(DEFAULT_OPTIONS)
         for base in reversed(cls.__mro__):
             own = base.__dict__.get("sidequest_options")
@@ -83,6 +85,7 @@ class Worker:
                 f"class {cls.__name__}(Worker, abstract=True).)"
             )
         cls.__sidequest_signature__ = inspect.signature(perform)
+        cls.__sidequest_abstract__ = False
 
     @classmethod
     def check_arguments(cls, args: Sequence[Any], where: str) -> None:
@@ -131,7 +134,8 @@ class Worker:
 
     @classmethod
     def perform_at(cls, when: When, *args: Any) -> str | None:
-        """Enqueue a job to run at ``when`` (an aware or local datetime, or epoch seconds)."""
+        """Enqueue a job to run at ``when``: a datetime, or epoch seconds (as in Sidekiq, a number below
+        1e9 is taken as seconds from now)."""
         return JobSetter(cls, {}).perform_at(when, *args)
 
     @classmethod
@@ -187,7 +191,7 @@ class JobSetter:
         """Enqueue a job to run at ``when`` (datetime or epoch seconds)."""
         from sidequest.client import resolve_at
 
-        at = resolve_at(when, relative=False)
+        at = resolve_at(when, relative=True)
         return self._resolve_client().enqueue(self._worker, args, options=self._options, at=at)
 
     def perform_bulk(self, args_list: Sequence[Sequence[Any]], batch_size: int = 1000) -> list[str | None]:

@@ -103,12 +103,6 @@ def test_an_unknown_worker_error_is_a_lookup_error() -> None:
         WorkerRegistry.of().get("anything")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG worker.Worker.__init_subclass__ marks the class concrete (__sidequest_abstract__ = False) "
-    "before validating it, and Python keeps a class whose __init_subclass__ raised in "
-    "Worker.__subclasses__() while anything references it, so from_loaded() registers it",
-)
 def test_a_worker_class_whose_definition_failed_is_never_registered() -> None:
     with pytest.raises(sidequest.WorkerDefinitionError) as raised:
 

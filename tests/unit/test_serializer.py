@@ -150,13 +150,6 @@ class Float64(float):
     """A float subclass, as numpy.float64 is: what a pandas column hands out."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG serializer._find_problem accepts every int and float subclass, but orjson cannot write ints "
-    "outside [-2**63, 2**64) nor float subclasses (numpy.float64): the push fails later in the store with "
-    "orjson's bare TypeError instead of a JobArgumentError naming the argument",
-)
 @pytest.mark.parametrize(
     "value", [2**64, -(2**63) - 1, Float64(1.5)], ids=["huge", "very-negative", "float64"]
 )
