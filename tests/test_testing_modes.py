@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -99,7 +100,7 @@ def test_fake_mode_collects_jobs_as_a_store_would_hold_them_and_runs_nothing(not
 
     [job] = jobs.jobs
     assert (job.jid, job.args, job.queue, job.at) == (jid, [notes.path, "hello"], "default", None)
-    assert job.class_name == "test_testing_modes.NoteWorker"
+    assert job.class_name == NoteWorker.sidequest_name() == f"{__name__}.NoteWorker"
     assert job.payload["retry"] is True and isinstance(job.payload["enqueued_at"], float)
     assert notes.read() == []
 
@@ -114,13 +115,13 @@ def test_jobs_are_found_by_worker_and_by_queue_counted_and_cleared(
 
     assert len(sidequest_fake) == 4
     assert [job.args for job in sidequest_fake.for_worker(CriticalWorker)] == [[1], [2]]
-    assert [job.args for job in sidequest_fake.for_worker("test_testing_modes.CriticalWorker")] == [[1], [2]]
+    assert [job.args for job in sidequest_fake.for_worker(CriticalWorker.sidequest_name())] == [[1], [2]]
     assert [job.args for job in sidequest_fake.jobs_in("critical")] == [[1], [2]]
     assert [job.args[1] for job in sidequest_fake.jobs_in("low")] == ["b"]
     assert sidequest_fake.jobs_in("critical")[0].payload["retry"] == 3
 
     sidequest_fake.clear(CriticalWorker)
-    assert [job.class_name for job in sidequest_fake] == ["test_testing_modes.NoteWorker"] * 2
+    assert [job.class_name for job in sidequest_fake] == [NoteWorker.sidequest_name()] * 2
     sidequest_fake.clear()
     assert len(sidequest_fake) == 0
 
@@ -176,7 +177,7 @@ def test_drain_can_record_failures_and_go_on(sidequest_fake: FakeClient, notes: 
     assert all(isinstance(exc, BoomError) for _, exc in sidequest_fake.failures)
 
 
-def test_perform_one_runs_the_next_job_of_a_worker_and_says_when_there_is_none(
+def test_perform_one_and_drain_can_pick_one_worker_and_say_when_there_is_none(
     sidequest_fake: FakeClient, notes: Notes
 ) -> None:
     NoteWorker.perform_async(notes.path, "first")
@@ -184,18 +185,12 @@ def test_perform_one_runs_the_next_job_of_a_worker_and_says_when_there_is_none(
     NoteWorker.perform_async(notes.path, "second")
 
     assert sidequest_fake.perform_one(NoteWorker).args == [notes.path, "first"]
-    assert sidequest_fake.perform_one().args == [1]
-    assert notes.read() == ["first"]
-    with pytest.raises(EmptyQueueError, match=r"no job of test_testing_modes\.CriticalWorker"):
-        sidequest_fake.perform_one(CriticalWorker)
-
-
-def test_draining_one_worker_leaves_the_other_jobs_waiting(sidequest_fake: FakeClient, notes: Notes) -> None:
-    NoteWorker.perform_async(notes.path, "a")
-    CriticalWorker.perform_async(1)
-
     assert sidequest_fake.drain(NoteWorker) == 1
+    assert notes.read() == ["first", "second"]
     assert [job.args for job in sidequest_fake.jobs] == [[1]]
+    assert sidequest_fake.perform_one().args == [1]
+    with pytest.raises(EmptyQueueError, match=f"no job of {re.escape(CriticalWorker.sidequest_name())}"):
+        sidequest_fake.perform_one(CriticalWorker)
 
 
 def test_drain_stops_a_job_that_keeps_enqueueing_itself(sidequest_fake: FakeClient) -> None:
@@ -235,7 +230,7 @@ class Order:
 @pytest.mark.parametrize(
     ("args", "refusal"),
     [
-        ((Order(),), "argument 1 is a test_testing_modes.Order.*pass the object's id"),
+        ((Order(),), f"argument 1 is a {re.escape(__name__)}.Order.*pass the object's id"),
         ((1, 2), "2 argument"),
         ((2**70,), "64-bit"),
     ],
