@@ -18,7 +18,7 @@ from sidequest.stores.redis import RedisStore
 from sidequest.stores.redis_json import patch_payload
 
 ARGS = (
-    '[[],{},[[]],0.1,1795823117.2612543,1.5e-07,1.0e+20,123456789012345678901234567890,'
+    "[[],{},[[]],0.1,1795823117.2612543,1.5e-07,1.0e+20,123456789012345678901234567890,"
     '"caf\\u00e9 \\/ \\"}{"]'
 )
 RUBY_EXTRA = '"x_ruby":{"nested":[1.0e-5,[]],"s":"}{\\\\","n":null}'

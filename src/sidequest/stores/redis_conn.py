@@ -47,6 +47,7 @@ class Wire(Protocol):
     def send_packed_command(self, command: Any) -> None: ...
     def pack_commands(self, commands: Sequence[Command]) -> Any: ...
     def read_response(self) -> Any: ...
+    def can_read(self, timeout: float = 0) -> bool: ...
     def disconnect(self) -> None: ...
 
 
@@ -108,6 +109,18 @@ class RedisConnection:
             self._local.pid = os.getpid()
             with self._lock:
                 self._opened.add(conn)
+            return conn
+        if getattr(conn, "_sock", None) is None:
+            return conn  # not connected (yet, or since an error): the next command connects once
+        # Nothing is due on an idle connection: readable means the server closed it (a restart, an
+        # idle timeout) or a reply is left over. Reconnect now rather than fail the caller's command,
+        # as redis-py's pool does at checkout. Costs one non-blocking poll.
+        try:
+            stale = conn.can_read(0)
+        except (RedisError, OSError):
+            stale = True
+        if stale:
+            conn.disconnect()
         return conn
 
     def call(self, *args: Any) -> Any:
