@@ -3,6 +3,7 @@ processes sharing one file, and damage it survives. The contract scenarios run o
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -163,4 +164,28 @@ def test_each_thread_gets_its_own_connection_and_all_of_them_see_every_commit(sq
             2,
             3,
             4,
+        ]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_store_opened_before_fork_works_in_the_child_on_its_own_connection(sqlite_url: str) -> None:
+    with SQLiteStore(sqlite_url) as store:
+        jobs = JobMaker(store)
+        jobs.push("parent")  # the parent's connection is open when it forks
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            code = 1
+            try:
+                jobs.push("child")
+                store.close()
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        jobs.push("parent again")  # the child's close() left the parent's connection alone
+        assert [raw_payload(entry.raw)["args"] for entry in store.list_queue("default")] == [
+            ["parent"],
+            ["child"],
+            ["parent again"],
         ]

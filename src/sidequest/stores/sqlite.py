@@ -107,12 +107,18 @@ def database_path(url: str) -> str:
 
 
 class _ThreadConnection:
-    """One thread's connection. When the thread ends its threading.local drops this, closing it."""
+    """One thread's connection. When the thread ends its threading.local drops this, closing it.
 
-    __slots__ = ("__weakref__", "conn")
+    ``pid`` is the process that opened it: a connection carried into a child by ``fork()`` (a web
+    server preloading the app) must never be used there - SQLite's locks would lie and the file could
+    be corrupted - nor closed, so the child opens its own and leaves the inherited one alone.
+    """
+
+    __slots__ = ("__weakref__", "conn", "pid")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.pid = os.getpid()
 
 
 class SQLiteStore(Store):
@@ -144,7 +150,7 @@ class SQLiteStore(Store):
 
     def _connection(self) -> sqlite3.Connection:
         held: _ThreadConnection | None = getattr(self._local, "held", None)
-        if held is not None:
+        if held is not None and held.pid == os.getpid():
             return held.conn
         with self._lock:
             if self._closed:
@@ -443,7 +449,7 @@ class SQLiteStore(Store):
         """Close every thread's connection and wake idle claims (they return ``[]``)."""
         with self._lock:
             self._closed = True
-            held = list(self._connections)
+            held = [each for each in self._connections if each.pid == os.getpid()]
         for each in held:
             each.conn.close()
         self._wake_claimers()
