@@ -9,6 +9,9 @@ A claim records the owner on the row; a lease is the owner's ``processes.expires
 statement (ack, retry, kill, requeue) matches ``owner`` *and* the claim's ``(id, claims)`` token, so a
 process that lost its lease - or that got the same job again after a rescue - cannot finish a claim
 it no longer holds: it is worse to lose a job than to run it twice.
+
+Tables touched here: ``jobs`` and ``queues`` (push, claim, ack, retry, kill, requeue). Heartbeats,
+promotion and rescue are in ``sqlite_maintenance.py``; the admin side in ``sqlite_admin.py``.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from sidequest.stores import sqlite_admin as admin
 from sidequest.stores import sqlite_maintenance as maintenance
 from sidequest.stores import sqlite_moves as moves
 from sidequest.stores.base import Heartbeat, RescueResult, Store
-from sidequest.stores.sqlite_schema import connect, migrate
+from sidequest.stores.sqlite_schema import connect, database_path, migrate
 
 POLL_INTERVAL = 0.01
 """How often an idle claim checks ``PRAGMA data_version`` for a commit by another process."""
@@ -82,28 +85,6 @@ TO_RETRY = f"""
     SET state = 'retry', queue = ?, payload = ?, score = ?, owner = NULL, claimed_at = NULL, position = NULL
     WHERE {moves.HELD}
 """
-
-
-def database_path(url: str) -> str:
-    """The file a ``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` URL names, made absolute."""
-    prefix = "sqlite:///"
-    if not url.lower().startswith(prefix):
-        raise ConfigurationError(
-            f"not a SQLite store URL: {url!r}; write sqlite:///relative/path.db or sqlite:////absolute/path.db"
-        )
-    path = url[len(prefix) :]
-    if not path or path == ":memory:" or path.startswith("file:"):
-        raise ConfigurationError(
-            f"the SQLite store needs a file that several processes can share, not {url!r}; "
-            "write sqlite:///jobs.db"
-        )
-    path = os.path.abspath(path)
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        raise ConfigurationError(
-            f"cannot create the SQLite store {path}: directory {directory} does not exist"
-        )
-    return path
 
 
 class _ThreadConnection:
@@ -231,9 +212,10 @@ class SQLiteStore(Store):
         """Claim in one transaction, one ``UPDATE ... RETURNING`` per queue in the order given.
 
         Idle waiting: an in-process condition wakes the claim at once when this store object adds
-        ready jobs; other processes' commits are noticed by polling ``PRAGMA data_version`` (a counter
-        read from shared memory, no lock) every 10 ms. Only when something changed does the claim
-        look for ready jobs again, with a plain read before taking the write lock.
+        ready jobs; other processes' commits are noticed by polling ``PRAGMA data_version`` (a cheap
+        counter that changes when another connection commits) every 10 ms. Only when something
+        changed does the claim look for ready jobs again, with a plain read first, so idle processes
+        do not queue for the write lock every time a busy one acks.
         """
         names = list(dict.fromkeys(queues))
         if not names or limit <= 0:

@@ -1,4 +1,5 @@
-"""The SQLite store's schema: numbered, append-only migrations and the connection settings.
+"""The SQLite store's file: where a URL puts it, how a connection is set up, and the schema as
+numbered, append-only migrations.
 
 Tables: ``jobs`` (every job in every state), ``queues`` (known queue names), ``processes`` (heartbeats
 and leases), ``signals`` (remote TSTP/TERM/TTIN waiting for a beat), ``stats`` (processed/failed per UTC
@@ -10,11 +11,12 @@ Append a new one instead.
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
 
-from sidequest.errors import StoreError
+from sidequest.errors import ConfigurationError, StoreError
 
 BUSY_TIMEOUT_SECONDS = 10.0
 """How long a write waits for another process's write transaction before it fails with SQLITE_BUSY."""
@@ -72,6 +74,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
     ),
 )
+
+
+def database_path(url: str) -> str:
+    """The file a ``sqlite:///relative.db`` or ``sqlite:////abs/path.db`` URL names, made absolute."""
+    prefix = "sqlite:///"
+    if not url.lower().startswith(prefix):
+        raise ConfigurationError(
+            f"not a SQLite store URL: {url!r}; write sqlite:///relative/path.db or sqlite:////absolute/path.db"
+        )
+    path = url[len(prefix) :]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        raise ConfigurationError(
+            f"the SQLite store needs a file that several processes can share, not {url!r}; "
+            "write sqlite:///jobs.db"
+        )
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        raise ConfigurationError(
+            f"cannot create the SQLite store {path}: directory {directory} does not exist"
+        )
+    return path
 
 
 def connect(path: str) -> sqlite3.Connection:
