@@ -10,6 +10,7 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from sidequest.errors import StoreError
@@ -48,6 +49,7 @@ class Fetcher:
         self.quiet = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sidequest-fetcher", daemon=True)
         self._outage_since: float | None = None
+        self._claim_uncertain = False
 
     def start(self) -> None:
         """Start fetching."""
@@ -61,10 +63,18 @@ class Fetcher:
 
     def run_once(self) -> int:
         """Claim one batch for the free slots and dispatch it; returns how many jobs were claimed."""
+        if self._claim_uncertain:
+            self.reconcile()
         free = self.tracker.wait_for_free_slots(timeout=0.5)
         if free <= 0 or self.quiet.is_set():
             return 0
-        jobs = self.store.claim(self.order.next(), min(free, self.batch), self.owner, self.timeout)
+        try:
+            jobs = self.store.claim(self.order.next(), min(free, self.batch), self.owner, self.timeout)
+        except StoreError:
+            # The claim may have run in the store with only its reply lost: those jobs now sit under
+            # our own live lease, where no rescuer looks. Reconcile once the store answers again.
+            self._claim_uncertain = True
+            raise
         if not jobs:
             return 0
         self.tracker.hold(jobs)
@@ -75,6 +85,21 @@ class Fetcher:
         for job in jobs:
             self.dispatch(job)
         return len(jobs)
+
+    def reconcile(self) -> int:
+        """Requeue jobs the store says we hold but this process never received; returns how many."""
+        known = Counter(job.raw for job in self.tracker.held())
+        unknown: list[Claimed] = []
+        for job in self.store.owned(self.owner):
+            if known[job.raw] > 0:
+                known[job.raw] -= 1
+            else:
+                unknown.append(job)
+        self._claim_uncertain = False
+        if unknown:
+            moved = self.store.requeue(self.owner, unknown)
+            log.warning("requeued %d jobs claimed by a request whose reply was lost", moved)
+        return len(unknown)
 
     def _loop(self) -> None:
         backoff = 0.1

@@ -280,6 +280,15 @@ class SQLiteStore(Store):
                 claimed.append(Claimed(raw, _load(raw), queue, (job_id, claims)))
         return claimed
 
+    def owned(self, owner: str) -> list[Claimed]:
+        """Every running row held by ``owner``, front of its queue first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, claims, queue, payload FROM jobs WHERE owner = ? AND state = 'running' ORDER BY id",
+                (owner,),
+            ).fetchall()
+        return [Claimed(raw, _load(raw), queue, (job_id, claims)) for job_id, claims, queue, raw in rows]
+
     def ack(self, owner: str, jobs: Sequence[Claimed]) -> int:
         """Delete the batch with one statement that matches each claim's token and the owner."""
         if not jobs:
