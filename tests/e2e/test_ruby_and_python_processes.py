@@ -64,7 +64,8 @@ def test_sidekiq_api_sees_the_sidequest_process_and_its_busy_job_and_can_quiet_a
             work = []
             Sidekiq::Workers.new.each { |process_id, thread_id, w| work << [process_id, w["payload"]] }
             {
-              "processes" => procs.map { |p| [p["identity"], p["tag"], p["concurrency"], p["busy"], p["queues"]] },
+              "processes" => procs.map { |p|
+                [p["identity"], p["tag"], p["concurrency"], p["busy"], p["queues"]] },
               "work" => work.map { |pid, payload|
                 [pid, payload.is_a?(String) ? JSON.parse(payload) : payload] },
               "stats" => [Sidekiq::Stats.new.processes_size, Sidekiq::Stats.new.workers_size],
