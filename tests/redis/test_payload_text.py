@@ -101,15 +101,46 @@ def test_cjson_pitfalls_do_not_reach_payloads_moved_by_lua(
     assert rescued == promoted[:-1] + ',"orphan_count":1}'
 
 
-def test_promotion_replaces_the_top_level_enqueued_at_only(store: RedisStore, raw: Redis) -> None:
-    text = (
+PROMOTIONS = [
+    # (stored text, queue it lands in, text after promotion at 1.5)
+    ('{"queue":"q","args":[]}', "q", '{"queue":"q","args":[],"enqueued_at":1.5}'),
+    (
+        '{"args":[],"queue":"q","enqueued_at":1.0,"x":1}',
+        "q",
+        '{"args":[],"queue":"q","enqueued_at":1.5,"x":1}',
+    ),
+    # a later "enqueued_at" (nested, or a duplicate key) needs the full scan: parsers read the last one
+    (
+        '{"queue":"q","enqueued_at":1.0,"x":{"enqueued_at":2}}',
+        "q",
+        '{"queue":"q","enqueued_at":1.5,"x":{"enqueued_at":2}}',
+    ),
+    (
+        '{"queue":"q","enqueued_at":1.0,"enqueued_at":2}',
+        "q",
+        '{"queue":"q","enqueued_at":1.0,"enqueued_at":1.5}',
+    ),
+    ('{"args":[{"queue":"no"}],"x":{"enqueued_at":2}}', "default", None),  # no queue: Sidekiq's default
+    (
         '{ "class" : "HardJob" ,\n "args" : [{"enqueued_at": 5}, "\\"enqueued_at\\": 6"],\n'
-        ' "enqueued_at" : 1.0 , "queue" : "default", "jid": "0123456789abcdef01234567" }'
-    )
-    raw.zadd("schedule", {text: 10})
-    assert store.promote_due(1795823117.5) == 1
-    [promoted] = raw.lrange("queue:default", 0, -1)
-    assert promoted == text.replace('"enqueued_at" : 1.0', '"enqueued_at" : 1795823117.5')
+        ' "enqueued_at" : 1.0 , "queue" : "q", "jid": "0123456789abcdef01234567" }',
+        "q",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "queue", "expected"), PROMOTIONS)
+def test_promotion_sets_the_top_level_enqueued_at_only(
+    store: RedisStore, raw: Redis, text: str, queue: str, expected: str | None
+) -> None:
+    raw.zadd("schedule", {text: 1})
+    assert store.promote_due(1.5) == 1
+    [promoted] = raw.lrange(f"queue:{queue}", 0, -1)
+    if expected is not None:
+        assert promoted == expected
+    parsed, before = json.loads(promoted), json.loads(text)
+    assert parsed == {**before, "enqueued_at": 1.5}
 
 
 def test_a_scheduled_entry_that_is_not_a_job_goes_to_the_dead_set_instead_of_being_lost(

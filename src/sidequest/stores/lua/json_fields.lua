@@ -5,14 +5,16 @@
 -- would then get a Hash/dict argument), prints floats with 14 significant digits (created_at loses
 -- its sub-second part) and reorders keys. Editing the text avoids all three.
 --
---   json_members(s [, stop_key])  -> list of {key, key_start, value_start, value_end}, index of the
---                                    closing '}' (nil when s is not a JSON object). Stops early, and
---                                    returns no closing index, once stop_key has been seen.
+--   json_members(s [, stop])      -> list of {key, key_start, value_start, value_end}, index of the
+--                                    closing '}' (nil when s is not a JSON object). With stop, a
+--                                    set {key = true, ...}, it stops as soon as every key in stop has
+--                                    been seen and returns no closing index (a faster partial scan).
 --   json_set(s, names, values [, members, close])
 --                                 -> s with each top-level names[i] set to the JSON text values[i]
 --                                    (replaced where present, appended before '}' where absent),
---                                    or nil when s is not a JSON object. members/close: a full
---                                    json_members(s) result, to avoid scanning twice.
+--                                    or nil when s is not a JSON object. members/close: a
+--                                    json_members(s) result, to avoid scanning twice; a partial one
+--                                    (close = nil) is enough when it holds every name to replace.
 --   json_find(members, key)       -> the member named key (the last one if it repeats), or nil.
 --   json_string(s, member)        -> the decoded string value of a member, or nil if not a string.
 --   json_number(s, member)        -> the numeric value of a member, or nil if not a number.
@@ -56,7 +58,9 @@ local function json_value_end(s, i)
   return p - 1
 end
 
-local function json_members(s, stop_key)
+local function json_members(s, stop)
+  local wanted = 0
+  if stop then for _ in pairs(stop) do wanted = wanted + 1 end end
   local i = sfind(s, '%S')
   if not i or sbyte(s, i) ~= 123 then return nil end
   local out = {}
@@ -75,7 +79,11 @@ local function json_members(s, stop_key)
     local ve = json_value_end(s, vs)
     if not ve then return nil end
     out[#out + 1] = {key, i, vs, ve}
-    if key == stop_key then return out, nil end
+    if stop and stop[key] then
+      stop[key] = nil
+      wanted = wanted - 1
+      if wanted == 0 then return out, nil end
+    end
     local n = sfind(s, '%S', ve + 1)
     if not n then return nil end
     local b = sbyte(s, n)
@@ -97,7 +105,7 @@ end
 
 local function json_set(s, names, values, members, close)
   if not members then members, close = json_members(s) end
-  if not members or not close then return nil end
+  if not members then return nil end
   local replace, append = {}, {}
   for k = 1, #names do
     local m = json_find(members, names[k])
@@ -107,6 +115,15 @@ local function json_set(s, names, values, members, close)
       append[#append + 1] = '"' .. names[k] .. '":' .. values[k]
     end
   end
+  if #append > 0 and not close then
+    -- After a partial scan: the object's closing brace is its last non-blank character.
+    close = #s
+    while close > 0 and sbyte(s, close) <= 32 do close = close - 1 end
+    if close == 0 or sbyte(s, close) ~= 125 then return nil end
+  end
+  if #replace == 0 then  -- the common case (a job promoted from the schedule): one concatenation
+    return ssub(s, 1, close - 1) .. (#members > 0 and ',' or '') .. table.concat(append, ',') .. ssub(s, close)
+  end
   table.sort(replace, function(a, b) return a[1] < b[1] end)
   local parts, cur = {}, 1
   for k = 1, #replace do
@@ -114,11 +131,13 @@ local function json_set(s, names, values, members, close)
     parts[#parts + 1] = replace[k][3]
     cur = replace[k][2] + 1
   end
-  parts[#parts + 1] = ssub(s, cur, close - 1)
-  if #append > 0 then
-    if #members > 0 then parts[#parts + 1] = ',' end
-    parts[#parts + 1] = table.concat(append, ',')
+  if #append == 0 then
+    parts[#parts + 1] = ssub(s, cur)
+    return table.concat(parts)
   end
+  parts[#parts + 1] = ssub(s, cur, close - 1)
+  if #members > 0 then parts[#parts + 1] = ',' end
+  parts[#parts + 1] = table.concat(append, ',')
   parts[#parts + 1] = ssub(s, close)
   return table.concat(parts)
 end
