@@ -14,10 +14,12 @@ instant is a job only in a process's memory, so a kill -9 anywhere loses nothing
 Blocking when every queue is empty (no busy loop, no job held only in memory):
 
 * one queue: ``BLMOVE queue:NAME -> in-flight list``, so a new job is claimed about 1 ms after its push;
-* several queues: ``BLMOVE`` on the first queue (the most important in strict order) for at most
-  :attr:`RedisStore.poll_interval` seconds (50 ms), then one batched claim over all the queues. The
-  first queue is served in about 1 ms, the others within ``poll_interval``: Redis cannot block on
-  several lists and move atomically at once (BLMPOP would hold the job only in memory).
+* several queues: ``BLMOVE`` on the first queue (the most important in strict order) for
+  :attr:`RedisStore.poll_interval` (50 ms, which Redis rounds up to its next ~100 ms cron tick), then
+  one batched claim over all the queues. The first queue is served in about 1 ms, the others within
+  ~100 ms, at the cost of ~10 cheap round trips a second per idle fetcher. Redis cannot block on
+  several lists and move atomically at once: BLMPOP would hold the job only in this process's memory,
+  and notifications would miss jobs pushed by Ruby clients.
 
 The in-flight registry is SADDed before any job can land in a list (inside the claim script, and just
 before the BLMOVE in the same pipeline), so rescuers can always find it. A process must beat before its
@@ -31,12 +33,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 
 import orjson
 
 from sidequest import serializer
-from sidequest.errors import MalformedJobError
+from sidequest.errors import MalformedJobError, StoreError
 from sidequest.job import (
     Claimed,
     Counts,
@@ -52,6 +54,7 @@ from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
 from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import Heartbeat, RescueResult, Store
 from sidequest.stores.redis_admin import RedisAdmin, score_text
+from sidequest.stores.redis_beat import beat_commands
 from sidequest.stores.redis_conn import BLOCK_CHUNK, Command, RedisConnection
 from sidequest.stores.redis_json import patch_payload
 from sidequest.stores.redis_scripts import Scripts
@@ -63,8 +66,6 @@ so Redis is never busy with one call for more than a few milliseconds."""
 RESCUE_CHUNK = 500
 """Jobs one rescue call moves at most."""
 
-MAX_SIGNALS = 100
-
 
 def parse_claimed(raw: str, queue: str) -> Claimed:
     """A claimed job; ``payload`` is None when the text is not a valid job (it then goes to dead)."""
@@ -75,22 +76,20 @@ def parse_claimed(raw: str, queue: str) -> Claimed:
     return Claimed(raw=raw, payload=payload, queue=queue)
 
 
-def lease_ms(ttl: float) -> int:
-    """A TTL in milliseconds for PEXPIRE (tests use sub-second leases), at least 1 ms."""
-    return max(1, int(ttl * 1000))
-
-
 class RedisStore(Store):
     """Jobs in Redis, in Sidekiq's data model, with reliable fetch. Thread-safe; one per process."""
 
     poll_interval: float = 0.05
-    """Longest wait before a job pushed to a queue other than the first is claimed (several queues)."""
+    """With several queues, how long each BLMOVE on the first queue waits before every queue is looked
+    at again. Redis checks blocking timeouts on its cron tick (``hz``, 10 a second by default), so the
+    real wait, and the latency of a job pushed to a queue other than the first, is up to ~100 ms."""
 
     def __init__(self, url: str) -> None:
         self._conn = RedisConnection(url)
         self.url = url
         self._scripts = Scripts()
         self._admin = RedisAdmin(self._conn, self._scripts)
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"RedisStore({self._conn.safe_url!r})"
@@ -140,9 +139,20 @@ class RedisStore(Store):
         if not names or limit <= 0:
             return []
         deadline = time.monotonic() + max(timeout, 0.0)
+        try:
+            return self._claim(names, limit, owner, deadline)
+        except StoreError:
+            if self._closed:
+                # close() from another thread cut the connection a claim was waiting on: that is how
+                # a stopping process wakes its fetcher, not an outage. (A job Redis moved just then
+                # stays in the in-flight list and is rescued once this process's lease ends.)
+                return []
+            raise
+
+    def _claim(self, names: list[str], limit: int, owner: str, deadline: float) -> list[Claimed]:
         with self._conn.errors(f"claim from {', '.join(names)}"):
             claimed = self._claim_now(names, limit, owner)
-            while not claimed:
+            while not claimed and not self._closed:
                 wait_ms = int((deadline - time.monotonic()) * 1000)
                 if wait_ms < 1:
                     break
@@ -214,70 +224,33 @@ class RedisStore(Store):
         with self._conn.errors(f"requeue of {len(jobs)} job(s)"):
             return int(self._conn.run(self._scripts.requeue, script_keys, args))
 
+    def owned(self, owner: str) -> list[Claimed]:
+        """Every job in ``owner``'s in-flight lists, oldest claim first per queue (to reconcile a claim
+        whose reply was lost: those jobs are under a live lease, where no rescuer looks)."""
+        with self._conn.errors(f"listing the jobs {owner} holds"):
+            lists = [
+                (key, parsed[1])
+                for key in self._conn.call("SMEMBERS", keys.INFLIGHT_REGISTRY)
+                if (parsed := keys.parse_inflight(key)) is not None and parsed[0] == owner
+            ]
+            replies = self._conn.pipeline([("LRANGE", key, 0, -1) for key, _ in lists]) if lists else []
+        return [
+            parse_claimed(raw, queue)
+            for (_, queue), raws in zip(lists, replies, strict=True)
+            for raw in reversed(raws)
+        ]
+
     # -- process lifecycle and maintenance -----------------------------------------------------------
 
     def beat(self, heartbeat: Heartbeat) -> list[str]:
         """Sidekiq's heartbeat in one MULTI/EXEC: counters, busy jobs, process hash, lease, signals."""
-        process = heartbeat.process
-        identity = process.identity
+        identity = heartbeat.process.identity
         with self._conn.errors(f"heartbeat of {identity}"):
             started = time.perf_counter()
-            self._conn.call("PING")
+            self._conn.call("PING")  # Sidekiq publishes the round-trip time it measures this way
             rtt_us = int((time.perf_counter() - started) * 1_000_000)
-            now = time.time()
-            commands = self._stats_commands(heartbeat, now)
-            commands += self._work_commands(heartbeat, lease_ms(heartbeat.ttl))
-            commands += [
-                ("SADD", keys.PROCESSES, identity),
-                (
-                    "HSET",
-                    keys.process(identity),
-                    *("info", process_info_json(process)),
-                    *("busy", len(heartbeat.busy), "beat", score_text(now)),
-                    *("quiet", "true" if process.quiet else "false"),
-                    *("rtt_us", rtt_us, "rss", process.rss_kb, "concurrency", process.concurrency),
-                ),
-                ("PEXPIRE", keys.process(identity), lease_ms(heartbeat.ttl)),
-                ("RPOP", keys.signals(identity), MAX_SIGNALS),
-            ]
-            results = self._conn.transaction(commands)
+            results = self._conn.transaction(beat_commands(heartbeat, time.time(), rtt_us))
         return list(results[-1] or [])
-
-    @staticmethod
-    def _stats_commands(heartbeat: Heartbeat, now: float) -> list[Command]:
-        moment = datetime.fromtimestamp(now, UTC)
-        day = moment.date()
-        commands: list[Command] = []
-        for count, total, dated in (
-            (heartbeat.processed, keys.STAT_PROCESSED, keys.stat_processed_on(day)),
-            (heartbeat.failed, keys.STAT_FAILED, keys.stat_failed_on(day)),
-        ):
-            if count:
-                commands += [("INCRBY", total, count), ("INCRBY", dated, count)]
-                commands.append(("EXPIRE", dated, keys.STATS_TTL))
-        if heartbeat.per_class:
-            fields: list[str | int] = []
-            for name, (processed, failed, ms) in heartbeat.per_class.items():
-                fields += [f"{name}|p", processed, f"{name}|f", failed, f"{name}|ms", round(ms)]
-            for key, ttl in keys.metrics_keys(moment):
-                for index in range(0, len(fields), 2):
-                    if fields[index + 1]:
-                        commands.append(("HINCRBY", key, fields[index], fields[index + 1]))
-                commands.append(("EXPIRE", key, ttl))
-        return commands
-
-    @staticmethod
-    def _work_commands(heartbeat: Heartbeat, ttl_ms: int) -> list[Command]:
-        identity = heartbeat.process.identity
-        both = (keys.work(identity), keys.workers(identity))
-        commands: list[Command] = [("DEL", *both)]
-        if heartbeat.busy:
-            fields: list[str] = []
-            for work in heartbeat.busy:
-                fields += [work.thread_id, work_json(work)]
-            for key in both:
-                commands += [("HSET", key, *fields), ("PEXPIRE", key, ttl_ms)]
-        return commands
 
     def unregister(self, identity: str) -> None:
         """Sidekiq's clear_heartbeat, and the lease ends now: held jobs become orphans at once."""
@@ -389,34 +362,6 @@ class RedisStore(Store):
         self._admin.signal(identity, signal)
 
     def close(self) -> None:
-        """Close every connection of this store."""
+        """Close every connection of this store; a claim waiting in another thread returns ``[]``."""
+        self._closed = True
         self._conn.close()
-
-
-def process_info_json(process: ProcessInfo) -> str:
-    """The ``info`` field: Sidekiq 6.4's keys in its order, plus 7.3+'s ``version`` and ``embedded``."""
-    return serializer.dumps(
-        {
-            "hostname": process.hostname,
-            "started_at": float(process.started_at),
-            "pid": process.pid,
-            "tag": process.tag,
-            "concurrency": process.concurrency,
-            "queues": list(dict.fromkeys(process.queues)),
-            "labels": list(process.labels),
-            "identity": process.identity,
-            "version": process.version or _sidequest_version(),
-            "embedded": False,
-        }
-    )
-
-
-def work_json(work: WorkInfo) -> str:
-    """A busy job as Sidekiq's Processor#stats writes it: the payload is the raw job text."""
-    return serializer.dumps({"queue": work.queue, "payload": work.raw, "run_at": int(work.run_at)})
-
-
-def _sidequest_version() -> str:
-    from sidequest import __version__
-
-    return __version__

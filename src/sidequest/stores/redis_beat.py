@@ -1,0 +1,119 @@
+"""The heartbeat in Redis: what a process publishes on every beat, exactly as Sidekiq's ``Launcher#❤``
+writes it (6.4 fields, plus what 7.x/8.x readers look for), so Sidekiq's Busy page lists sidequest
+processes and their running jobs.
+
+One beat is one MULTI/EXEC (built here as a list of commands): the stats deltas, the busy hashes, the
+``processes`` SET, the ``<identity>`` hash with its TTL (the lease), and popping the remote signals.
+If it fails, nothing was counted and the caller adds the deltas to its next beat.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sidequest import serializer
+from sidequest.job import ProcessInfo, WorkInfo
+from sidequest.stores import redis_keys as keys
+from sidequest.stores.base import Heartbeat
+from sidequest.stores.redis_admin import score_text
+from sidequest.stores.redis_conn import Command
+
+MAX_SIGNALS = 100
+"""Signals taken per beat (Sidekiq takes one; a burst of TSTP then TERM should not wait a beat)."""
+
+
+def lease_ms(ttl: float) -> int:
+    """A TTL in milliseconds for PEXPIRE (tests use sub-second leases), at least 1 ms."""
+    return max(1, int(ttl * 1000))
+
+
+def beat_commands(heartbeat: Heartbeat, now: float, rtt_us: int) -> list[Command]:
+    """Every command of one beat at ``now``; the last one's reply is the list of signals."""
+    process = heartbeat.process
+    identity = process.identity
+    ttl_ms = lease_ms(heartbeat.ttl)
+    return [
+        *stats_commands(heartbeat, now),
+        *work_commands(heartbeat, ttl_ms),
+        ("SADD", keys.PROCESSES, identity),
+        (
+            "HSET",
+            keys.process(identity),
+            *("info", process_info_json(process)),
+            *("busy", len(heartbeat.busy), "beat", score_text(now)),
+            *("quiet", "true" if process.quiet else "false"),
+            *("rtt_us", rtt_us, "rss", process.rss_kb),
+            # Sidekiq 8.1.2+ reads concurrency from its own field (a missing one shows as 0).
+            *("concurrency", process.concurrency),
+        ),
+        ("PEXPIRE", keys.process(identity), ttl_ms),
+        ("RPOP", keys.signals(identity), MAX_SIGNALS),
+    ]
+
+
+def stats_commands(heartbeat: Heartbeat, now: float) -> list[Command]:
+    """INCRBY the processed/failed deltas into the totals and the UTC day's counters (kept 5 years),
+    and the per-class metrics into Sidekiq 7's and 8's hashes."""
+    moment = datetime.fromtimestamp(now, UTC)
+    day = moment.date()
+    commands: list[Command] = []
+    for count, total, dated in (
+        (heartbeat.processed, keys.STAT_PROCESSED, keys.stat_processed_on(day)),
+        (heartbeat.failed, keys.STAT_FAILED, keys.stat_failed_on(day)),
+    ):
+        if count:
+            commands += [("INCRBY", total, count), ("INCRBY", dated, count)]
+            commands.append(("EXPIRE", dated, keys.STATS_TTL))
+    if heartbeat.per_class:
+        fields: list[str | int] = []
+        for name, (processed, failed, ms) in heartbeat.per_class.items():
+            fields += [f"{name}|p", processed, f"{name}|f", failed, f"{name}|ms", round(ms)]
+        for key, ttl in keys.metrics_keys(moment):
+            for index in range(0, len(fields), 2):
+                if fields[index + 1]:
+                    commands.append(("HINCRBY", key, fields[index], fields[index + 1]))
+            commands.append(("EXPIRE", key, ttl))
+    return commands
+
+
+def work_commands(heartbeat: Heartbeat, ttl_ms: int) -> list[Command]:
+    """Replace the busy-jobs hash, under both names Sidekiq readers use (6.4.1 and 6.4.2+)."""
+    identity = heartbeat.process.identity
+    both = (keys.work(identity), keys.workers(identity))
+    commands: list[Command] = [("DEL", *both)]
+    if heartbeat.busy:
+        fields: list[str] = []
+        for work in heartbeat.busy:
+            fields += [work.thread_id, work_json(work)]
+        for key in both:
+            commands += [("HSET", key, *fields), ("PEXPIRE", key, ttl_ms)]
+    return commands
+
+
+def process_info_json(process: ProcessInfo) -> str:
+    """The ``info`` field: Sidekiq 6.4's keys in its order, plus 7.3+'s ``version`` and ``embedded``."""
+    return serializer.dumps(
+        {
+            "hostname": process.hostname,
+            "started_at": float(process.started_at),
+            "pid": process.pid,
+            "tag": process.tag,
+            "concurrency": process.concurrency,
+            "queues": list(dict.fromkeys(process.queues)),
+            "labels": list(process.labels),
+            "identity": process.identity,
+            "version": process.version or _sidequest_version(),
+            "embedded": False,
+        }
+    )
+
+
+def work_json(work: WorkInfo) -> str:
+    """A busy job as Sidekiq's Processor#stats writes it: the payload is the raw job text."""
+    return serializer.dumps({"queue": work.queue, "payload": work.raw, "run_at": int(work.run_at)})
+
+
+def _sidequest_version() -> str:
+    from sidequest import __version__
+
+    return __version__
