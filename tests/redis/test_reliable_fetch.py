@@ -11,13 +11,15 @@ from redis.client import Redis
 from redis_helpers import OWNER, beat
 
 from sidequest.client import Client
-from sidequest.job import NewJob
+from sidequest.job import Claimed, NewJob
 from sidequest.stores.redis import RedisStore
+
+Result = list[tuple[list[Claimed], float]]
 
 
 def claim_in_background(
     store: RedisStore, queues: list[str], timeout: float
-) -> tuple[threading.Thread, list]:
+) -> tuple[threading.Thread, Result]:
     """Start a claim in a thread; the list receives (jobs, monotonic time it returned)."""
     result: Result = []
 
