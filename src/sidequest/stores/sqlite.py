@@ -284,7 +284,8 @@ class SQLiteStore(Store):
         """Every running row held by ``owner``, front of its queue first."""
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT id, claims, queue, payload FROM jobs WHERE owner = ? AND state = 'running' ORDER BY id",
+                "SELECT id, claims, queue, payload FROM jobs"
+                " WHERE owner = ? AND state = 'running' ORDER BY id",
                 (owner,),
             ).fetchall()
         return [Claimed(raw, _load(raw), queue, (job_id, claims)) for job_id, claims, queue, raw in rows]
