@@ -225,12 +225,13 @@ class RedisStore(Store):
             return int(self._conn.run(self._scripts.requeue, script_keys, args))
 
     def owned(self, owner: str) -> list[Claimed]:
-        """Every job in ``owner``'s in-flight lists, oldest claim first per queue (to reconcile a claim
-        whose reply was lost: those jobs are under a live lease, where no rescuer looks)."""
+        """Every job in ``owner``'s in-flight lists, by queue name, oldest claim first in each queue (to
+        reconcile a claim whose reply was lost: those jobs are under a live lease, where no rescuer
+        looks)."""
         with self._conn.errors(f"listing the jobs {owner} holds"):
             lists = [
                 (key, parsed[1])
-                for key in self._conn.call("SMEMBERS", keys.INFLIGHT_REGISTRY)
+                for key in sorted(self._conn.call("SMEMBERS", keys.INFLIGHT_REGISTRY))
                 if (parsed := keys.parse_inflight(key)) is not None and parsed[0] == owner
             ]
             replies = self._conn.pipeline([("LRANGE", key, 0, -1) for key, _ in lists]) if lists else []
