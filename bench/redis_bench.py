@@ -1,0 +1,238 @@
+"""Redis benchmark: Sidekiq's own load test (bin/sidekiqload) for sidequest, Ruby Sidekiq 6.4.1 and the
+Python peers (Dramatiq, RQ, Celery, arq) that are installed, on one Redis, in one run.
+
+    .venv/bin/python bench/redis_bench.py [--jobs 100000] [--single 10000] [--concurrency 10]
+        [--systems sidequest,sidekiq,dramatiq,rq,celery,arq] [--url redis://127.0.0.1:PORT/13] [--full]
+
+Without ``--url`` it starts its own ``redis-server`` (from PATH, on a free port, no persistence) and
+stops it at the end, so it never touches a Redis it did not start. With ``--url`` it FLUSHDBs that
+database over and over: point it at a throwaway one.
+
+For each system, after FLUSHDB, each phase runs in its own child process (``bench/redis_bench_<system>.py``
+or ``bench/sidekiq_load.rb``) so its peak RSS is its own: (1) bulk enqueue of ``--jobs`` no-op jobs with
+one int argument, with the system's fastest documented multi-job enqueue (a loop where it has none);
+(2) one process at concurrency 10 drains them, clocked from its start until the last job's perform has
+returned; (3) after FLUSHDB, ``--single`` one-job enqueues. The slow Python peers drain fewer jobs
+(``PEER_SHARE``; ``--full`` gives them all). Then sidequest's own checks: idle latency, and throughput
+with 1,000,000 jobs waiting or 100,000 scheduled. Prints one table and a PASS/MISS line per target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis_bench_common import connect
+from redis_bench_report import Report, SystemRun, print_report
+
+HERE = Path(__file__).resolve().parent
+
+SCALE_JOBS = 20_000
+"""Jobs drained in each case of sidequest's scale check."""
+
+CHILD_TIMEOUT = 900.0
+
+
+@dataclass(frozen=True, slots=True)
+class System:
+    """How to run one system's phases, and what to call it in the table."""
+
+    name: str
+    label: str
+    command: tuple[str, ...]
+    requires: str
+    """A Python module that must be importable (or ``ruby`` for Sidekiq) for the system to run."""
+    concurrency: str
+    peer_share: int = 1
+    """The drain gets ``--jobs // peer_share`` jobs, so a slow peer takes seconds, not minutes."""
+
+
+PY = sys.executable
+SYSTEMS = [
+    System("sidequest", "sidequest", (PY, str(HERE / "redis_bench_sidequest.py")), "sidequest", "10 threads"),
+    System("sidekiq", "Sidekiq 6.4.1 (Ruby)", ("ruby", str(HERE / "sidekiq_load.rb")), "ruby", "10 threads"),
+    System("dramatiq", "Dramatiq", (PY, str(HERE / "redis_bench_dramatiq.py")), "dramatiq", "10 threads", 5),
+    System("rq", "RQ (SimpleWorker)", (PY, str(HERE / "redis_bench_rq.py")), "rq", "1", 50),
+    System(
+        "celery", "Celery (threads)", (PY, str(HERE / "redis_bench_celery.py")), "celery", "10 threads", 10
+    ),
+    System("arq", "arq", (PY, str(HERE / "redis_bench_arq.py")), "arq", "10 (asyncio)", 5),
+]
+
+
+def installed(system: System) -> bool:
+    """Whether the system can run here (its Python package, or Ruby with the sidekiq gem)."""
+    if system.requires != "ruby":
+        return importlib.util.find_spec(system.requires) is not None
+    if shutil.which("ruby") is None:
+        return False
+    probe = subprocess.run(["ruby", "-e", 'require "sidekiq"'], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+# -- the Redis the benchmark runs on -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def own_redis() -> Iterator[str]:
+    """Start a private redis-server (no RDB, no AOF) and yield its db 13 URL; stop it afterwards."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("redis-server is not on PATH; install it, or pass --url redis://... of a throwaway Redis")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="redis-bench-") as workdir:
+        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        server = subprocess.Popen(
+            [*command, "--dir", workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        url = f"redis://127.0.0.1:{port}/13"
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    connect(url).ping()
+                    break
+                except Exception:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError(f"redis-server did not start on port {port}") from None
+                    time.sleep(0.05)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+# -- running the children ------------------------------------------------------------------------------
+
+
+def run_phase(
+    system: System, phase: str, url: str, jobs: int, single: int, concurrency: int
+) -> dict[str, Any]:
+    """Run one phase in a fresh child process and return the JSON it printed last."""
+    command = [
+        *system.command,
+        *("--phase", phase, "--url", url, "--jobs", str(jobs)),
+        *("--single", str(single), "--concurrency", str(concurrency)),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = "\n".join(done.stderr.strip().splitlines()[-6:])
+        raise RuntimeError(f"{system.name} {phase} failed (exit {done.returncode}):\n{tail}")
+    return dict(json.loads(lines[-1]))
+
+
+def run_system(system: System, url: str, args: argparse.Namespace) -> SystemRun:
+    """Bulk enqueue, drain, single enqueue, each after the previous, FLUSHDB before bulk and single."""
+    jobs = args.jobs if args.full else max(1, args.jobs // system.peer_share)
+    run = SystemRun(system.name, system.label, system.concurrency, jobs)
+    try:
+        connect(url).flushdb()
+        run.bulk = run_phase(system, "bulk", url, jobs, args.single, args.concurrency)
+        run.drain = run_phase(system, "drain", url, jobs, args.single, args.concurrency)
+        connect(url).flushdb()
+        run.single = run_phase(system, "single", url, jobs, args.single, args.concurrency)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        run.error = str(exc)
+    print(f"  {system.name}: {run.summary()}", file=sys.stderr, flush=True)
+    return run
+
+
+def run_sidequest_checks(system: System, url: str, args: argparse.Namespace, report: Report) -> None:
+    """Idle latency and the 1M-queued / 100k-scheduled scale cases."""
+    try:
+        connect(url).flushdb()
+        report.latency = run_phase(system, "latency", url, 0, 0, args.concurrency)
+        print(f"  sidequest latency: {report.latency}", file=sys.stderr, flush=True)
+        connect(url).flushdb()
+        scale_jobs = min(SCALE_JOBS, args.jobs)
+        report.scale = run_phase(system, "scale", url, scale_jobs, 0, args.concurrency)
+        print(f"  sidequest scale: {report.scale['cases']}", file=sys.stderr, flush=True)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        report.errors.append(str(exc))
+
+
+def versions(url: str, chosen: list[System]) -> dict[str, str]:
+    """Versions of everything measured, for the report header."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": sys.version.split()[0], "redis": str(connect(url).info("server")["redis_version"])}
+    for system in chosen:
+        if system.name == "sidekiq":
+            ruby = 'print "#{RUBY_VERSION} / Sidekiq #{Sidekiq::VERSION}"'
+            probe = subprocess.run(["ruby", "-rsidekiq", "-e", ruby], capture_output=True, text=True)
+            found["ruby"] = probe.stdout.strip()
+        else:
+            try:
+                found[system.name] = version(system.requires)
+            except PackageNotFoundError:
+                found[system.name] = "?"
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jobs", type=int, default=100_000, help="jobs to bulk enqueue and drain")
+    parser.add_argument("--single", type=int, default=10_000, help="one-job enqueues to time")
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--systems", default=",".join(system.name for system in SYSTEMS))
+    parser.add_argument("--url", help="a throwaway Redis database (default: start a private redis-server)")
+    parser.add_argument("--full", action="store_true", help="slow peers drain all --jobs jobs too")
+    args = parser.parse_args()
+    wanted = [name.strip() for name in args.systems.split(",") if name.strip()]
+    unknown = set(wanted) - {system.name for system in SYSTEMS}
+    if unknown:
+        parser.error(f"unknown systems {sorted(unknown)}; choose from {[s.name for s in SYSTEMS]}")
+    chosen = [system for system in SYSTEMS if system.name in wanted]
+    skipped = [system.name for system in chosen if not installed(system)]
+    chosen = [system for system in chosen if system.name not in skipped]
+    with own_redis() if args.url is None else nullcontext_url(args.url) as url:
+        report = Report(
+            jobs=args.jobs,
+            single=args.single,
+            concurrency=args.concurrency,
+            versions=versions(url, chosen),
+            load_before=os.getloadavg(),
+            skipped=skipped,
+        )
+        started = time.monotonic()
+        for system in chosen:
+            report.runs.append(run_system(system, url, args))
+            if system.name == "sidequest":
+                run_sidequest_checks(system, url, args, report)
+        connect(url).flushdb()
+        report.load_after = os.getloadavg()
+        report.seconds = time.monotonic() - started
+    print_report(report)
+
+
+@contextmanager
+def nullcontext_url(url: str) -> Iterator[str]:
+    """The Redis the user gave: used as is, never stopped."""
+    yield url
+
+
+if __name__ == "__main__":
+    main()
