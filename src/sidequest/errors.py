@@ -31,9 +31,5 @@ class StoreError(SidequestError):
     """The store could not be reached or refused an operation."""
 
 
-class JobTimeLimitExceeded(SidequestError):
-    """Raised into an async job that ran past its ``time_limit`` (sync jobs are only logged)."""
-
-
 class OrphanedJobError(SidequestError):
     """Recorded on a job that kept crashing its process (a poison pill) and was moved to the dead set."""

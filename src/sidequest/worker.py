@@ -90,7 +90,9 @@ class Worker:
     @classmethod
     def check_arguments(cls, args: Sequence[Any], where: str) -> None:
         """Raise :class:`JobArgumentError` if ``args`` cannot be passed to ``perform``."""
-        signature = cls.__sidequest_signature__ or inspect.signature(cls.perform)
+        signature = cls.__sidequest_signature__
+        if signature is None:
+            raise JobArgumentError(f"{where}: {cls.__qualname__} is abstract and has no perform to call")
         try:
             signature.bind(None, *args)
         except TypeError as exc:

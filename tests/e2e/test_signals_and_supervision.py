@@ -35,8 +35,8 @@ def test_ttin_logs_the_stack_of_every_thread(sqlite_url: str, tmp_path: Path) ->
     try:
         wait_for(lambda: len(store.processes()) == 1, 20, "the process to beat")
         proc.signal(signal.SIGTTIN)
-        wait_for(lambda: "sidequest-fetcher" in proc.output(), 10, "the thread dump")
-        assert "thread dump (TTIN)" in proc.output()
+        wait_for(lambda: "thread dump (TTIN)" in proc.output(), 10, "the thread dump")
+        wait_for(lambda: "MainThread" in proc.output(), 5, "the main thread's stack")
     finally:
         assert proc.terminate() == 0
     store.close()

@@ -78,7 +78,7 @@ class Executor:
         try:
             with DEFAULT.current(self.client), enter_server_chain(self.middleware, worker, payload):
                 worker.perform(*payload["args"])  # type: ignore[attr-defined]
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a job fails the job, not the thread
             return self._failure(claimed, payload, exc, worker, started)
         _log_done(payload, started)
         return Outcome(claimed, "ack")
@@ -94,7 +94,7 @@ class Executor:
         try:
             with DEFAULT.current(self.client), enter_server_chain(self.middleware, worker, payload):
                 await worker.perform(*payload["args"])  # type: ignore[attr-defined]
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a job fails the job, not the thread
             return self._failure(claimed, payload, exc, worker, started)
         _log_done(payload, started)
         return Outcome(claimed, "ack")
@@ -117,7 +117,12 @@ class Executor:
         return worker, payload
 
     def _failure(
-        self, claimed: Claimed, payload: Payload, exc: Exception, worker: Worker | None, started: float
+        self,
+        claimed: Claimed,
+        payload: Payload,
+        exc: BaseException,
+        worker: Worker | None,
+        started: float,
     ) -> Outcome:
         now = time.time()
         count = payload["retry_count"] + 1 if isinstance(payload.get("retry_count"), int) else 0

@@ -71,11 +71,9 @@ class ThreadProcessors:
             self.tracker.start_running(job, tid)
             try:
                 outcome = self.executor.run(job)
-            except BaseException as exc:  # the executor catches job errors; this is a sidequest bug
-                log.exception("processor crashed on a job; it stays claimed and will be rescued")
+            except BaseException:  # the executor catches job errors; this is a sidequest bug
+                log.exception("processor failed on a job; it stays claimed until this process exits")
                 self.tracker.finish_running(job, failed=True)
-                if not isinstance(exc, Exception):
-                    raise
                 continue
             self.tracker.finish_running(job, outcome.failed)
             self.sink(outcome)

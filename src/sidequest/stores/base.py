@@ -123,6 +123,7 @@ class Store(ABC):
         """Put jobs ``owner`` still holds back at the front of their queues, payloads unchanged, so they
         run next (used at shutdown: it spends no retry). Returns how many moved; 0 for none."""
 
+    @abstractmethod
     def owned(self, owner: str) -> list[Claimed]:
         """Every job the store records as held by ``owner``; ``[]`` when none.
 
@@ -130,7 +131,6 @@ class Store(ABC):
         happened in the store with only its reply lost, leaving jobs the process never saw under its
         own live lease, where no rescuer would look. The process requeues those it does not know.
         """
-        raise NotImplementedError(f"{type(self).__name__} does not implement owned()")
 
     # ----------------------------------------------------------------------------------------------
     # Process lifecycle and maintenance
