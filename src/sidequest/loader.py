@@ -12,6 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sidequest.errors import ConfigurationError
 
@@ -38,6 +39,23 @@ def load_worker_modules(requires: Sequence[str], cwd: Path | None = None) -> lis
         f"no worker modules to load: pass -r MODULE (e.g. -r myapp.workers), or create an 'app/workers' "
         f"or 'workers' package in {base}"
     )
+
+
+def load_object(spec: str) -> Any:
+    """Import ``module:attribute`` (e.g. ``app.middleware:audit``) and return the attribute.
+
+    Raises :class:`ConfigurationError` naming the spec when the module or attribute is missing.
+    """
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ConfigurationError(f"bad reference {spec!r}: write MODULE:ATTRIBUTE, e.g. app.middleware:audit")
+    _import(module_name)
+    target: Any = sys.modules[module_name]
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise ConfigurationError(f"bad reference {spec!r}: {module_name} has no attribute {attribute!r}")
+        target = getattr(target, part)
+    return target
 
 
 def _module_name(spec: str, base: Path) -> str:

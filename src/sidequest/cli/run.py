@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -43,6 +43,20 @@ if TYPE_CHECKING:
 )
 @click.option("--url", envvar=URL_ENV, default=DEFAULT_URL, show_default=True, help="Store URL.")
 @click.option("-g", "--tag", default="", help="Tag shown for this process in stats and dashboards.")
+@click.option(
+    "--middleware",
+    "middleware",
+    multiple=True,
+    metavar="MODULE:ATTR",
+    help="Server middleware wrapped around every perform; repeatable, outermost first.",
+)
+@click.option(
+    "--client-middleware",
+    "client_middleware",
+    multiple=True,
+    metavar="MODULE:ATTR",
+    help="Client middleware for jobs enqueued by jobs in this process; repeatable.",
+)
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--log-level", default="INFO", show_default=True)
 @click.option("--heartbeat-interval", default=5.0, show_default=True, help="Seconds between heartbeats.")
@@ -65,89 +79,50 @@ if TYPE_CHECKING:
     show_default=True,
     help="Average seconds between checks for due scheduled and retry jobs.",
 )
-def run(
-    requires: tuple[str, ...],
-    queues: tuple[str, ...],
-    concurrency: int,
-    processes: int,
-    timeout: float,
-    url: str,
-    tag: str,
-    log_format: str,
-    log_level: str,
-    heartbeat_interval: float,
-    lease_ttl: float,
-    rescue_interval: float,
-    max_orphaned: int,
-    scheduler_interval: float,
-) -> None:
+def run(**options: Any) -> None:
     """Perform jobs until TERM (graceful stop), TSTP quiets, TTIN dumps thread stacks."""
     from sidequest.runtime.logs import setup_logging
 
-    setup_logging(log_format, log_level)
-    if processes > 1:
+    setup_logging(options["log_format"], options["log_level"])
+    if options["processes"] > 1:
         from sidequest.runtime.supervisor import Supervisor
 
-        argv = _child_argv(sys.argv[1:])
-        command = [sys.executable, "-m", "sidequest", *argv]
-        sys.exit(Supervisor(command, processes, timeout).run())
+        command = [sys.executable, "-m", "sidequest", *_child_argv(sys.argv[1:])]
+        sys.exit(Supervisor(command, options["processes"], options["timeout"]).run())
     try:
-        launcher = _build(
-            requires,
-            queues,
-            concurrency,
-            timeout,
-            url,
-            tag,
-            heartbeat_interval,
-            lease_ttl,
-            rescue_interval,
-            max_orphaned,
-            scheduler_interval,
-        )
+        launcher = _build(options)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
     sys.exit(launcher.run())
 
 
-def _build(
-    requires: tuple[str, ...],
-    queues: tuple[str, ...],
-    concurrency: int,
-    timeout: float,
-    url: str,
-    tag: str,
-    heartbeat_interval: float,
-    lease_ttl: float,
-    rescue_interval: float,
-    max_orphaned: int,
-    scheduler_interval: float,
-) -> Launcher:
+def _build(options: dict[str, Any]) -> Launcher:
     from sidequest.client import Client
     from sidequest.defaults import DEFAULT
-    from sidequest.loader import load_worker_modules
+    from sidequest.loader import load_object, load_worker_modules
     from sidequest.registry import WorkerRegistry
     from sidequest.runtime import Launcher, ProcessConfig, QueueSpec
     from sidequest.stores import open_store
 
-    load_worker_modules(list(requires), Path.cwd())
+    load_worker_modules(list(options["requires"]), Path.cwd())
     registry = WorkerRegistry.from_loaded()
-    specs = tuple(QueueSpec.parse(text) for text in queues) or (QueueSpec("default"),)
+    specs = tuple(QueueSpec.parse(text) for text in options["queues"]) or (QueueSpec("default"),)
     config = ProcessConfig(
         queues=specs,
-        concurrency=concurrency,
-        timeout=timeout,
-        tag=tag,
-        heartbeat_interval=heartbeat_interval,
-        lease_ttl=lease_ttl,
-        rescue_interval=rescue_interval,
-        max_orphaned=max_orphaned,
-        scheduler_interval=scheduler_interval,
+        concurrency=options["concurrency"],
+        timeout=options["timeout"],
+        tag=options["tag"],
+        heartbeat_interval=options["heartbeat_interval"],
+        lease_ttl=options["lease_ttl"],
+        rescue_interval=options["rescue_interval"],
+        max_orphaned=options["max_orphaned"],
+        scheduler_interval=options["scheduler_interval"],
     )
-    store = open_store(url)
-    client = Client(store)
+    store = open_store(options["url"])
+    client = Client(store, [load_object(spec) for spec in options["client_middleware"]])
     DEFAULT.configure(client)
-    return Launcher(store, registry, config, client=client)
+    server_chain = [load_object(spec) for spec in options["middleware"]]
+    return Launcher(store, registry, config, client=client, middleware=server_chain)
 
 
 def _child_argv(argv: list[str]) -> list[str]:
