@@ -86,16 +86,18 @@ class RedisConnection:
 
     def __init__(self, url: str) -> None:
         self.safe_url = redact(url)
+        # TCP keepalive spots a dead peer under a long BLMOVE; unix sockets refuse the option.
+        tcp = {"socket_keepalive": True} if url.lower().startswith(("redis:", "rediss:")) else {}
         try:
             self.client = Redis.from_url(
                 url,
+                **tcp,
                 decode_responses=True,
                 # Job text is stored and matched byte for byte (LREM by exact value); surrogateescape
                 # round-trips bytes that are not UTF-8 instead of failing on them.
                 encoding_errors="surrogateescape",
                 socket_timeout=SOCKET_TIMEOUT,
                 socket_connect_timeout=CONNECT_TIMEOUT,
-                socket_keepalive=True,
                 retry=Retry(NoBackoff(), 0),
                 # RESP2 on purpose: the raw replies the hot paths parse have one shape on every
                 # Redis version (redis-py 8 would otherwise negotiate RESP3 where it can).
