@@ -187,3 +187,17 @@ def test_python_keeps_the_text_of_unchanged_fields_and_writes_changed_ones() -> 
     assert json.loads(text) == updated
     assert '"queue":"low"' in text and text.endswith(',"retry_count":0}')
     assert patch_payload("not json", None, {"a": 1}) == '{"a":1}'
+
+
+def test_a_job_whose_bytes_are_not_utf8_reaches_the_dead_set_byte_for_byte(
+    store: RedisStore, redis_url: str
+) -> None:
+    binary = Redis.from_url(redis_url)  # bytes in, bytes out
+    text = b'{"class":"HardJob","args":["\xff\xfe"],"queue":"default","jid":"0123456789abcdef01234567"}'
+    binary.lpush("queue:default", text)
+    beat(store)
+    [job] = store.claim(["default"], 1, OWNER, 0)
+    assert job.payload is None  # not a valid job: the runtime sends it to the dead set as it is
+    assert store.kill(OWNER, job, None, time.time())
+    assert binary.zrange("dead", 0, -1) == [text]
+    binary.close()
