@@ -25,8 +25,9 @@ The in-flight registry is SADDed before any job can land in a list (inside the c
 before the BLMOVE in the same pipeline), so rescuers can always find it. A process must beat before its
 first claim: an owner without a heartbeat hash has no lease and its jobs count as orphans.
 
-Known limit: if Redis runs a claim but its reply is lost (the connection drops at that instant), the
-jobs stay in the caller's in-flight list, unknown to it, until the process exits and they are rescued.
+If Redis runs a claim but its reply is lost (the connection drops at that instant), the jobs sit in
+the caller's in-flight list under its live lease; the runtime then lists them with
+:meth:`RedisStore.owned` and requeues those it never received.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ Why a dedicated connection per thread: a command through redis-py's pool costs a
 caps single enqueues near 7k/s. Pushes, claims and acks go straight to a connection the thread owns.
 
 Why no automatic retries: redis-py would re-send a Lua call whose reply was lost, running it twice
-(a claim would then hold jobs the caller never saw until the process exits). The store fails fast
-with :class:`StoreError`; the runtime above retries with backoff and logs the outage.
+(a second claim, an ack reported as 0). The store fails fast with :class:`StoreError`; the runtime
+above retries with backoff, logs the outage, and after a failed claim reconciles what it holds with
+:meth:`RedisStore.owned <sidequest.stores.redis.RedisStore.owned>`.
 """
 
 from __future__ import annotations
@@ -45,11 +46,8 @@ Command = tuple[Any, ...]
 class Wire(Protocol):
     """The part of a redis-py connection the hot paths use (redis-py leaves it untyped)."""
 
-    def send_command(self, *args: Any) -> None: ...
     def send_packed_command(self, command: Any) -> None: ...
-    def pack_commands(self, commands: Sequence[Command]) -> Any: ...
     def read_response(self) -> Any: ...
-    def can_read(self, timeout: float = 0) -> bool: ...
     def disconnect(self) -> None: ...
 
 
