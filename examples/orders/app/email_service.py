@@ -22,13 +22,12 @@ import random
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from app.db import Order
+from app.db import Order, connect
 
 EMAIL_DB_ENV = "EMAIL_DB"
 
@@ -87,15 +86,8 @@ def email_path() -> Path:
     return Path(os.environ.get(EMAIL_DB_ENV) or "emails.db").resolve()
 
 
-@contextmanager
-def _connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(path or email_path(), timeout=10.0, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")  # WAL: no fsync per commit
-        yield conn
-    finally:
-        conn.close()
+def _connect(path: Path | None = None) -> AbstractContextManager[sqlite3.Connection]:
+    return connect(path or email_path())
 
 
 def create(path: Path) -> None:
