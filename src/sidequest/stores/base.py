@@ -81,6 +81,29 @@ class Store(ABC):
         """
 
     # ----------------------------------------------------------------------------------------------
+    # Unique jobs (the ``unique_for`` option; see :mod:`sidequest.unique`). A lock is a ``key`` held by
+    # one jid until it is released or ``ttl`` seconds pass, by the store's clock.
+
+    @abstractmethod
+    def push_unique(self, job: NewJob, key: str, ttl: float) -> bool:
+        """Take lock ``key`` for ``job``'s jid for ``ttl`` seconds and store ``job`` as :meth:`push`
+        would (``enqueued``, or ``scheduled`` when ``job.at`` is set), atomically: both or neither.
+
+        The lock is taken when ``key`` is free: never taken, released, or expired. While any job holds
+        it, returns False and writes nothing. Returns True when the job was stored. Racing calls from
+        any number of threads and processes store exactly one job per free key.
+        """
+
+    @abstractmethod
+    def release_unique(self, locks: Sequence[tuple[str, str]]) -> int:
+        """Free each ``(key, jid)`` lock that ``jid`` still holds, in one round trip or transaction.
+
+        A lock that expired, was already released, or is now held by another jid (it expired and a
+        later push took it) is left alone. Returns how many held locks were freed; 0 for an empty
+        sequence or when there is nothing to free.
+        """
+
+    # ----------------------------------------------------------------------------------------------
     # Processing
 
     @abstractmethod

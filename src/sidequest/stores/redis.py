@@ -59,6 +59,7 @@ from sidequest.stores.redis_beat import beat_commands
 from sidequest.stores.redis_conn import BLOCK_CHUNK, Command, RedisConnection
 from sidequest.stores.redis_json import patch_payload
 from sidequest.stores.redis_scripts import Scripts
+from sidequest.stores.redis_unique import RedisUniqueLocks
 
 PROMOTE_CHUNK = 250
 """Jobs one promote script moves at most: ~7 us (scheduled) to ~14 us (retry, a longer text scan) each,
@@ -90,6 +91,7 @@ class RedisStore(Store):
         self.url = url
         self._scripts = Scripts()
         self._admin = RedisAdmin(self._conn, self._scripts)
+        self._unique = RedisUniqueLocks(self._conn)
         self._closed = False
 
     def __repr__(self) -> str:
@@ -128,6 +130,15 @@ class RedisStore(Store):
                 self._conn.pipeline(commands)
             else:
                 self._conn.transaction(commands)
+
+    def push_unique(self, job: NewJob, key: str, ttl: float) -> bool:
+        """SET NX PX of ``sq|unique|<key>`` and the push in one Lua call (see ``redis_unique.py``); the
+        lock expires by the Redis server's clock."""
+        return self._unique.push_unique(job, key, ttl)
+
+    def release_unique(self, locks: Sequence[tuple[str, str]]) -> int:
+        """Compare-and-delete each lock by jid, in one Lua call."""
+        return self._unique.release_unique(locks)
 
     # -- processing ----------------------------------------------------------------------------------
 

@@ -19,12 +19,13 @@ its Web UI and ``Sidekiq::API`` read sidequest's data and the other way round:
 ``j|...``                      HASH    per-class execution metrics (Sidekiq 7 and 8 layouts)
 =============================  ======  ==================================================================
 
-sidequest's own keys, for reliable fetch (Sidekiq Pro's super_fetch layout):
+sidequest's own keys, for reliable fetch (Sidekiq Pro's super_fetch layout) and unique jobs:
 
 =============================  ======  ==================================================================
 ``queue:sq|<owner>|<queue>``   LIST    jobs ``owner`` claimed from ``queue`` and has not finished; newest
                                        at the left. Not in ``queues``, so Sidekiq never lists or fetches it.
 ``sq|inflight``                SET     every in-flight list key: where rescuers look for orphans
+``sq|unique|<digest>``         STRING  a unique job's lock: the jid holding it, with a TTL (PX)
 =============================  ======  ==================================================================
 """
 
@@ -43,6 +44,7 @@ INFLIGHT_REGISTRY = "sq|inflight"
 
 QUEUE_PREFIX = "queue:"
 INFLIGHT_PREFIX = "queue:sq|"
+UNIQUE_PREFIX = "sq|unique|"
 
 STATS_TTL = 5 * 365 * 24 * 60 * 60
 """Sidekiq's ``Launcher::STATS_TTL``: dated counters live five years."""
@@ -82,6 +84,11 @@ def parse_inflight(key: str) -> tuple[str, str] | None:
     if not sep or not owner or not queue_name:
         return None
     return owner, queue_name
+
+
+def unique_lock(digest: str) -> str:
+    """``sq|unique|<digest>``: the lock of the unique jobs whose class, queue and args make ``digest``."""
+    return f"{UNIQUE_PREFIX}{digest}"
 
 
 def process(identity: str) -> str:

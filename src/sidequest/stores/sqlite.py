@@ -11,7 +11,8 @@ process that lost its lease - or that got the same job again after a rescue - ca
 it no longer holds: it is worse to lose a job than to run it twice.
 
 Tables touched here: ``jobs`` and ``queues`` (push, claim, ack, retry, kill, requeue). Heartbeats,
-promotion and rescue are in ``sqlite_maintenance.py``; the admin side in ``sqlite_admin.py``.
+promotion and rescue are in ``sqlite_maintenance.py``; the admin side in ``sqlite_admin.py``; unique-job
+locks in ``sqlite_unique.py``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from sidequest.serializer import load_payload
 from sidequest.stores import sqlite_admin as admin
 from sidequest.stores import sqlite_maintenance as maintenance
 from sidequest.stores import sqlite_moves as moves
+from sidequest.stores import sqlite_unique as unique
 from sidequest.stores.base import Heartbeat, RescueResult, Store
 from sidequest.stores.sqlite_schema import connect, database_path, migrate
 
@@ -209,6 +211,23 @@ class SQLiteStore(Store):
             moves.register_queues(conn, ready)
         if ready:
             self._wake_claimers()
+
+    def push_unique(self, job: NewJob, key: str, ttl: float) -> bool:
+        """Take the lock row and insert the job in one transaction (see ``sqlite_unique.py``); the
+        lock expires ``ttl`` seconds from now by this machine's clock."""
+        raw = moves.encode(job.payload)
+        with self._write() as conn:
+            pushed = unique.push_unique(conn, job, raw, key, time.time(), ttl)
+        if pushed and job.at is None:
+            self._wake_claimers()
+        return pushed
+
+    def release_unique(self, locks: Sequence[tuple[str, str]]) -> int:
+        """Delete the lock rows their jids still hold, in one transaction."""
+        if not locks:
+            return 0
+        with self._write() as conn:
+            return unique.release_unique(conn, locks, time.time())
 
     # ----------------------------------------------------------------------------------------------
     # Processing

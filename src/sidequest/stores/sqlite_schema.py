@@ -3,7 +3,8 @@ numbered, append-only migrations.
 
 Tables: ``jobs`` (every job in every state), ``queues`` (known queue names), ``processes`` (heartbeats
 and leases), ``signals`` (remote TSTP/TERM/TTIN waiting for a beat), ``stats`` (processed/failed per UTC
-day and in total). ``PRAGMA user_version`` records how many migrations a file has had.
+day and in total), ``unique_locks`` (unique jobs' locks). ``PRAGMA user_version`` records how many
+migrations a file has had.
 
 Never edit a migration that has shipped: a file migrated by an older sidequest would not get the change.
 Append a new one instead.
@@ -72,6 +73,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             failed    INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID
         """,
+    ),
+    # 2: unique jobs' locks (sqlite_unique.py).
+    (
+        """
+        CREATE TABLE unique_locks (
+            key        TEXT PRIMARY KEY,  -- sidequest.unique.lock_key: class, queue and args digested
+            jid        TEXT NOT NULL,     -- the job holding the lock; only it may release it
+            expires_at REAL NOT NULL      -- this machine's epoch seconds; past it the key is free
+        ) WITHOUT ROWID
+        """,
+        # push_unique sweeps expired rows from the old end.
+        "CREATE INDEX unique_locks_by_expiry ON unique_locks (expires_at)",
     ),
 )
 

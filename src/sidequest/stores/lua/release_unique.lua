@@ -1,0 +1,14 @@
+-- Release unique: delete unique jobs' locks, each only while the jid that took it still holds it. A
+-- lock that expired and was taken by a later job carries that job's jid and is left alone.
+--
+-- KEYS[i]   sq|unique|<digest>   STRING, a lock
+-- ARGV[i]   the jid that took lock i
+-- Returns how many locks were deleted.
+
+local released = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then
+    released = released + redis.call('DEL', KEYS[i])
+  end
+end
+return released
