@@ -24,6 +24,7 @@ from sidequest.errors import (
     UnknownWorkerError,
     WorkerDefinitionError,
 )
+from sidequest.periodic import PeriodicEntry, periodic
 from sidequest.worker import JobSetter, Worker
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigurationError",
     "JobArgumentError",
     "JobSetter",
+    "PeriodicEntry",
     "SidequestError",
     "UnknownWorkerError",
     "Worker",
@@ -38,4 +40,5 @@ __all__ = [
     "__version__",
     "configure",
     "default_client",
+    "periodic",
 ]

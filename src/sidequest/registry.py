@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sidequest.errors import UnknownWorkerError
+from sidequest.errors import ConfigurationError, UnknownWorkerError
+from sidequest.periodic import PeriodicEntry, entries_of
 from sidequest.worker import Worker
 
 
@@ -48,6 +49,23 @@ class WorkerRegistry:
     def names(self) -> list[str]:
         """The registered class names, sorted."""
         return sorted(self._workers)
+
+    def periodic_entries(self) -> list[PeriodicEntry]:
+        """The periodic entries registered on these workers (:func:`sidequest.periodic`), by name.
+
+        Raises :class:`ConfigurationError` when two entries share a name: their ticks would share
+        one unique key in the store, and one of them would never run.
+        """
+        found: dict[str, PeriodicEntry] = {}
+        for worker in self:
+            for entry in entries_of(worker):
+                other = found.setdefault(entry.name, entry)
+                if other is not entry:
+                    raise ConfigurationError(
+                        f"two periodic entries are named {entry.name!r} ({other.worker_name} and "
+                        f"{entry.worker_name}); give one of them another name=..."
+                    )
+        return [found[name] for name in sorted(found)]
 
     def __contains__(self, name: object) -> bool:
         return name in self._workers
