@@ -2,7 +2,8 @@
 Python peers (Dramatiq, RQ, Celery, arq) that are installed, on one Redis, in one run.
 
     .venv/bin/python bench/redis_bench.py [--jobs 100000] [--single 10000] [--concurrency 10]
-        [--systems sidequest,sidekiq,dramatiq,rq,celery,arq] [--url redis://127.0.0.1:PORT/13] [--full]
+        [--systems sidequest,sidekiq,dramatiq,rq,celery,arq] [--url redis://127.0.0.1:PORT/13]
+        [--repeat 2] [--full]
 
 Without ``--url`` it starts its own ``redis-server`` (from PATH, on a free port, no persistence) and
 stops it at the end, so it never touches a Redis it did not start. With ``--url`` it FLUSHDBs that
@@ -13,8 +14,10 @@ or ``bench/sidekiq_load.rb``) so its peak RSS is its own: (1) bulk enqueue of ``
 one int argument, with the system's fastest documented multi-job enqueue (a loop where it has none);
 (2) one process at concurrency 10 drains them, clocked from its start until the last job's perform has
 returned; (3) after FLUSHDB, ``--single`` one-job enqueues. The slow Python peers drain fewer jobs
-(``PEER_SHARE``; ``--full`` gives them all). Then sidequest's own checks: idle latency, and throughput
-with 1,000,000 jobs waiting or 100,000 scheduled. Prints one table and a PASS/MISS line per target.
+(``System.peer_share``; ``--full`` gives them all). Every system runs ``--repeat`` rounds, round-robin,
+and the best rate of each phase is kept (other work on a small machine only ever slows a run down).
+Then sidequest's own checks: idle latency, and throughput with 1,000,000 jobs waiting or 100,000
+scheduled. Prints one table and a PASS/MISS line per target.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +43,8 @@ from redis_bench_report import Report, SystemRun, print_report
 
 HERE = Path(__file__).resolve().parent
 
-SCALE_JOBS = 20_000
-"""Jobs drained in each case of sidequest's scale check."""
+SCALE_JOBS = 10_000
+"""Jobs drained in each round of sidequest's scale check."""
 
 CHILD_TIMEOUT = 900.0
 
@@ -64,12 +67,12 @@ PY = sys.executable
 SYSTEMS = [
     System("sidequest", "sidequest", (PY, str(HERE / "redis_bench_sidequest.py")), "sidequest", "10 threads"),
     System("sidekiq", "Sidekiq 6.4.1 (Ruby)", ("ruby", str(HERE / "sidekiq_load.rb")), "ruby", "10 threads"),
-    System("dramatiq", "Dramatiq", (PY, str(HERE / "redis_bench_dramatiq.py")), "dramatiq", "10 threads", 5),
+    System("dramatiq", "Dramatiq", (PY, str(HERE / "redis_bench_dramatiq.py")), "dramatiq", "10 threads", 10),
     System("rq", "RQ (SimpleWorker)", (PY, str(HERE / "redis_bench_rq.py")), "rq", "1", 50),
     System(
-        "celery", "Celery (threads)", (PY, str(HERE / "redis_bench_celery.py")), "celery", "10 threads", 10
+        "celery", "Celery (threads)", (PY, str(HERE / "redis_bench_celery.py")), "celery", "10 threads", 20
     ),
-    System("arq", "arq", (PY, str(HERE / "redis_bench_arq.py")), "arq", "10 (asyncio)", 5),
+    System("arq", "arq", (PY, str(HERE / "redis_bench_arq.py")), "arq", "10 (asyncio)", 10),
 ]
 
 
@@ -142,20 +145,25 @@ def run_phase(
     return dict(json.loads(lines[-1]))
 
 
-def run_system(system: System, url: str, args: argparse.Namespace) -> SystemRun:
-    """Bulk enqueue, drain, single enqueue, each after the previous, FLUSHDB before bulk and single."""
-    jobs = args.jobs if args.full else max(1, args.jobs // system.peer_share)
-    run = SystemRun(system.name, system.label, system.concurrency, jobs)
+def run_round(system: System, run: SystemRun, url: str, args: argparse.Namespace) -> None:
+    """Bulk enqueue, drain, single enqueue, one after the other, FLUSHDB before bulk and single."""
+    if run.error:
+        return
     try:
         connect(url).flushdb()
-        run.bulk = run_phase(system, "bulk", url, jobs, args.single, args.concurrency)
-        run.drain = run_phase(system, "drain", url, jobs, args.single, args.concurrency)
+        run.add("bulk", run_phase(system, "bulk", url, run.jobs, args.single, args.concurrency))
+        run.add("drain", run_phase(system, "drain", url, run.jobs, args.single, args.concurrency))
         connect(url).flushdb()
-        run.single = run_phase(system, "single", url, jobs, args.single, args.concurrency)
+        run.add("single", run_phase(system, "single", url, run.jobs, args.single, args.concurrency))
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         run.error = str(exc)
     print(f"  {system.name}: {run.summary()}", file=sys.stderr, flush=True)
-    return run
+
+
+def jobs_for(system: System, args: argparse.Namespace) -> int:
+    """How many jobs a system enqueues and drains: all of ``--jobs``, or its share for a slow peer."""
+    jobs: int = args.jobs
+    return jobs if args.full else max(1, jobs // system.peer_share)
 
 
 def run_sidequest_checks(system: System, url: str, args: argparse.Namespace, report: Report) -> None:
@@ -166,7 +174,8 @@ def run_sidequest_checks(system: System, url: str, args: argparse.Namespace, rep
         print(f"  sidequest latency: {report.latency}", file=sys.stderr, flush=True)
         connect(url).flushdb()
         scale_jobs = min(SCALE_JOBS, args.jobs)
-        report.scale = run_phase(system, "scale", url, scale_jobs, 0, args.concurrency)
+        scale = replace(system, command=(PY, str(HERE / "redis_bench_scale.py")))
+        report.scale = run_phase(scale, "scale", url, scale_jobs, 0, args.concurrency)
         print(f"  sidequest scale: {report.scale['cases']}", file=sys.stderr, flush=True)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         report.errors.append(str(exc))
@@ -200,6 +209,7 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(system.name for system in SYSTEMS))
     parser.add_argument("--url", help="a throwaway Redis database (default: start a private redis-server)")
     parser.add_argument("--full", action="store_true", help="slow peers drain all --jobs jobs too")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds per system; the best is kept")
     args = parser.parse_args()
     wanted = [name.strip() for name in args.systems.split(",") if name.strip()]
     unknown = set(wanted) - {system.name for system in SYSTEMS}
@@ -213,13 +223,18 @@ def main() -> None:
             jobs=args.jobs,
             single=args.single,
             concurrency=args.concurrency,
+            repeat=args.repeat,
             versions=versions(url, chosen),
             load_before=os.getloadavg(),
             skipped=skipped,
         )
         started = time.monotonic()
+        report.runs = [SystemRun(s.name, s.label, s.concurrency, jobs_for(s, args)) for s in chosen]
+        # Round-robin, so load from elsewhere on the machine hits every system alike.
+        for _ in range(args.repeat):
+            for system, run in zip(chosen, report.runs, strict=True):
+                run_round(system, run, url, args)
         for system in chosen:
-            report.runs.append(run_system(system, url, args))
             if system.name == "sidequest":
                 run_sidequest_checks(system, url, args, report)
         connect(url).flushdb()

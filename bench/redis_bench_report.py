@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import os
 import platform
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,31 +17,54 @@ that is more than this shared 2-core machine's run-to-run noise."""
 Phase = dict[str, Any]
 
 
+def rate_of(result: Phase) -> float:
+    """Jobs per second of one phase result."""
+    return float(result["jobs"]) / float(result["seconds"])
+
+
 @dataclass
 class SystemRun:
-    """One system's three phases (None where the phase did not run)."""
+    """One system's phase results over every round."""
 
     name: str
     label: str
     concurrency: str
     jobs: int
-    bulk: Phase | None = None
-    drain: Phase | None = None
-    single: Phase | None = None
+    results: dict[str, list[Phase]] = field(default_factory=lambda: {phase: [] for phase in PHASES})
     error: str = ""
 
+    def add(self, phase: str, result: Phase) -> None:
+        """Record one round's result of a phase."""
+        self.results[phase].append(result)
+
+    def best(self, phase: str) -> Phase | None:
+        """The fastest round of a phase, None if it never ran."""
+        done = [result for result in self.results[phase] if result.get("seconds")]
+        return max(done, key=rate_of) if done else None
+
     def rate(self, phase: str) -> float | None:
-        """Jobs per second of a phase, None if it did not run."""
-        result: Phase | None = getattr(self, phase)
-        if not result or not result.get("seconds"):
-            return None
-        return float(result["jobs"]) / float(result["seconds"])
+        """Jobs per second of the fastest round of a phase."""
+        best = self.best(phase)
+        return None if best is None else rate_of(best)
+
+    def peak_rss_mb(self) -> float | None:
+        """The highest peak RSS of any drain round."""
+        drains = self.results["drain"]
+        return max(float(result["rss_mb"]) for result in drains) if drains else None
+
+    def kind(self) -> str:
+        """How the bulk phase enqueued."""
+        bulks = self.results["bulk"]
+        return str(bulks[0].get("kind", "-")) if bulks else "-"
 
     def summary(self) -> str:
-        """One progress line."""
-        if self.error:
-            return f"FAILED: {self.error}"
-        return ", ".join(f"{phase} {self.rate(phase) or 0:,.0f}/s" for phase in PHASES)
+        """One progress line: every round's rate of each phase."""
+        parts = []
+        for phase in PHASES:
+            rates = "/".join(f"{rate_of(result):,.0f}" for result in self.results[phase])
+            parts.append(f"{phase} {rates or '-'}")
+        line = ", ".join(parts) + " jobs/s"
+        return f"{line}; FAILED: {self.error}" if self.error else line
 
 
 @dataclass
@@ -52,6 +74,7 @@ class Report:
     jobs: int
     single: int
     concurrency: int
+    repeat: int
     versions: dict[str, str]
     load_before: tuple[float, float, float]
     skipped: list[str]
@@ -107,11 +130,12 @@ def system_rows(report: Report) -> list[str]:
     rows = []
     for run in report.runs:
         rates = {phase: run.rate(phase) for phase in PHASES}
-        rss = f"{run.drain['rss_mb']:.0f} MB" if run.drain else "-"
+        peak = run.peak_rss_mb()
+        rss = "-" if peak is None else f"{peak:.0f} MB"
         rows.append(
             [
                 run.label,
-                str(run.bulk.get("kind", "-")) if run.bulk else "-",
+                run.kind(),
                 fmt_rate(rates["bulk"]),
                 fmt_ratio(rates["bulk"], base["bulk"]),
                 fmt_rate(rates["single"]),
@@ -150,7 +174,7 @@ def scale_floor(scale: Phase) -> float:
     """The worst rate ratio of a loaded case to the empty case."""
     cases = scale["cases"]
     return min(
-        cases[key][metric] / cases["empty"][metric]
+        float(cases[key][metric]) / float(cases["empty"][metric])
         for key in ("queued", "scheduled")
         for metric in ("drain", "single", "scheduled")
     )
@@ -181,7 +205,6 @@ def targets(report: Report) -> list[tuple[str, bool | None, str]]:
         out.append(("drain ahead of every Python peer", ours_drain > best_rate, value))
     versus("bulk", 2.0, "bulk enqueue >= 2x Sidekiq")
     versus("single", 1.5, "single perform_async >= 1.5x Sidekiq")
-    check: Callable[[str, float, str], None]
 
     def check(label: str, limit: float, key: str) -> None:
         if report.latency is None:
@@ -192,8 +215,8 @@ def targets(report: Report) -> list[tuple[str, bool | None, str]]:
 
     check("idle latency p50 <= 1 ms", 1.0, "p50_ms")
     check("idle latency p99 <= 5 ms", 5.0, "p99_ms")
-    if ours and ours.drain:
-        rss = float(ours.drain["rss_mb"])
+    rss = ours.peak_rss_mb() if ours else None
+    if rss is not None:
         out.append(("peak RSS draining <= 60 MB", rss <= 60.0, f"{rss:.0f} MB"))
     else:
         out.append(("peak RSS draining <= 60 MB", None, "not measured"))
@@ -217,7 +240,10 @@ def print_report(report: Report) -> None:
     stack += [f"{name} {v[name]}" for name in ("dramatiq", "rq", "celery", "arq") if name in v]
     print("; ".join(stack))
     load = f"{report.load_before[0]:.2f} before, {report.load_after[0]:.2f} after"
-    print(f"{report.jobs:,} no-op jobs (one int argument), {report.single:,} single enqueues")
+    print(
+        f"{report.jobs:,} no-op jobs (one int argument), {report.single:,} single enqueues, "
+        f"best of {report.repeat} rounds per phase"
+    )
     print(f"load average (other work on this machine skews figures): {load}")
     if report.skipped:
         print(f"not installed, skipped: {', '.join(report.skipped)}")
@@ -225,8 +251,8 @@ def print_report(report: Report) -> None:
     for line in system_rows(report):
         print(line)
     print()
-    print("drain: one process, clock from its start until the last job's perform returned; peak RSS of the")
-    print("draining process alone. Slow peers drain fewer jobs (see 'jobs drained'; --full for all).")
+    print("drain: one process, clock from its start until the last job's perform returned; peak RSS is the")
+    print("draining process's own (highest of the rounds). Slow peers drain fewer jobs ('jobs drained').")
     for run in report.runs:
         if run.error:
             print(f"{run.label} FAILED: {run.error}")
@@ -239,8 +265,12 @@ def print_report(report: Report) -> None:
         )
     if report.scale is not None:
         print()
-        jobs = report.scale["jobs"]
-        print(f"sidequest at scale: drain of {jobs:,} jobs, 2,000 perform_async, 2,000 perform_in")
+        sc = report.scale
+        print(
+            f"sidequest at scale: drain of {sc['jobs']:,} jobs (best of {sc['rounds']}); "
+            f"{sc['enqueues']:,} perform_async, {sc['enqueues']:,} perform_in due in an hour "
+            f"(best of {sc['enqueue_rounds']}); the cases alternate"
+        )
         for line in scale_rows(report.scale):
             print(line)
     for error in report.errors:

@@ -8,7 +8,6 @@ Run by ``bench/redis_bench.py``; see ``bench/redis_bench_common.py`` for the com
 
 from __future__ import annotations
 
-import logging
 import time
 
 from redis_bench_common import PhaseArgs, Result, batches, run_child, timed_loop
@@ -45,7 +44,7 @@ def phase_drain(args: PhaseArgs) -> Result:
     queue = open_queue(args.url)
     worker = SimpleWorker([queue], connection=queue.connection)
     started = time.perf_counter()
-    worker.work(burst=True, logging_level=logging.WARNING)
+    worker.work(burst=True, logging_level="WARNING")
     seconds = time.perf_counter() - started
     performed = queue.finished_job_registry.count
     if performed != args.jobs:

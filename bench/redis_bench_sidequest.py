@@ -1,5 +1,5 @@
-"""sidequest's side of the Redis benchmark: bulk enqueue, drain, single enqueue, idle latency, and
-throughput with a million jobs waiting (is every hot-path operation O(1) or O(log n)?).
+"""sidequest's side of the Redis benchmark: bulk enqueue, drain, single enqueue and idle latency (the
+scale check is in ``bench/redis_bench_scale.py``).
 
 Run by ``bench/redis_bench.py``; see ``bench/redis_bench_common.py`` for the command line.
 """
@@ -9,11 +9,9 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-import orjson
 from noop_workers import NoopWorker
 from redis_bench_common import (
     BULK_BATCH,
@@ -38,44 +36,6 @@ LATENCY_INTERVAL = 0.01
 """Seconds between two enqueues in the idle-latency probe."""
 
 LATENCY_SAMPLES = 250
-
-FILL_QUEUED = 1_000_000
-"""Jobs left waiting in the queue behind the measured ones, for the scale check."""
-
-FILL_SCHEDULED = 100_000
-"""Jobs in the schedule set (due in an hour) for the scale check."""
-
-FILL_CHUNK = 50_000
-"""Filler jobs one Lua call writes (Redis is blocked for ~50 ms per call)."""
-
-SCALE_ENQUEUES = 2_000
-"""Single enqueues (immediate, then scheduled) timed in each scale case."""
-
-# Writes ARGV[2] filler jobs: prefix .. zero-padded index .. suffix, so every job text (and jid) differs.
-# KEYS[1]  queue:<name> (LIST, LPUSH at the left, behind every job already there) or schedule (ZSET)
-# ARGV[1]  "list" or "zset"; ARGV[2] count; ARGV[3] first index; ARGV[4] prefix; ARGV[5] suffix;
-# ARGV[6]  zset only: the first score (float seconds), each next job 1 ms later
-FILL_SCRIPT = """
-local count, first = tonumber(ARGV[2]), tonumber(ARGV[3])
-local batch = {}
-for i = first, first + count - 1 do
-  local text = ARGV[4] .. string.format('%024d', i) .. ARGV[5]
-  if ARGV[1] == 'zset' then
-    batch[#batch + 1] = tostring(tonumber(ARGV[6]) + i / 1000)
-  end
-  batch[#batch + 1] = text
-  if #batch >= 1000 then
-    if ARGV[1] == 'zset' then redis.call('ZADD', KEYS[1], unpack(batch)) else
-      redis.call('LPUSH', KEYS[1], unpack(batch)) end
-    batch = {}
-  end
-end
-if #batch > 0 then
-  if ARGV[1] == 'zset' then redis.call('ZADD', KEYS[1], unpack(batch)) else
-    redis.call('LPUSH', KEYS[1], unpack(batch)) end
-end
-return count
-"""
 
 
 class CountPerformed:
@@ -121,20 +81,21 @@ def quiet_logs() -> None:
     logging.getLogger("sidequest").setLevel(logging.WARNING)
 
 
-def launcher_for(url: str, concurrency: int, middleware: Any) -> Launcher:
-    """One sidequest process (reliable fetch is how the Redis store always claims) running NoopWorker."""
+def launcher_for(url: str, concurrency: int, middleware: Any, fetch_timeout: float = 2.0) -> Launcher:
+    """One sidequest process (reliable fetch is how the Redis store always claims) running NoopWorker,
+    with the default configuration."""
     return Launcher(
         open_store(url),
         WorkerRegistry.of(NoopWorker),
-        ProcessConfig(concurrency=concurrency),
+        ProcessConfig(concurrency=concurrency, fetch_timeout=fetch_timeout),
         middleware=[middleware],
     )
 
 
-def drain_seconds(url: str, jobs: int, concurrency: int) -> float:
+def drain_seconds(url: str, jobs: int, concurrency: int, fetch_timeout: float = 2.0) -> float:
     """Start one process, time it until ``jobs`` jobs have been performed, then shut it down."""
     finish = FinishLine(jobs)
-    launcher = launcher_for(url, concurrency, CountPerformed(finish))
+    launcher = launcher_for(url, concurrency, CountPerformed(finish), fetch_timeout)
     started = time.perf_counter()
     launcher.start()
     try:
@@ -209,54 +170,6 @@ def phase_latency(args: PhaseArgs) -> Result:
     }
 
 
-def fill(url: str, kind: str, count: int) -> None:
-    """Write ``count`` valid NoopWorker jobs with distinct texts to the queue's left end or the
-    schedule set (due in an hour), in Lua, ``FILL_CHUNK`` per call."""
-    client = sidequest.Client(url)
-    at = time.time() + 3600 if kind == "zset" else None
-    payload = client.build_payload(NoopWorker, [0], {}, at)
-    assert payload is not None
-    payload["jid"] = "@JID@"
-    prefix, suffix = orjson.dumps(payload).decode().split("@JID@")
-    key = redis_keys.SCHEDULE if kind == "zset" else redis_keys.queue(QUEUE)
-    conn = connect(url)
-    script = conn.register_script(FILL_SCRIPT)
-    for first in range(0, count, FILL_CHUNK):
-        script(keys=[key], args=[kind, min(FILL_CHUNK, count - first), first, prefix, suffix, at or 0])
-    client.close()
-
-
-def scale_case(args: PhaseArgs, setup: Callable[[], None]) -> dict[str, float]:
-    """Jobs/s of a drain of ``--jobs`` jobs queued before ``setup`` runs, then of single immediate and
-    scheduled enqueues, with whatever ``setup`` left in Redis."""
-    connect(args.url).flushdb()
-    sidequest.configure(args.url)
-    for batch in batches(args.jobs):
-        NoopWorker.perform_bulk([[n] for n in batch], batch_size=BULK_BATCH)
-    setup()
-    drain = drain_seconds(args.url, args.jobs, args.concurrency)
-    single = timed_loop(SCALE_ENQUEUES, NoopWorker.perform_async)["seconds"]
-    scheduled = timed_loop(SCALE_ENQUEUES, lambda n: NoopWorker.perform_in(3600, n))["seconds"]
-    return {
-        "drain": args.jobs / drain,
-        "single": SCALE_ENQUEUES / single,
-        "scheduled": SCALE_ENQUEUES / scheduled,
-    }
-
-
-def phase_scale(args: PhaseArgs) -> Result:
-    """The same drain and enqueues on an empty Redis, with 1,000,000 jobs waiting behind the measured
-    ones in the same queue, and with 100,000 jobs in the schedule set."""
-    quiet_logs()
-    cases = {
-        "empty": scale_case(args, lambda: None),
-        "queued": scale_case(args, lambda: fill(args.url, "list", FILL_QUEUED)),
-        "scheduled": scale_case(args, lambda: fill(args.url, "zset", FILL_SCHEDULED)),
-    }
-    connect(args.url).flushdb()
-    return {"jobs": args.jobs, "cases": cases}
-
-
 if __name__ == "__main__":
     run_child(
         {
@@ -264,6 +177,5 @@ if __name__ == "__main__":
             "drain": phase_drain,
             "single": phase_single,
             "latency": phase_latency,
-            "scale": phase_scale,
         }
     )
