@@ -57,6 +57,8 @@ class ProcessConfig:
     max_orphaned: int = 3
     fetch_timeout: float = 2.0
     claim_batch: int = 100
+    prefetch: int | None = None
+    """Extra jobs claimed ahead while jobs are short (< 5 ms); default: the concurrency."""
     max_retries: int = 25
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -72,6 +74,11 @@ class ProcessConfig:
                 f"lease_ttl ({self.lease_ttl}s) must be longer than heartbeat_interval "
                 f"({self.heartbeat_interval}s), or live processes would lose their jobs"
             )
+
+    @property
+    def prefetch_size(self) -> int:
+        """The prefetch buffer: ``prefetch``, or the concurrency when unset."""
+        return self.concurrency if self.prefetch is None else max(0, self.prefetch)
 
     @property
     def queue_names(self) -> list[str]:

@@ -57,6 +57,17 @@ class ThreadProcessors:
         """Hand a claimed job to the next free thread."""
         self._work.put(job)
 
+    def take_waiting(self) -> list[Claimed]:
+        """Remove and return the jobs handed over that no thread has started yet."""
+        waiting: list[Claimed] = []
+        while True:
+            try:
+                job = self._work.get_nowait()
+            except queue.Empty:
+                return waiting
+            if job is not None:
+                waiting.append(job)
+
     def stop(self) -> None:
         """Ask every thread to exit after its current job (threads stuck in a job are abandoned)."""
         for _ in self._threads:

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from sidequest.job import Claimed, WorkInfo
 
+PREFETCH_BELOW = 0.005
+"""Seconds: jobs that typically run shorter than this get a prefetch buffer."""
+
 
 @dataclass(slots=True)
 class Running:
@@ -25,9 +28,11 @@ class Running:
 class Tracker:
     """Claims held, jobs running, free capacity and processed/failed counters of one process."""
 
-    def __init__(self, identity: str, concurrency: int) -> None:
+    def __init__(self, identity: str, concurrency: int, prefetch: int = 0) -> None:
         self.identity = identity
         self.concurrency = concurrency
+        self.prefetch = prefetch
+        self._typical_run = 0.0
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._held: dict[int, Claimed] = {}
@@ -41,8 +46,24 @@ class Tracker:
     def wait_for_free_slots(self, timeout: float) -> int:
         """Block until at least one slot is free (or ``timeout``); return how many are free."""
         with self._changed:
-            self._changed.wait_for(lambda: len(self._slotted) < self.concurrency, timeout)
-            return self.concurrency - len(self._slotted)
+            self._changed.wait_for(self._room_to_claim, timeout)
+            return self._capacity() - len(self._slotted)
+
+    def _room_to_claim(self) -> bool:
+        # With a prefetch buffer, claim in batches: wait until half the buffer is free, unless the
+        # buffer is nearly empty and processors are about to idle.
+        capacity = self._capacity()
+        free = capacity - len(self._slotted)
+        if free <= 0:
+            return False
+        waiting = len(self._slotted) - len(self._running)
+        return waiting <= self.concurrency // 4 or free >= (capacity - self.concurrency) // 2
+
+    def _capacity(self) -> int:
+        # Prefetch only while jobs are short: a claim's round trip then costs more than a job, and
+        # processors would idle between claims. Long jobs get none, so no job waits here behind
+        # them while another process could run it.
+        return self.concurrency + (self.prefetch if self._typical_run < PREFETCH_BELOW else 0)
 
     def hold(self, jobs: list[Claimed]) -> None:
         """Record freshly claimed jobs; each takes a slot until :meth:`finish_running`."""
@@ -59,7 +80,10 @@ class Tracker:
     def finish_running(self, job: Claimed, failed: bool) -> None:
         """``job``'s perform returned or raised: free its slot and count it (the store is not told yet)."""
         with self._changed:
-            self._running.pop(id(job), None)
+            run = self._running.pop(id(job), None)
+            if run is not None:
+                took = time.time() - run.started
+                self._typical_run += (took - self._typical_run) * 0.05  # moving average over ~20 jobs
             self._slotted.discard(id(job))
             self._processed += 1
             if failed:
