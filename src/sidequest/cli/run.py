@@ -33,6 +33,12 @@ if TYPE_CHECKING:
     help="Queue to process; repeatable. Strict order without weights, weighted random with them.",
 )
 @click.option("-c", "--concurrency", default=10, show_default=True, help="Jobs run at once (threads).")
+@click.option(
+    "--prefetch",
+    type=int,
+    default=None,
+    help="Jobs claimed ahead of the processors while jobs run under 5 ms. Default: the concurrency.",
+)
 @click.option("-p", "--processes", default=1, show_default=True, help="OS processes, supervised.")
 @click.option(
     "-t",
@@ -110,6 +116,7 @@ def _build(options: dict[str, Any]) -> Launcher:
     config = ProcessConfig(
         queues=specs,
         concurrency=options["concurrency"],
+        prefetch=options["prefetch"],
         timeout=options["timeout"],
         tag=options["tag"],
         heartbeat_interval=options["heartbeat_interval"],
