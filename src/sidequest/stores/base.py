@@ -60,6 +60,23 @@ class RescueResult:
     killed: int = 0
 
 
+CRON_TICK_MEMORY = 3600.0
+"""Seconds a store remembers that a periodic tick was enqueued (at least). Callers never offer a tick
+older than this, so a remembered tick is never enqueued twice (see :meth:`Store.enqueue_tick`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CronState:
+    """What a store knows of one periodic entry: the latest tick enqueued for it (epoch seconds), that
+    job's jid and when it was pushed, and whether people paused the entry."""
+
+    name: str
+    last_tick: float | None = None
+    last_jid: str | None = None
+    enqueued_at: float | None = None
+    paused: bool = False
+
+
 class Store(ABC):
     """Where jobs live. One instance may be shared by every thread of a process."""
 
@@ -189,6 +206,34 @@ class Store(ABC):
         instead, with an ``error_class`` of ``OrphanedJobError`` and a message saying why. Each job
         moves atomically, so every process may call this at once. Returns what was done.
         """
+
+    # ----------------------------------------------------------------------------------------------
+    # Periodic (cron) jobs. Every process offers every tick of every entry; the store's unique key per
+    # (entry, tick) makes exactly one offer push a job, with no leader to elect.
+
+    @abstractmethod
+    def enqueue_tick(self, entry: str, tick: float, job: NewJob) -> bool:
+        """Push ``job`` (an immediate job: ``job.at`` is None) as periodic ``entry``'s job for ``tick``,
+        unless that tick was already enqueued or the entry is paused.
+
+        Atomic: recording ``(entry, tick)`` as enqueued and pushing the job happen together or not at
+        all, so racing offers from any number of threads, processes and machines push exactly one job.
+        Also records the tick, the jid and the push time as the entry's latest enqueue when ``tick`` is
+        later than the one recorded. Returns True when the job was pushed; False, writing nothing, when
+        the tick was already enqueued, the entry is paused, or the tick is older than the entry's latest
+        enqueue by :data:`CRON_TICK_MEMORY` or more (the store may have forgotten it, so it refuses it).
+        """
+
+    @abstractmethod
+    def cron_state(self, entries: Sequence[str]) -> dict[str, CronState]:
+        """What the store knows of each named entry, keyed by name; an entry it has never seen gets
+        ``CronState(name)`` (never enqueued, not paused). Read-only; ``{}`` for no names."""
+
+    @abstractmethod
+    def pause_cron(self, entry: str, paused: bool) -> None:
+        """Pause (``paused=True``) or resume a periodic entry: while it is paused, :meth:`enqueue_tick`
+        pushes nothing for it. Idempotent; an entry the store has never seen is created paused or not.
+        Ticks that fall while paused are skipped, not caught up on resume."""
 
     # ----------------------------------------------------------------------------------------------
     # Admin reads (used by the CLI and the dashboard)

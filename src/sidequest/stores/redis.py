@@ -53,10 +53,11 @@ from sidequest.job import (
 )
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
 from sidequest.stores import redis_keys as keys
-from sidequest.stores.base import Heartbeat, RescueResult, Store
+from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.redis_admin import RedisAdmin, score_text
 from sidequest.stores.redis_beat import beat_commands
 from sidequest.stores.redis_conn import BLOCK_CHUNK, Command, RedisConnection
+from sidequest.stores.redis_cron import RedisCron
 from sidequest.stores.redis_json import patch_payload
 from sidequest.stores.redis_scripts import Scripts
 from sidequest.stores.redis_unique import RedisUniqueLocks
@@ -91,6 +92,7 @@ class RedisStore(Store):
         self.url = url
         self._scripts = Scripts()
         self._admin = RedisAdmin(self._conn, self._scripts)
+        self._cron = RedisCron(self._conn)
         self._unique = RedisUniqueLocks(self._conn)
         self._closed = False
 
@@ -323,6 +325,22 @@ class RedisStore(Store):
                         requeued += int(done)
                         killed += int(dead)
         return RescueResult(requeued=requeued, killed=killed)
+
+    # -- periodic (cron) jobs (see RedisCron) -----------------------------------------------------------
+
+    def enqueue_tick(self, entry: str, tick: float, job: NewJob) -> bool:
+        """SET NX of ``sq|cron|<entry>|<tick>`` and the push in one Lua call (see ``redis_cron.py``)."""
+        if job.at is not None:
+            raise ValueError("enqueue_tick pushes an immediate job; job.at must be None")
+        return self._cron.enqueue_tick(entry, int(tick), job)
+
+    def cron_state(self, entries: Sequence[str]) -> dict[str, CronState]:
+        """The ``sq|cron|<entry>`` hashes, in one round trip."""
+        return self._cron.cron_state(entries)
+
+    def pause_cron(self, entry: str, paused: bool) -> None:
+        """HSET ``paused`` on ``sq|cron|<entry>``."""
+        self._cron.pause(entry, paused)
 
     # -- admin reads and actions (see RedisAdmin) ----------------------------------------------------
 

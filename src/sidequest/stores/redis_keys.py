@@ -19,13 +19,15 @@ its Web UI and ``Sidekiq::API`` read sidequest's data and the other way round:
 ``j|...``                      HASH    per-class execution metrics (Sidekiq 7 and 8 layouts)
 =============================  ======  ==================================================================
 
-sidequest's own keys, for reliable fetch (Sidekiq Pro's super_fetch layout) and unique jobs:
+sidequest's own keys, for reliable fetch (Sidekiq Pro's super_fetch layout), unique jobs and periodic jobs:
 
 =============================  ======  ==================================================================
 ``queue:sq|<owner>|<queue>``   LIST    jobs ``owner`` claimed from ``queue`` and has not finished; newest
                                        at the left. Not in ``queues``, so Sidekiq never lists or fetches it.
 ``sq|inflight``                SET     every in-flight list key: where rescuers look for orphans
 ``sq|unique|<digest>``         STRING  a unique job's lock: the jid holding it, with a TTL (PX)
+``sq|cron|<entry>``            HASH    a periodic entry: last_tick, last_jid, enqueued_at, paused
+``sq|cron|<entry>|<tick>``     STRING  the jid enqueued for that tick (epoch second); expires after an hour
 =============================  ======  ==================================================================
 """
 
@@ -45,6 +47,7 @@ INFLIGHT_REGISTRY = "sq|inflight"
 QUEUE_PREFIX = "queue:"
 INFLIGHT_PREFIX = "queue:sq|"
 UNIQUE_PREFIX = "sq|unique|"
+CRON_PREFIX = "sq|cron|"
 
 STATS_TTL = 5 * 365 * 24 * 60 * 60
 """Sidekiq's ``Launcher::STATS_TTL``: dated counters live five years."""
@@ -89,6 +92,16 @@ def parse_inflight(key: str) -> tuple[str, str] | None:
 def unique_lock(digest: str) -> str:
     """``sq|unique|<digest>``: the lock of the unique jobs whose class, queue and args make ``digest``."""
     return f"{UNIQUE_PREFIX}{digest}"
+
+
+def cron_entry(entry: str) -> str:
+    """``sq|cron|<entry>``: a periodic entry's latest enqueue and paused flag."""
+    return f"{CRON_PREFIX}{entry}"
+
+
+def cron_tick(entry: str, tick: int) -> str:
+    """``sq|cron|<entry>|<tick>``: the unique key of one tick. Entry names hold no ``|``."""
+    return f"{CRON_PREFIX}{entry}|{tick}"
 
 
 def process(identity: str) -> str:

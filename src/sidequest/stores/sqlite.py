@@ -41,10 +41,11 @@ from sidequest.job import (
 )
 from sidequest.serializer import load_payload
 from sidequest.stores import sqlite_admin as admin
+from sidequest.stores import sqlite_cron as cron
 from sidequest.stores import sqlite_maintenance as maintenance
 from sidequest.stores import sqlite_moves as moves
 from sidequest.stores import sqlite_unique as unique
-from sidequest.stores.base import Heartbeat, RescueResult, Store
+from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.sqlite_schema import connect, database_path, migrate
 
 POLL_INTERVAL = 0.01
@@ -387,6 +388,29 @@ class SQLiteStore(Store):
         if result.requeued:
             self._wake_claimers()
         return result
+
+    # ----------------------------------------------------------------------------------------------
+    # Periodic (cron) jobs (see sqlite_cron.py for the statements)
+
+    def enqueue_tick(self, entry: str, tick: float, job: NewJob) -> bool:
+        """Record the tick and insert its job in one transaction; the primary key decides the race."""
+        if job.at is not None:
+            raise ValueError("enqueue_tick pushes an immediate job; job.at must be None")
+        with self._write() as conn:
+            pushed = cron.enqueue_tick(conn, entry, int(tick), job, time.time())
+        if pushed:
+            self._wake_claimers()
+        return pushed
+
+    def cron_state(self, entries: Sequence[str]) -> dict[str, CronState]:
+        """The entries' rows, read in one snapshot."""
+        with self._read() as conn:
+            return cron.cron_state(conn, entries)
+
+    def pause_cron(self, entry: str, paused: bool) -> None:
+        """Set the entry's paused flag."""
+        with self._write() as conn:
+            cron.pause(conn, entry, paused)
 
     # ----------------------------------------------------------------------------------------------
     # Admin reads (see sqlite_admin.py for the statements)

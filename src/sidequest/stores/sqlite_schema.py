@@ -3,8 +3,8 @@ numbered, append-only migrations.
 
 Tables: ``jobs`` (every job in every state), ``queues`` (known queue names), ``processes`` (heartbeats
 and leases), ``signals`` (remote TSTP/TERM/TTIN waiting for a beat), ``stats`` (processed/failed per UTC
-day and in total), ``unique_locks`` (unique jobs' locks). ``PRAGMA user_version`` records how many
-migrations a file has had.
+day and in total), ``unique_locks`` (unique jobs' locks), ``cron_ticks`` and ``cron_entries`` (periodic
+jobs). ``PRAGMA user_version`` records how many migrations a file has had.
 
 Never edit a migration that has shipped: a file migrated by an older sidequest would not get the change.
 Append a new one instead.
@@ -85,6 +85,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         # push_unique sweeps expired rows from the old end.
         "CREATE INDEX unique_locks_by_expiry ON unique_locks (expires_at)",
+    ),
+    # 3: periodic (cron) jobs (sqlite_cron.py).
+    (
+        """
+        CREATE TABLE cron_ticks (
+            entry       TEXT    NOT NULL,
+            tick        INTEGER NOT NULL,  -- epoch second of the tick: (entry, tick) is enqueued once
+            jid         TEXT    NOT NULL,
+            enqueued_at REAL    NOT NULL,
+            PRIMARY KEY (entry, tick)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE cron_entries (
+            name        TEXT    PRIMARY KEY,
+            last_tick   INTEGER,           -- the latest tick enqueued, with its jid and push time
+            last_jid    TEXT,
+            enqueued_at REAL,
+            paused      INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID
+        """,
     ),
 )
 
