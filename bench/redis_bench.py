@@ -181,17 +181,30 @@ def run_sidequest_checks(system: System, url: str, args: argparse.Namespace, rep
         report.errors.append(str(exc))
 
 
+def source_revision() -> str:
+    """The sidequest commit measured, marked when src/ has uncommitted changes (others may be editing)."""
+    repo = HERE.parent
+
+    def git(*words: str) -> str:
+        done = subprocess.run(["git", "-C", str(repo), *words], capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    return f"{commit} + uncommitted changes in src/" if git("status", "--porcelain", "src") else commit
+
+
 def versions(url: str, chosen: list[System]) -> dict[str, str]:
     """Versions of everything measured, for the report header."""
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": sys.version.split()[0], "redis": str(connect(url).info("server")["redis_version"])}
+    found["sidequest"] = source_revision()
     for system in chosen:
         if system.name == "sidekiq":
             ruby = 'print "#{RUBY_VERSION} / Sidekiq #{Sidekiq::VERSION}"'
             probe = subprocess.run(["ruby", "-rsidekiq", "-e", ruby], capture_output=True, text=True)
             found["ruby"] = probe.stdout.strip()
-        else:
+        elif system.name != "sidequest":
             try:
                 found[system.name] = version(system.requires)
             except PackageNotFoundError:

@@ -234,6 +234,7 @@ def print_report(report: Report) -> None:
     v = report.versions
     today = datetime.date.today().isoformat()
     print(f"Redis benchmark, {today}: {os.cpu_count()} cores ({cpu_model()}), Redis {v.get('redis')}")
+    print(f"sidequest at {v.get('sidequest')}")
     stack = [f"Python {v.get('python')}"]
     if "ruby" in v:
         stack.append(f"Ruby {v['ruby']}")
@@ -253,9 +254,9 @@ def print_report(report: Report) -> None:
     print()
     print("drain: one process, clock from its start until the last job's perform returned; peak RSS is the")
     print("draining process's own (highest of the rounds). Slow peers drain fewer jobs ('jobs drained').")
+    print("Every round, jobs/s:")
     for run in report.runs:
-        if run.error:
-            print(f"{run.label} FAILED: {run.error}")
+        print(f"  {run.label}: {run.summary()}")
     if report.latency is not None:
         lat = report.latency
         print()
