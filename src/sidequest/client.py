@@ -23,6 +23,7 @@ from sidequest.options import DEFAULT_OPTIONS, validate_options
 from sidequest.serializer import check_args
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
+from sidequest.unique import UNIQUE_KEY, lock_key, lock_ttl, unique_for
 from sidequest.worker import Worker
 
 P = ParamSpec("P")
@@ -92,12 +93,11 @@ class Client:
         at: float | None = None,
     ) -> str | None:
         """Enqueue one job for ``worker`` (a Worker class or a class name). Returns its jid, or None
-        when a client middleware dropped it."""
+        when a client middleware dropped it or it is a unique job already pending or running."""
         payload = self.build_payload(worker, args, options or {}, at)
         if payload is None:
             return None
-        self.write([NewJob(payload, at)])
-        return str(payload["jid"])
+        return self.write_one(payload, at)
 
     def enqueue_bulk(
         self,
@@ -109,7 +109,8 @@ class Client:
         batch_size: int = 1000,
     ) -> list[str | None]:
         """Enqueue one job per argument list, ``batch_size`` jobs per store write (one round trip or
-        transaction each). Returns the jids in order (None where a middleware dropped a job)."""
+        transaction each). Returns the jids in order (None where a middleware dropped a job). Unique
+        jobs (``unique_for``) are pushed one at a time, and None marks each one skipped as a duplicate."""
         if batch_size < 1:
             raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
         if isinstance(args_list, (str, bytes)) or not isinstance(args_list, Sequence):
@@ -125,6 +126,12 @@ class Client:
             payload = self.build_payload(worker, args, options or {}, at, created_at=created)
             if payload is None:
                 jids.append(None)
+                continue
+            if unique_for(payload) is not None:
+                if batch:  # keep queue order: the jobs before this one go first
+                    self.write(batch)
+                    batch = []
+                jids.append(self.write_one(payload, at))
                 continue
             jids.append(str(payload["jid"]))
             batch.append(NewJob(payload, at))
@@ -177,12 +184,29 @@ class Client:
         """Push already-built jobs to the store in one write (subclasses for testing override this)."""
         self.store.push(jobs)
 
+    def write_one(self, payload: Payload, at: float | None) -> str | None:
+        """Push one built job and return its jid. A unique job (``unique_for``) is pushed only if its
+        lock is free; it then carries the lock's key as ``unique_key``, and None means it was skipped."""
+        seconds = unique_for(payload)
+        if seconds is None:
+            self.write([NewJob(payload, at)])
+            return str(payload["jid"])
+        key = lock_key(payload)
+        payload[UNIQUE_KEY] = key
+        pushed = self.write_unique(NewJob(payload, at), key, lock_ttl(seconds, at, time.time()))
+        return str(payload["jid"]) if pushed else None
+
+    def write_unique(self, job: NewJob, key: str, ttl: float) -> bool:
+        """Push one unique job if lock ``key`` is free (subclasses for testing override this)."""
+        return self.store.push_unique(job, key, ttl)
+
     # -- Sidekiq's Client.push / push_bulk --------------------------------------------------------
 
     @default_or_bound
     def push(self, item: Mapping[str, Any]) -> str | None:
         """Push one job described Sidekiq-style: ``{"class": Worker or "Name", "args": [...], "queue":
-        ..., "at": epoch seconds, ...options}``. Returns the jid (None if a middleware dropped it)."""
+        ..., "at": epoch seconds, ...options}``. Returns the jid (None if a middleware dropped it or a
+        unique job was skipped as a duplicate)."""
         worker, options, at = self._split_item(item)
         args = item.get("args", [])
         if not isinstance(args, (list, tuple)):
@@ -192,8 +216,7 @@ class Client:
             return None
         if isinstance(item.get("jid"), str):
             payload["jid"] = item["jid"]
-        self.write([NewJob(payload, at)])
-        return str(payload["jid"])
+        return self.write_one(payload, at)
 
     @default_or_bound
     def push_bulk(self, item: Mapping[str, Any]) -> list[str | None]:

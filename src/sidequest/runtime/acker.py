@@ -16,6 +16,7 @@ import time
 from sidequest.errors import StoreError
 from sidequest.runtime.executor import Outcome
 from sidequest.runtime.tracker import Tracker
+from sidequest.runtime.unique_locks import release_finished
 from sidequest.stores.base import Store
 
 log = logging.getLogger("sidequest")
@@ -94,6 +95,10 @@ class Acker:
         others = [outcome for outcome in outcomes if outcome.action != "ack"]
         if acks:
             self.store.ack(self.owner, acks)
+            # Unique locks go only once the ack is recorded. Freed first, a crash before the ack would
+            # leave the job to be rescued and run again with no lock keeping its duplicates out; freed
+            # after, a crash in between only leaves the lock to expire.
+            release_finished(self.store, [outcome for outcome in outcomes if outcome.action == "ack"])
             self.tracker.settle(acks)
             outcomes[:] = others
         while others:
@@ -102,6 +107,7 @@ class Acker:
                 self.store.retry(self.owner, outcome.claimed, outcome.payload, outcome.at)
             else:
                 self.store.kill(self.owner, outcome.claimed, outcome.payload, outcome.at or time.time())
+            release_finished(self.store, [outcome])  # a dead job's lock goes; a retried one keeps it
             self.tracker.settle([outcome.claimed])
             others.pop(0)
             outcomes[:] = others

@@ -42,6 +42,7 @@ from sidequest.runtime.rescuer import Rescuer
 from sidequest.runtime.scheduler import Scheduler
 from sidequest.runtime.signals import dump_threads, install
 from sidequest.runtime.tracker import Tracker
+from sidequest.runtime.unique_locks import release_at_start
 from sidequest.stores.base import Store
 
 log = logging.getLogger("sidequest")
@@ -73,7 +74,9 @@ class Launcher:
         self.client = client or Client(store)
         cfg = self.config
         self.tracker = Tracker(self.identity, cfg.concurrency)
-        self.executor = Executor(registry, self.client, middleware, cfg.max_retries)
+        # Innermost, so a unique_until="start" lock goes just before perform, after the user's middleware.
+        chain = [*middleware, release_at_start(store)]
+        self.executor = Executor(registry, self.client, chain, cfg.max_retries)
         self.acker = Acker(store, self.tracker, self.identity)
         self.threads = ThreadProcessors(self.executor, self.tracker, self.acker.submit, cfg.concurrency)
         self.async_processor: AsyncProcessor | None = None

@@ -72,6 +72,13 @@ class StorelessClient(Client):
     def close(self) -> None:
         """Nothing to close."""
 
+    def write_unique(self, job: NewJob, key: str, ttl: float) -> bool:
+        """Unique jobs are not enforced in testing modes: the job is written like any other (its
+        payload still carries ``unique_key``). Test uniqueness against a real store, e.g. a SQLite
+        file in a temporary directory."""
+        self.write([job])
+        return True
+
     def build_payload(
         self,
         worker: type[Worker] | str,
