@@ -31,6 +31,7 @@ from sidequest.middleware import ServerMiddleware
 from sidequest.registry import WorkerRegistry
 from sidequest.runtime.acker import Acker
 from sidequest.runtime.config import ProcessConfig
+from sidequest.runtime.cron import CRON_INTERVAL, CronScheduler
 from sidequest.runtime.executor import Executor
 from sidequest.runtime.fetcher import Fetcher
 from sidequest.runtime.heartbeat import Heartbeat
@@ -119,6 +120,10 @@ class Launcher:
             ServiceLoop(self.rescuer, cfg.rescue_interval, initial_delay=min(1.0, cfg.rescue_interval)),
             ServiceLoop(self.monitor, 1.0, jitter=0.0),
         ]
+        # Only processes whose workers registered periodic entries run the cron loop.
+        self.cron = CronScheduler(store, self.client, registry.periodic_entries())
+        if self.cron.entries:
+            self._loops.append(ServiceLoop(self.cron, CRON_INTERVAL, jitter=0.25))
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
