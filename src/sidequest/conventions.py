@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sidequest.loader import load_worker_modules
-from sidequest.registry import WorkerRegistry
+from sidequest.loader import load_workers
 from sidequest.worker import Worker
 
 SUFFIX = "Worker"
@@ -122,13 +121,5 @@ def load_and_check(requires: Sequence[str], cwd: Path | None = None) -> CheckRes
     ``__main__``. Raises :class:`sidequest.errors.ConfigurationError` when a module cannot be imported
     or there is nothing to import.
     """
-    before = set(sys.modules)
-    modules = load_worker_modules(requires, cwd)
-    imported = (set(sys.modules) - before) | set(modules) | {"__main__"}
-
-    def loaded_here(module: str) -> bool:
-        return module in imported or any(module.startswith(name + ".") for name in modules)
-
-    registry = WorkerRegistry.from_loaded()
-    workers = [worker for worker in registry if loaded_here(worker.__module__)]
-    return CheckResult(modules=modules, workers=check_workers(workers))
+    modules, registry = load_workers(requires, cwd)
+    return CheckResult(modules=modules, workers=check_workers(registry))

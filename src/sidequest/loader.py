@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sidequest.errors import ConfigurationError
+from sidequest.registry import WorkerRegistry
 
 CONVENTIONAL_PACKAGES = ("app.workers", "workers")
 
@@ -39,6 +40,24 @@ def load_worker_modules(requires: Sequence[str], cwd: Path | None = None) -> lis
         f"no worker modules to load: pass -r MODULE (e.g. -r myapp.workers), or create an 'app/workers' "
         f"or 'workers' package in {base}"
     )
+
+
+def load_workers(requires: Sequence[str], cwd: Path | None = None) -> tuple[list[str], WorkerRegistry]:
+    """Import the worker modules as :func:`load_worker_modules` does; return their names and a registry
+    of the Workers they define, including those of modules they import in turn.
+
+    Workers imported before the call (sidequest's own, or a caller's) are left out, except those of
+    ``__main__``, so a command run inside a bigger Python process (a test) sees only what it loaded.
+    """
+    before = set(sys.modules)
+    modules = load_worker_modules(requires, cwd)
+    imported = (set(sys.modules) - before) | set(modules) | {"__main__"}
+
+    def loaded_here(module: str) -> bool:
+        return module in imported or any(module.startswith(name + ".") for name in modules)
+
+    workers = [worker for worker in WorkerRegistry.from_loaded() if loaded_here(worker.__module__)]
+    return modules, WorkerRegistry.of(*workers)
 
 
 def load_object(spec: str) -> Any:

@@ -19,6 +19,7 @@ import click
 from sidequest.admin import ALL, ActionResult, Admin, Location, ProcessSelection, Selection
 from sidequest.cli import format as views
 from sidequest.cli.check import check
+from sidequest.cli.cron_commands import cron
 from sidequest.cli.format import to_json
 from sidequest.cli.options import (
     WHERE_HELP,
@@ -36,7 +37,7 @@ from sidequest.client import Client
 
 def register(main: click.Group) -> None:
     """Add the admin commands to the ``sidequest`` group."""
-    for command in (stats, history, enqueue, jobs, queues, processes, quiet, stop, check):
+    for command in (stats, history, enqueue, jobs, queues, processes, quiet, stop, check, cron):
         main.add_command(command)
 
 
