@@ -39,12 +39,16 @@ from pathlib import Path
 from typing import Any
 
 from redis_bench_common import connect
-from redis_bench_report import Report, SystemRun, print_report
+from redis_bench_report import Report, SystemRun, print_report, rate_of
 
 HERE = Path(__file__).resolve().parent
 
 SCALE_JOBS = 10_000
 """Jobs drained in each round of sidequest's scale check."""
+
+PINNED_SINGLE = 5_000
+PINNED_ROUNDS = 3
+"""Single enqueues per round, and rounds, of the one-CPU single-enqueue comparison."""
 
 CHILD_TIMEOUT = 900.0
 
@@ -96,9 +100,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True, slots=True)
+class RedisTarget:
+    """The Redis the benchmark runs on; ``pid`` only when the benchmark started it."""
+
+    url: str
+    pid: int | None = None
+
+
 @contextmanager
-def own_redis() -> Iterator[str]:
-    """Start a private redis-server (no RDB, no AOF) and yield its db 13 URL; stop it afterwards."""
+def own_redis() -> Iterator[RedisTarget]:
+    """Start a private redis-server (no RDB, no AOF) and yield its db 13; stop it afterwards."""
     binary = shutil.which("redis-server")
     if binary is None:
         sys.exit("redis-server is not on PATH; install it, or pass --url redis://... of a throwaway Redis")
@@ -119,7 +131,7 @@ def own_redis() -> Iterator[str]:
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise RuntimeError(f"redis-server did not start on port {port}") from None
                     time.sleep(0.05)
-            yield url
+            yield RedisTarget(url, server.pid)
         finally:
             server.terminate()
             server.wait(10)
@@ -129,15 +141,19 @@ def own_redis() -> Iterator[str]:
 
 
 def run_phase(
-    system: System, phase: str, url: str, jobs: int, single: int, concurrency: int
+    system: System, phase: str, url: str, jobs: int, single: int, concurrency: int, cpu: int | None = None
 ) -> dict[str, Any]:
-    """Run one phase in a fresh child process and return the JSON it printed last."""
+    """Run one phase in a fresh child process (on CPU ``cpu`` only, if given) and return the JSON it
+    printed last."""
     command = [
         *system.command,
         *("--phase", phase, "--url", url, "--jobs", str(jobs)),
         *("--single", str(single), "--concurrency", str(concurrency)),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False)
+    pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False, preexec_fn=pin
+    )
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         tail = "\n".join(done.stderr.strip().splitlines()[-6:])
@@ -179,6 +195,36 @@ def run_sidequest_checks(system: System, url: str, args: argparse.Namespace, rep
         print(f"  sidequest scale: {report.scale['cases']}", file=sys.stderr, flush=True)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         report.errors.append(str(exc))
+
+
+def run_pinned_single(
+    chosen: list[System], target: RedisTarget, args: argparse.Namespace, report: Report
+) -> None:
+    """Single enqueues of sidequest and Sidekiq with the client and redis-server on one CPU.
+
+    A one-job enqueue is a round trip, and on a small VM a round trip between two CPUs costs 2-3x more
+    when the other CPU is idle (it must be woken) than when it is busy, so the free-running figure moves
+    with whatever else the machine does. On one CPU there is no wake-up across CPUs: what is left is the
+    work each enqueue costs the client and Redis, which is what the comparison is about.
+    """
+    pair = [system for system in chosen if system.name in ("sidequest", "sidekiq")]
+    if target.pid is None or not pair:
+        return
+    cpu = min(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(target.pid)
+    os.sched_setaffinity(target.pid, {cpu})
+    try:
+        for _ in range(PINNED_ROUNDS):
+            for system in pair:
+                connect(target.url).flushdb()
+                result = run_phase(system, "single", target.url, 0, PINNED_SINGLE, args.concurrency, cpu)
+                report.pinned_single.setdefault(system.name, []).append(result)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        report.errors.append(str(exc))
+    finally:
+        os.sched_setaffinity(target.pid, before)
+    rates = {name: [round(rate_of(r)) for r in results] for name, results in report.pinned_single.items()}
+    print(f"  single enqueue on one CPU: {rates}", file=sys.stderr, flush=True)
 
 
 def source_revision() -> str:
@@ -231,7 +277,8 @@ def main() -> None:
     chosen = [system for system in SYSTEMS if system.name in wanted]
     skipped = [system.name for system in chosen if not installed(system)]
     chosen = [system for system in chosen if system.name not in skipped]
-    with own_redis() if args.url is None else nullcontext_url(args.url) as url:
+    with own_redis() if args.url is None else given_redis(args.url) as target:
+        url = target.url
         report = Report(
             jobs=args.jobs,
             single=args.single,
@@ -250,6 +297,7 @@ def main() -> None:
         for system in chosen:
             if system.name == "sidequest":
                 run_sidequest_checks(system, url, args, report)
+        run_pinned_single(chosen, target, args, report)
         connect(url).flushdb()
         report.load_after = os.getloadavg()
         report.seconds = time.monotonic() - started
@@ -257,9 +305,9 @@ def main() -> None:
 
 
 @contextmanager
-def nullcontext_url(url: str) -> Iterator[str]:
-    """The Redis the user gave: used as is, never stopped."""
-    yield url
+def given_redis(url: str) -> Iterator[RedisTarget]:
+    """The Redis the user gave: used as is, never stopped or pinned."""
+    yield RedisTarget(url)
 
 
 if __name__ == "__main__":

@@ -84,6 +84,12 @@ class Report:
     latency: Phase | None = None
     scale: Phase | None = None
     errors: list[str] = field(default_factory=list)
+    pinned_single: dict[str, list[Phase]] = field(default_factory=dict)
+
+    def pinned_rate(self, name: str) -> float | None:
+        """Best one-CPU single-enqueue rate of a system, None if not measured."""
+        results = self.pinned_single.get(name)
+        return max(rate_of(result) for result in results) if results else None
 
     def run(self, name: str) -> SystemRun | None:
         """The run of a system, if it ran."""
@@ -205,6 +211,10 @@ def targets(report: Report) -> list[tuple[str, bool | None, str]]:
         out.append(("drain ahead of every Python peer", ours_drain > best_rate, value))
     versus("bulk", 2.0, "bulk enqueue >= 2x Sidekiq")
     versus("single", 1.5, "single perform_async >= 1.5x Sidekiq")
+    pinned, base = report.pinned_rate("sidequest"), report.pinned_rate("sidekiq")
+    if pinned is not None and base is not None:
+        label = "single perform_async >= 1.5x Sidekiq, client and Redis on one CPU"
+        out.append((label, pinned >= 1.5 * base, f"{pinned / base:.2f}x ({pinned:,.0f} vs {base:,.0f})"))
 
     def check(label: str, limit: float, key: str) -> None:
         if report.latency is None:
@@ -264,6 +274,12 @@ def print_report(report: Report) -> None:
             f"sidequest idle latency, enqueue call to perform start ({lat['jobs']} jobs, one every 10 ms): "
             f"p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms, max {lat['max_ms']:.2f} ms"
         )
+    if report.pinned_single:
+        rounds = max(len(results) for results in report.pinned_single.values())
+        rates = ", ".join(f"{name} {fmt_rate(report.pinned_rate(name))}/s" for name in report.pinned_single)
+        print()
+        print(f"single enqueue with the client and redis-server on one CPU (best of {rounds}): {rates}")
+        print("(a free-running round trip costs 2-3x more whenever the other CPU is idle and must be woken)")
     if report.scale is not None:
         print()
         sc = report.scale
