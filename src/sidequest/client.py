@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from sidequest.errors import ConfigurationError, JobArgumentError
-from sidequest.job import NewJob, Payload, new_jid
+from sidequest.job import NewJob, Payload, new_jid, new_jids
 from sidequest.middleware import ClientMiddleware, run_client_chain
 from sidequest.options import DEFAULT_OPTIONS, validate_options
 from sidequest.serializer import check_args
@@ -49,6 +50,15 @@ def resolve_at(when: float | int | datetime | timedelta, relative: bool) -> floa
             f"a job time must be seconds, a timedelta or a datetime, not {type(when).__name__}"
         )
     return at if at > now else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """A payload minus its args and jid, shared by every job of one call."""
+
+    payload: Payload
+    where: str
+    worker: type[Worker] | None
 
 
 class default_or_bound(Generic[P, R]):
@@ -115,15 +125,16 @@ class Client:
             raise ConfigurationError(f"batch_size must be >= 1, got {batch_size}")
         if isinstance(args_list, (str, bytes)) or not isinstance(args_list, Sequence):
             raise JobArgumentError("bulk args must be a list of argument lists, e.g. [[1], [2], [3]]")
-        created = time.time()
+        template = self._template(worker, options or {}, at, time.time())
+        fresh = new_jids(len(args_list))
         jids: list[str | None] = []
         batch: list[NewJob] = []
-        for args in args_list:
+        for args, jid in zip(args_list, fresh, strict=True):
             if not isinstance(args, (list, tuple)):
                 raise JobArgumentError(
                     f"bulk args must be a list of argument lists, e.g. [[1], [2]]; got an element {args!r}"
                 )
-            payload = self.build_payload(worker, args, options or {}, at, created_at=created)
+            payload = self._fill(template, args, jid)
             if payload is None:
                 jids.append(None)
                 continue
@@ -151,31 +162,45 @@ class Client:
         created_at: float | None = None,
     ) -> Payload | None:
         """The payload Sidekiq would write for this call, after the client middleware (None if dropped)."""
+        template = self._template(worker, options, at, created_at)
+        return self._fill(template, args, new_jid())
+
+    def _template(
+        self,
+        worker: type[Worker] | str,
+        options: Mapping[str, Any],
+        at: float | None,
+        created_at: float | None,
+    ) -> _Template:
+        """Everything a payload holds except its args and jid, in Sidekiq's key order."""
         if isinstance(worker, str):
             if not worker:
                 raise JobArgumentError("a job's class name must be a non-empty string")
-            name, where, base = worker, f"push({worker!r})", DEFAULT_OPTIONS
+            name, where, base, worker_class = worker, f"push({worker!r})", DEFAULT_OPTIONS, None
         elif isinstance(worker, type) and issubclass(worker, Worker):
             if worker.__sidequest_abstract__:
                 raise JobArgumentError(f"{worker.__qualname__} is abstract and cannot be enqueued")
             name = worker.sidequest_name()
             where = f"{worker.__qualname__}.perform_async"
-            base = worker.__sidequest_resolved__
+            base, worker_class = worker.__sidequest_resolved__, worker
         else:
             raise JobArgumentError(
                 f"a job's class must be a sidequest.Worker subclass or a class name string, not {worker!r}"
             )
-        checked = check_args(args, where)
-        if not isinstance(worker, str):
-            worker.check_arguments(checked, where)
         now = time.time()
-        payload: Payload = {**base, **options}
-        payload["args"] = checked
-        payload["class"] = name
-        payload["jid"] = new_jid()
+        payload: Payload = {**base, **options, "args": None, "class": name, "jid": None}
         payload["created_at"] = created_at if created_at is not None else now
         if at is None:
             payload["enqueued_at"] = now
+        return _Template(payload, where, worker_class)
+
+    def _fill(self, template: _Template, args: Sequence[Any], jid: str) -> Payload | None:
+        checked = check_args(args, template.where)
+        if template.worker is not None:
+            template.worker.check_arguments(checked, template.where)
+        payload = template.payload.copy()
+        payload["args"] = checked
+        payload["jid"] = jid
         if self.middleware:
             return run_client_chain(self.middleware, payload)
         return payload

@@ -8,6 +8,7 @@ Fields sidequest does not know are kept untouched whenever a job moves.
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,12 @@ SetName = Literal["scheduled", "retry", "dead"]
 def new_jid() -> str:
     """A job id as Sidekiq makes it: 12 random bytes as 24 lowercase hex characters."""
     return secrets.token_hex(12)
+
+
+def new_jids(count: int) -> list[str]:
+    """``count`` job ids from one read of the OS random source (bulk enqueues)."""
+    text = os.urandom(12 * count).hex()
+    return [text[i : i + 24] for i in range(0, 24 * count, 24)]
 
 
 def now() -> float:
