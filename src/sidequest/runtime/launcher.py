@@ -74,7 +74,7 @@ class Launcher:
         self.identity = identity or make_identity()
         self.client = client or Client(store)
         cfg = self.config
-        self.tracker = Tracker(self.identity, cfg.concurrency)
+        self.tracker = Tracker(self.identity, cfg.concurrency, cfg.prefetch_size)
         # Innermost, so a unique_until="start" lock goes just before perform, after the user's middleware.
         chain = [*middleware, release_at_start(store)]
         self.executor = Executor(registry, self.client, chain, cfg.max_retries)
@@ -90,7 +90,7 @@ class Launcher:
             self.identity,
             self._dispatch,
             self._requeue,
-            batch=min(cfg.claim_batch, cfg.concurrency),
+            batch=min(cfg.claim_batch, cfg.concurrency + cfg.prefetch_size),
             timeout=cfg.fetch_timeout,
         )
         self._quiet = threading.Event()
@@ -195,6 +195,9 @@ class Launcher:
         for loop in self._loops[1:]:
             loop.stop(timeout=1.0)
         self.fetcher.stop(timeout=max(0.0, self.config.fetch_timeout + 1.0))
+        waiting = self.threads.take_waiting()
+        if waiting:  # prefetched, never started: back to the front of their queues at once
+            self._requeue(waiting)
         self.tracker.wait_until(False, max(0.0, deadline - time.monotonic()))
         self._flush_outcomes(timeout=2.0)
         leftover = self.tracker.held()
