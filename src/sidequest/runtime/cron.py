@@ -16,8 +16,8 @@ What counts as due, per entry (the service keeps a cursor: ticks at or before it
 * ticks more than :data:`MAX_LATE` seconds old (a stall, a long outage) are skipped as if no process
   had run, with the same catch-up rule.
 
-The loop runs about three times a second (jittered), so a tick is enqueued within half a second of
-its time and one-second schedules work.
+The loop runs every 0.3 to 0.5 s (jittered), so a tick is enqueued within half a second of its time
+and one-second schedules work.
 """
 
 from __future__ import annotations
