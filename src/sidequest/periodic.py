@@ -141,6 +141,6 @@ def _refuse_required_arguments(worker: type[Worker], name: str) -> None:
         raise WorkerDefinitionError(
             f"periodic({name!r}): {worker.__qualname__}.perform{signature} requires "
             f"{', '.join(required)}, but a periodic job calls perform with no arguments (the recipe's "
-            f"rule). Give them defaults, e.g. perform(self, order_id=None), and enqueue one job per "
+            f"rule). Give each a default, e.g. perform(self, order_id=None), and enqueue one job per "
             f"record when called without them (enqueue-then-process)."
         ) from None
