@@ -14,4 +14,3 @@ def audit(worker: Any, job: dict[str, Any]) -> Iterator[None]:
     """Record every job that passes, marked ``mw-<key>``."""
     yield
     record(job.get("jid"), f"mw-{job['args'][1]}")
-

@@ -254,8 +254,11 @@ class Launcher:
         names = set(self.config.queue_names)
 
         def empty() -> bool:
-            waiting = sum(q.size for q in self.store.queues() if q.name in names)
-            return waiting == 0 and self.tracker.idle()
+            # In this order: a job is always in a queue, in the store under our lease, or in the
+            # tracker until its outcome is recorded, so no moment between claim and hold slips through.
+            if sum(q.size for q in self.store.queues() if q.name in names):
+                return False
+            return not self.store.owned(self.identity) and self.tracker.idle()
 
         return self.run_until(empty, timeout)
 
