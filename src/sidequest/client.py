@@ -127,6 +127,8 @@ class Client:
             raise JobArgumentError("bulk args must be a list of argument lists, e.g. [[1], [2], [3]]")
         template = self._template(worker, options or {}, at, time.time())
         fresh = new_jids(len(args_list))
+        # Uniqueness comes from the options, the same for every job here, unless a middleware adds it.
+        unique = bool(self.middleware) or unique_for(template.payload) is not None
         jids: list[str | None] = []
         batch: list[NewJob] = []
         for args, jid in zip(args_list, fresh, strict=True):
@@ -138,7 +140,7 @@ class Client:
             if payload is None:
                 jids.append(None)
                 continue
-            if unique_for(payload) is not None:
+            if unique and unique_for(payload) is not None:
                 if batch:  # keep queue order: the jobs before this one go first
                     self.write(batch)
                     batch = []
