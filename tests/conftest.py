@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ruby_sidekiq import RubySidekiq, require_ruby_sidekiq
 from servers import RedisServer, require_binary
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
@@ -22,6 +23,22 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own (AOF, fsync always), which it may kill and restart."""
+    server = RedisServer(tmp_path / "redis", require_binary("redis-server", "redis-server"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ruby(redis_url: str, tmp_path: Path) -> Iterator[RubySidekiq]:
+    """Ruby Sidekiq 6.4.1 on the same flushed database as ``redis_url``."""
+    require_ruby_sidekiq()
+    yield RubySidekiq(redis_url, tmp_path)
 
 
 @pytest.fixture

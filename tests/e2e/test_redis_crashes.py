@@ -5,27 +5,15 @@ Sidekiq's free version loses the jobs a killed process had popped; here every on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from processes import SidequestProcess, runs, wait_for
-from servers import RedisServer, require_binary
+from servers import RedisServer
 from sidequest.client import Client
 from sidequest.stores import open_store
 from testapp.workers import NoopWorker
 
 JOBS = 50_000
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server with AOF (fsync always) that this test may restart."""
-    server = RedisServer(tmp_path / "redis", require_binary("redis-server", "redis-server"))
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_kill_9_five_times_during_a_50000_job_drain_loses_nothing(

@@ -6,13 +6,12 @@ Web UI runs on) sees the sidequest process and the job it is running, and can qu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from processes import SidequestProcess, runs, wait_for
-from ruby_sidekiq import RubySidekiq, require_ruby_sidekiq
+from ruby_sidekiq import RubySidekiq
 from sidequest.client import Client
 from sidequest.stores import open_store
 from testapp.workers import ActionWorker
@@ -20,12 +19,6 @@ from testapp.workers import ActionWorker
 pytestmark = pytest.mark.ruby
 
 PY_CLASS = "testapp.workers.ActionWorker"
-
-
-@pytest.fixture
-def ruby(redis_url: str, tmp_path: Path) -> Iterator[RubySidekiq]:
-    require_ruby_sidekiq()
-    yield RubySidekiq(redis_url, tmp_path)
 
 
 def test_jobs_ruby_enqueues_run_in_a_sidequest_process_with_the_same_arguments(

@@ -11,7 +11,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from redis.client import Redis
 from redis.exceptions import RedisError
 from redis_helpers import OWNER, beat
 
-from servers import RedisServer, free_port, require_binary
+from servers import RedisServer, free_port
 from sidequest.client import Client
 from sidequest.errors import StoreError
 from sidequest.retry import record_failure
@@ -41,15 +40,6 @@ def wait_until_loaded(server: RedisServer) -> None:
     client.close()
 
 
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server this test may kill and restart (AOF on, fsync always)."""
-    server = RedisServer(tmp_path / "redis", require_binary("redis-server", "redis-server"))
-    server.start()
-    yield server
-    server.stop()
-
-
 def test_an_unreachable_redis_raises_store_error_naming_the_operation_without_the_password() -> None:
     store = RedisStore(f"redis://:s3cret@127.0.0.1:{free_port()}/0")
     started = time.monotonic()
@@ -62,8 +52,8 @@ def test_an_unreachable_redis_raises_store_error_naming_the_operation_without_th
     store.close()
 
 
-def test_a_restart_keeps_what_the_scripts_wrote_and_the_scripts_load_again(own_server: RedisServer) -> None:
-    store = RedisStore(own_server.url)
+def test_a_restart_keeps_what_the_scripts_wrote_and_the_scripts_load_again(own_redis: RedisServer) -> None:
+    store = RedisStore(own_redis.url)
     client = Client(store)
     client.push_bulk({"class": "HardJob", "args": [[1], [2], [3], [4]]})
     client.push({"class": "HardJob", "args": ["later"], "at": time.time() + 3600})
@@ -73,8 +63,8 @@ def test_a_restart_keeps_what_the_scripts_wrote_and_the_scripts_load_again(own_s
     assert store.retry(OWNER, failing, record_failure(failing.payload, ValueError("x"), time.time()), 1.0)
     assert store.promote_due(time.time()) == 1
 
-    own_server.restart()
-    wait_until_loaded(own_server)
+    own_redis.restart()
+    wait_until_loaded(own_redis)
 
     counts = store.counts()  # the first call after the restart reconnects by itself
     assert (counts.enqueued, counts.scheduled, counts.retry) == (3, 1, 0)
@@ -84,17 +74,17 @@ def test_a_restart_keeps_what_the_scripts_wrote_and_the_scripts_load_again(own_s
     store.close()
 
 
-def test_a_crashed_redis_with_fsync_always_loses_nothing_acknowledged(own_server: RedisServer) -> None:
-    store = RedisStore(own_server.url)
+def test_a_crashed_redis_with_fsync_always_loses_nothing_acknowledged(own_redis: RedisServer) -> None:
+    store = RedisStore(own_redis.url)
     Client(store).push_bulk({"class": "HardJob", "args": [[n] for n in range(50)]})
     beat(store)
     claimed = store.claim(["default"], 20, OWNER, 0)
     assert store.ack(OWNER, claimed[:10]) == 10
-    own_server.kill()
+    own_redis.kill()
     with pytest.raises(StoreError):
         store.claim(["default"], 1, OWNER, 0)
-    own_server.start()
-    wait_until_loaded(own_server)
+    own_redis.start()
+    wait_until_loaded(own_redis)
     assert store.counts().enqueued == 30
     beat(store)
     assert store.ack(OWNER, claimed[10:]) == 10
@@ -115,19 +105,19 @@ def test_script_flush_is_survived(store: RedisStore, raw: Redis, client: Client)
 
 
 def test_a_claim_waiting_while_redis_dies_raises_store_error_then_works_again(
-    own_server: RedisServer,
+    own_redis: RedisServer,
 ) -> None:
-    store = RedisStore(own_server.url)
+    store = RedisStore(own_redis.url)
     beat(store)
-    killer = threading.Timer(0.3, own_server.kill)
+    killer = threading.Timer(0.3, own_redis.kill)
     started = time.monotonic()
     killer.start()
     with pytest.raises(StoreError):
         store.claim(["default"], 1, OWNER, 3.0)
     killer.join()
     assert time.monotonic() - started < 2
-    own_server.start()
-    wait_until_loaded(own_server)
+    own_redis.start()
+    wait_until_loaded(own_redis)
     beat(store)
     assert store.claim(["default"], 1, OWNER, 0.1) == []
     store.close()

@@ -6,26 +6,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from redis.client import Redis
 from redis_helpers import OWNER, beat
 
-from ruby_sidekiq import PERFORMED, RubySidekiq, require_ruby_sidekiq
+from ruby_sidekiq import PERFORMED, RubySidekiq
 from sidequest.client import Client
 from sidequest.retry import record_failure
 from sidequest.stores.redis import RedisStore
 
 pytestmark = pytest.mark.ruby
-
-
-@pytest.fixture
-def ruby(redis_url: str, tmp_path: Path) -> Iterator[RubySidekiq]:
-    """Ruby Sidekiq on the same flushed database as the store."""
-    require_ruby_sidekiq()
-    yield RubySidekiq(redis_url, tmp_path)
 
 
 def test_jobs_ruby_pushes_are_claimed_by_sidequest_with_the_same_args(
