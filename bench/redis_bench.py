@@ -182,8 +182,13 @@ def jobs_for(system: System, args: argparse.Namespace) -> int:
     return jobs if args.full else max(1, jobs // system.peer_share)
 
 
-def run_sidequest_checks(system: System, url: str, args: argparse.Namespace, report: Report) -> None:
-    """Idle latency and the 1M-queued / 100k-scheduled scale cases."""
+def run_sidequest_checks(
+    system: System, target: RedisTarget, args: argparse.Namespace, report: Report
+) -> None:
+    """Idle latency, and the 1M-queued / 100k-scheduled scale cases with the client and redis-server on
+    one CPU (when the benchmark started Redis), so the ratios compare the work each operation costs and
+    not the cross-CPU wake-ups that swing single round trips 2-3x (see :func:`run_pinned_single`)."""
+    url = target.url
     try:
         connect(url).flushdb()
         report.latency = run_phase(system, "latency", url, 0, 0, args.concurrency)
@@ -191,10 +196,27 @@ def run_sidequest_checks(system: System, url: str, args: argparse.Namespace, rep
         connect(url).flushdb()
         scale_jobs = min(SCALE_JOBS, args.jobs)
         scale = replace(system, command=(PY, str(HERE / "redis_bench_scale.py")))
-        report.scale = run_phase(scale, "scale", url, scale_jobs, 0, args.concurrency)
+        with one_cpu(target) as cpu:
+            report.scale = run_phase(scale, "scale", url, scale_jobs, 0, args.concurrency, cpu)
         print(f"  sidequest scale: {report.scale['cases']}", file=sys.stderr, flush=True)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         report.errors.append(str(exc))
+
+
+@contextmanager
+def one_cpu(target: RedisTarget) -> Iterator[int | None]:
+    """Pin the benchmark's own redis-server to one CPU for the block and yield that CPU for the client;
+    yield None (nothing pinned) for a Redis the benchmark did not start."""
+    if target.pid is None:
+        yield None
+        return
+    cpu = min(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(target.pid)
+    os.sched_setaffinity(target.pid, {cpu})
+    try:
+        yield cpu
+    finally:
+        os.sched_setaffinity(target.pid, before)
 
 
 def run_pinned_single(
@@ -210,19 +232,15 @@ def run_pinned_single(
     pair = [system for system in chosen if system.name in ("sidequest", "sidekiq")]
     if target.pid is None or not pair:
         return
-    cpu = min(os.sched_getaffinity(0))
-    before = os.sched_getaffinity(target.pid)
-    os.sched_setaffinity(target.pid, {cpu})
     try:
-        for _ in range(PINNED_ROUNDS):
-            for system in pair:
-                connect(target.url).flushdb()
-                result = run_phase(system, "single", target.url, 0, PINNED_SINGLE, args.concurrency, cpu)
-                report.pinned_single.setdefault(system.name, []).append(result)
+        with one_cpu(target) as cpu:
+            for _ in range(PINNED_ROUNDS):
+                for system in pair:
+                    connect(target.url).flushdb()
+                    result = run_phase(system, "single", target.url, 0, PINNED_SINGLE, args.concurrency, cpu)
+                    report.pinned_single.setdefault(system.name, []).append(result)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         report.errors.append(str(exc))
-    finally:
-        os.sched_setaffinity(target.pid, before)
     rates = {name: [round(rate_of(r)) for r in results] for name, results in report.pinned_single.items()}
     print(f"  single enqueue on one CPU: {rates}", file=sys.stderr, flush=True)
 
@@ -296,7 +314,7 @@ def main() -> None:
                 run_round(system, run, url, args)
         for system in chosen:
             if system.name == "sidequest":
-                run_sidequest_checks(system, url, args, report)
+                run_sidequest_checks(system, target, args, report)
         run_pinned_single(chosen, target, args, report)
         connect(url).flushdb()
         report.load_after = os.getloadavg()

@@ -286,7 +286,7 @@ def print_report(report: Report) -> None:
         print(
             f"sidequest at scale: drain of {sc['jobs']:,} jobs (best of {sc['rounds']}); "
             f"{sc['enqueues']:,} perform_async, {sc['enqueues']:,} perform_in due in an hour "
-            f"(best of {sc['enqueue_rounds']}); the cases alternate"
+            f"(best of {sc['enqueue_rounds']}); the cases alternate; client and redis-server on one CPU"
         )
         for line in scale_rows(report.scale):
             print(line)
