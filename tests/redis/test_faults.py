@@ -153,7 +153,12 @@ def test_a_process_killed_at_any_instant_loses_no_job(
         text=True,
         env=os.environ,
     )
-    time.sleep(0.6)
+    # Kill it mid-drain: once it has claimed some (a fixed sleep failed on a loaded machine).
+    watcher = Redis.from_url(redis_url)
+    deadline = time.monotonic() + 20
+    while watcher.llen("queue:default") > 2500 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    watcher.close()
     child.send_signal(signal.SIGKILL)
     output, _ = child.communicate()
     maybe_done = set(output.split())
