@@ -24,28 +24,21 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 from sidequest.errors import ConfigurationError, MalformedJobError, StoreError
 from sidequest.job import (
     Claimed,
-    Counts,
-    JobEntry,
     NewJob,
     Payload,
-    ProcessInfo,
-    QueueInfo,
-    SetName,
-    WorkInfo,
 )
 from sidequest.serializer import load_payload
-from sidequest.stores import sqlite_admin as admin
 from sidequest.stores import sqlite_cron as cron
 from sidequest.stores import sqlite_maintenance as maintenance
 from sidequest.stores import sqlite_moves as moves
 from sidequest.stores import sqlite_unique as unique
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
+from sidequest.stores.sqlite_admin_methods import SQLiteAdminMethods
 from sidequest.stores.sqlite_schema import connect, database_path, migrate
 
 POLL_INTERVAL = 0.01
@@ -105,7 +98,7 @@ class _ThreadConnection:
         self.pid = os.getpid()
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteAdminMethods, Store):
     """Jobs in a SQLite file (WAL mode), safe for every thread and every process on one machine."""
 
     def __init__(self, url: str) -> None:
@@ -411,77 +404,6 @@ class SQLiteStore(Store):
         """Set the entry's paused flag."""
         with self._write() as conn:
             cron.pause(conn, entry, paused)
-
-    # ----------------------------------------------------------------------------------------------
-    # Admin reads (see sqlite_admin.py for the statements)
-
-    def queues(self) -> list[QueueInfo]:
-        """Registered queues with their sizes and latencies, by name."""
-        with self._read() as conn:
-            return admin.queues(conn, time.time())
-
-    def counts(self) -> Counts:
-        """Totals; ``busy`` is the number of jobs the live processes last published as running (their
-        heartbeats' busy lists), the figure the Busy page lists, not claimed-but-waiting rows."""
-        with self._read() as conn:
-            return admin.counts(conn, time.time())
-
-    def history(self, days: int, today: date) -> list[tuple[date, int, int]]:
-        """Processed and failed per UTC day, newest first."""
-        with self._read() as conn:
-            return admin.history(conn, days, today)
-
-    def list_queue(self, queue: str, offset: int = 0, limit: int = 25) -> list[JobEntry]:
-        """A page of ``queue`` in run order."""
-        with self._read() as conn:
-            return admin.list_queue(conn, queue, offset, limit)
-
-    def list_set(self, name: SetName, offset: int = 0, limit: int = 25) -> list[JobEntry]:
-        """A page of the scheduled, retry or dead set."""
-        with self._read() as conn:
-            return admin.list_set(conn, name, offset, limit)
-
-    def processes(self) -> list[ProcessInfo]:
-        """Processes whose lease has not expired, by identity."""
-        with self._read() as conn:
-            return admin.processes(conn, time.time())
-
-    def busy(self) -> list[WorkInfo]:
-        """The busy lists of live processes."""
-        with self._read() as conn:
-            return admin.busy(conn, time.time())
-
-    # ----------------------------------------------------------------------------------------------
-    # Admin actions: each entry is matched by row id, state and exact payload, so an entry that moved
-    # since it was listed (or a new row that reused its id) is skipped.
-
-    def delete(self, entries: Sequence[JobEntry]) -> int:
-        """Delete the listed jobs still where they were listed."""
-        with self._write() as conn:
-            return admin.delete(conn, entries)
-
-    def retry_now(self, entries: Sequence[JobEntry]) -> int:
-        """Move the listed set jobs to the back of their queues."""
-        with self._write() as conn:
-            moved = admin.retry_now(conn, entries, time.time())
-        if moved:
-            self._wake_claimers()
-        return moved
-
-    def kill_entries(self, entries: Sequence[JobEntry], now: float) -> int:
-        """Move the listed scheduled/retry jobs to the dead set, then trim it."""
-        with self._write() as conn:
-            return admin.kill_entries(conn, entries, now)
-
-    def clear(self, where: str) -> int:
-        """Empty a queue (and forget its name) or a set."""
-        with self._write() as conn:
-            return admin.clear(conn, where)
-
-    def signal(self, identity: str, signal: str) -> None:
-        """Queue a signal; signals older than a minute are dropped here and ignored by beat."""
-        with self._write() as conn:
-            maintenance.signal(conn, identity, signal, time.time())
 
     # ----------------------------------------------------------------------------------------------
 
