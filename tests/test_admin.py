@@ -237,3 +237,20 @@ def test_signalling_a_process_that_is_not_alive_names_the_live_ones(store: Store
     beat(store, process("web-1:7:aa"))
     with pytest.raises(AdminError, match="no live process 'web-9'; live processes: web-1:7:aa"):
         admin.stop("web-9")
+
+
+def test_deleting_or_killing_a_unique_job_frees_its_lock_for_the_next_enqueue(
+    store: Store, admin: Admin
+) -> None:
+    from sidequest.client import Client
+
+    client = Client(store)
+    options = {"unique_for": 3600}
+    first = client.enqueue("app.workers.ReportWorker", [7], options=options, at=time.time() + 600)
+    assert first is not None
+    assert client.enqueue("app.workers.ReportWorker", [7], options=options) is None  # locked
+    assert admin.delete("scheduled", [first]).done == 1
+    second = client.enqueue("app.workers.ReportWorker", [7], options=options, at=time.time() + 600)
+    assert second is not None
+    assert admin.kill("scheduled", [second]).done == 1
+    assert client.enqueue("app.workers.ReportWorker", [7], options=options) is not None

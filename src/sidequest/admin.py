@@ -28,6 +28,7 @@ from sidequest.errors import SidequestError
 from sidequest.job import Counts, JobEntry, ProcessInfo, QueueInfo, SetName, WorkInfo
 from sidequest.options import QUEUE_NAME
 from sidequest.stores.base import Store
+from sidequest.unique import UNIQUE_KEY
 
 SETS: tuple[SetName, ...] = ("scheduled", "retry", "dead")
 LOCATIONS_HELP = "queue:NAME, scheduled, retry or dead"
@@ -213,9 +214,9 @@ class Admin:
         location = self._location(where)
         if jobs is ALL:
             if location.kind == "queue":
-                return self._act(location, ALL, self.store.delete)
+                return self._act(location, ALL, self._releasing(self.store.delete))
             return ActionResult(self.store.clear(location.kind))
-        return self._act(location, jobs, self.store.delete)
+        return self._act(location, jobs, self._releasing(self.store.delete))
 
     def kill(self, where: str | Location, jobs: Selection) -> ActionResult:
         """Move scheduled or retry jobs to the dead set now, where people can still inspect and retry
@@ -223,7 +224,9 @@ class Admin:
         location = self._location(where)
         if location.kind not in ("scheduled", "retry"):
             raise AdminError(f"kill applies to scheduled and retry jobs, not to {location}")
-        return self._act(location, jobs, lambda entries: self.store.kill_entries(entries, self.clock()))
+        return self._act(
+            location, jobs, self._releasing(lambda entries: self.store.kill_entries(entries, self.clock()))
+        )
 
     def clear_queue(self, name: str) -> int:
         """Delete every job in a queue and forget the queue's name. Returns how many jobs went; an
@@ -266,6 +269,25 @@ class Admin:
         for target in targets:
             self.store.signal(target, signal)
         return targets
+
+    def _releasing(self, action: Callable[[Sequence[JobEntry]], int]) -> Callable[[Sequence[JobEntry]], int]:
+        """``action``, then free the unique locks of the jobs it removed, so a duplicate may be enqueued
+        again at once instead of after ``unique_for``. Only when every entry of the batch was acted on:
+        an entry that moved meanwhile may be pending again, and its lock must stay."""
+
+        def act(entries: Sequence[JobEntry]) -> int:
+            done = action(entries)
+            if done == len(entries):
+                locks = [
+                    (entry.payload[UNIQUE_KEY], entry.jid)
+                    for entry in entries
+                    if entry.payload is not None and isinstance(entry.payload.get(UNIQUE_KEY), str)
+                ]
+                if locks:
+                    self.store.release_unique(locks)
+            return done
+
+        return act
 
     def _act(
         self, location: Location, jobs: Selection, action: Callable[[Sequence[JobEntry]], int]
