@@ -47,41 +47,6 @@ POLL_INTERVAL = 0.01
 MIN_SQLITE = (3, 35, 0)
 """``UPDATE ... RETURNING`` and ``DELETE ... RETURNING`` arrived in SQLite 3.35."""
 
-INSERT_ENQUEUED = "INSERT INTO jobs (queue, state, payload, position) VALUES (?, 'enqueued', ?, ?)"
-INSERT_SCHEDULED = "INSERT INTO jobs (queue, state, payload, score) VALUES (?, 'scheduled', ?, ?)"
-
-# The subquery walks jobs_ready from the front; the UPDATE flips each row in the same statement,
-# so two claimers serialized by the write lock can never take the same row.
-CLAIM = """
-    UPDATE jobs
-    SET state = 'running', owner = ?, claimed_at = ?, claims = claims + 1
-    WHERE id IN (
-        SELECT id FROM jobs
-        WHERE state = 'enqueued' AND queue = ?
-        ORDER BY position
-        LIMIT ?
-    )
-    RETURNING id, claims, position, payload
-"""
-
-# The tokens are a JSON array of [id, claims] pairs: one statement for the whole batch.
-ACK = """
-    DELETE FROM jobs
-    WHERE owner = ? AND state = 'running'
-      AND id IN (
-        SELECT jobs.id
-        FROM json_each(?) AS token
-        JOIN jobs ON jobs.id = json_extract(token.value, '$[0]')
-                 AND jobs.claims = json_extract(token.value, '$[1]')
-      )
-"""
-
-TO_RETRY = f"""
-    UPDATE jobs
-    SET state = 'retry', queue = ?, payload = ?, score = ?, owner = NULL, claimed_at = NULL, position = NULL
-    WHERE {moves.HELD}
-"""
-
 
 class _ThreadConnection:
     """One thread's connection. When the thread ends its threading.local drops this, closing it.
@@ -199,9 +164,11 @@ class SQLiteStore(SQLiteAdminMethods, Store):
         with self._write() as conn:
             for queue, raws in ready.items():
                 first = moves.back_position(conn, queue)
-                conn.executemany(INSERT_ENQUEUED, ((queue, raw, first + i) for i, raw in enumerate(raws)))
+                conn.executemany(
+                    moves.INSERT_ENQUEUED, ((queue, raw, first + i) for i, raw in enumerate(raws))
+                )
             if scheduled:
-                conn.executemany(INSERT_SCHEDULED, scheduled)
+                conn.executemany(moves.INSERT_SCHEDULED, scheduled)
             moves.register_queues(conn, ready)
         if ready:
             self._wake_claimers()
@@ -284,7 +251,7 @@ class SQLiteStore(SQLiteAdminMethods, Store):
         wanted = limit
         with self._write() as conn:
             for queue in names:
-                rows = conn.execute(CLAIM, (owner, now, queue, wanted)).fetchall()
+                rows = conn.execute(moves.CLAIM, (owner, now, queue, wanted)).fetchall()
                 if rows:
                     taken.append((queue, rows))
                     wanted -= len(rows)
@@ -314,7 +281,7 @@ class SQLiteStore(SQLiteAdminMethods, Store):
             return 0
         tokens = moves.encode([list(job.token) for job in jobs])
         with self._write() as conn:
-            return conn.execute(ACK, (owner, tokens)).rowcount
+            return conn.execute(moves.ACK, (owner, tokens)).rowcount
 
     def retry(self, owner: str, job: Claimed, payload: Payload, at: float) -> bool:
         """Turn the running row into a retry row in place (one UPDATE; nothing if no longer held)."""
@@ -322,7 +289,7 @@ class SQLiteStore(SQLiteAdminMethods, Store):
         queue = moves.queue_of(payload, job.queue)
         with self._write() as conn:
             moved = conn.execute(
-                TO_RETRY, (queue, moves.encode(payload), float(at), job_id, claims, owner)
+                moves.TO_RETRY, (queue, moves.encode(payload), float(at), job_id, claims, owner)
             ).rowcount
         return moved == 1
 

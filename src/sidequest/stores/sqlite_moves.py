@@ -139,3 +139,41 @@ def decode_list(raw: str) -> list[dict[str, Any]]:
     except orjson.JSONDecodeError:
         return []
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+# Statements of the processing side (SQLiteStore): they move jobs between states.
+
+INSERT_ENQUEUED = "INSERT INTO jobs (queue, state, payload, position) VALUES (?, 'enqueued', ?, ?)"
+INSERT_SCHEDULED = "INSERT INTO jobs (queue, state, payload, score) VALUES (?, 'scheduled', ?, ?)"
+
+# The subquery walks jobs_ready from the front; the UPDATE flips each row in the same statement,
+# so two claimers serialized by the write lock can never take the same row.
+CLAIM = """
+    UPDATE jobs
+    SET state = 'running', owner = ?, claimed_at = ?, claims = claims + 1
+    WHERE id IN (
+        SELECT id FROM jobs
+        WHERE state = 'enqueued' AND queue = ?
+        ORDER BY position
+        LIMIT ?
+    )
+    RETURNING id, claims, position, payload
+"""
+
+# The tokens are a JSON array of [id, claims] pairs: one statement for the whole batch.
+ACK = """
+    DELETE FROM jobs
+    WHERE owner = ? AND state = 'running'
+      AND id IN (
+        SELECT jobs.id
+        FROM json_each(?) AS token
+        JOIN jobs ON jobs.id = json_extract(token.value, '$[0]')
+                 AND jobs.claims = json_extract(token.value, '$[1]')
+      )
+"""
+
+TO_RETRY = f"""
+    UPDATE jobs
+    SET state = 'retry', queue = ?, payload = ?, score = ?, owner = NULL, claimed_at = NULL, position = NULL
+    WHERE {HELD}
+"""
