@@ -5,8 +5,6 @@ threads and processes. What happens when the job runs is in ``tests/runtime/test
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -16,6 +14,7 @@ import orjson
 
 import sidequest
 import sidequest.testing
+from racing import race
 from sidequest.client import Client
 from sidequest.stores.base import Store
 
@@ -151,27 +150,7 @@ ENQUEUER = textwrap.dedent(
 
 
 def test_racing_enqueues_from_many_processes_make_exactly_one_job(store: Store, store_url: str) -> None:
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", ENQUEUER, store_url, NAME],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    for process in processes:
-        assert process.stdout is not None
-        assert process.stdout.readline() == "ready\n"
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    results = []
-    for process in processes:
-        out, _ = process.communicate(timeout=60)
-        assert process.returncode == 0
-        results += out.split()
+    results = [jid for out in race(ENQUEUER, [[store_url, NAME]] * 4) for jid in out]
     assert len(results) == 160
     assert len([jid for jid in results if jid != "-"]) == 1
     assert store.counts().enqueued == 1

@@ -3,13 +3,12 @@ connections, and separate OS processes - never get the same job, and together ge
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 import threading
 from collections import Counter
 
 from contract.support import JobMaker, beat
+from racing import race
 from sidequest.job import Claimed
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
@@ -81,27 +80,7 @@ def test_several_processes_draining_one_queue_get_every_job_exactly_once(
     store: Store, jobs: JobMaker
 ) -> None:
     pushed = jobs.push_many(400)
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", DRAIN, store.url, f"host:{number}:process"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for number in range(3)
-    ]
-    outputs = []
-    for process in processes:
-        assert process.stdout is not None
-        assert process.stdout.readline() == "ready\n"
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    for process in processes:
-        out, _ = process.communicate(timeout=60)
-        assert process.returncode == 0
-        outputs.append(out.split())
+    outputs = race(DRAIN, [[store.url, f"host:{number}:process"] for number in range(3)])
     seen = Counter(jid for out in outputs for jid in out)
     assert sorted(seen) == sorted(pushed)
     assert set(seen.values()) == {1}

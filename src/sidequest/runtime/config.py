@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sidequest.errors import ConfigurationError
 from sidequest.options import QUEUE_NAME
@@ -60,7 +60,6 @@ class ProcessConfig:
     prefetch: int | None = None
     """Extra jobs claimed ahead while jobs are short (< 5 ms); default: the concurrency."""
     max_retries: int = 25
-    extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

@@ -21,7 +21,7 @@ from sidequest.errors import MalformedJobError
 from sidequest.job import Claimed, Payload
 from sidequest.middleware import ServerMiddleware, enter_server_chain
 from sidequest.registry import WorkerRegistry
-from sidequest.retry import RetryHookResult, decide, error_class, error_message, max_retries, record_failure
+from sidequest.retry import RetryHookResult, decide, error_class, error_message, max_retries
 from sidequest.worker import Worker
 
 log = logging.getLogger("sidequest.job")
@@ -158,11 +158,6 @@ class Executor:
         if decision.action == "kill":
             return Outcome(claimed, "kill", decision.payload, now, failed=True)
         return Outcome(claimed, "ack", failed=True)
-
-
-def failed_payload(payload: Payload, exc: BaseException) -> Payload:
-    """``payload`` with failure fields for ``exc`` recorded now (used for jobs killed outside perform)."""
-    return record_failure(payload, exc, time.time())
 
 
 def _fields(payload: Payload) -> dict[str, Any]:

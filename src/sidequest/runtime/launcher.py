@@ -198,7 +198,7 @@ class Launcher:
         waiting = self.threads.take_waiting()
         if waiting:  # prefetched, never started: back to the front of their queues at once
             self._requeue(waiting)
-        self.tracker.wait_until(False, max(0.0, deadline - time.monotonic()))
+        self.tracker.wait_until_nothing_runs(max(0.0, deadline - time.monotonic()))
         self._flush_outcomes(timeout=2.0)
         leftover = self.tracker.held()
         if leftover:

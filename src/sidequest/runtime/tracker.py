@@ -136,11 +136,9 @@ class Tracker:
         with self._lock:
             return not self._held and not self._running and not self._slotted
 
-    def wait_until(self, predicate_idle: bool, timeout: float) -> bool:
-        """Wait up to ``timeout`` until nothing runs (and, with ``predicate_idle``, nothing is held)."""
+    def wait_until_nothing_runs(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` until no job is running; True if none is."""
         with self._changed:
-            if predicate_idle:
-                return self._changed.wait_for(lambda: not self._held and not self._running, timeout)
             return self._changed.wait_for(lambda: not self._running, timeout)
 
     # -- counters flushed by the heartbeat ---------------------------------------------------------
