@@ -31,5 +31,11 @@ class StoreError(SidequestError):
     """The store could not be reached or refused an operation."""
 
 
+class PermanentStoreError(StoreError):
+    """The store answered, and the answer will not change by retrying: a wrong password, a database
+    index out of range, a file that is not a database, a key of the wrong type. Outages are retried;
+    these end a ``sidequest run`` process with the error (and an admin command with one line)."""
+
+
 class OrphanedJobError(SidequestError):
     """Recorded on a job that kept crashing its process (a poison pill) and was moved to the dead set."""

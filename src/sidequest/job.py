@@ -139,6 +139,13 @@ class ProcessInfo:
     labels: list[str] = field(default_factory=list)
     rss_kb: int = 0
     version: str = ""
+    boot_id: str = ""
+    """The kernel's boot id of the machine (``/proc/sys/kernel/random/boot_id``); '' when unknown."""
+    pid_namespace: str = ""
+    """The pid namespace the process runs in (``readlink /proc/self/ns/pid``); '' when unknown."""
+    pid_started: int = 0
+    """The process's start time in clock ticks since boot (``/proc/PID/stat`` field 22); 0 when
+    unknown. With ``boot_id`` and ``pid_namespace`` it tells a dead process from a reused pid."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,10 +102,12 @@ def test_a_beat_writes_sidekiqs_process_hash_busy_hashes_and_counters(
     assert int(fields["rtt_us"]) > 0
     assert 55 <= raw.ttl(OWNER) <= 60
     info = json.loads(fields["info"])
-    # Sidekiq 6.4.1's keys in its order, then 7.3+'s version and embedded.
+    # Sidekiq 6.4.1's keys in its order, then 7.3+'s version and embedded, then sidequest's own
+    # host facts (which Sidekiq's readers ignore).
     assert list(info) == [
         *["hostname", "started_at", "pid", "tag", "concurrency", "queues", "labels", "identity"],
         *["version", "embedded"],
+        *["sq_boot_id", "sq_pid_namespace", "sq_pid_started"],
     ]
     assert (info["started_at"], info["tag"], info["queues"], info["labels"]) == (
         1795823124.538,

@@ -198,8 +198,18 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def rescue_orphans(self, now: float, max_orphaned: int = 3) -> RescueResult:
-        """Give back the jobs of owners whose lease expired before ``now``.
+    def end_lease(self, identity: str) -> None:
+        """End ``identity``'s lease now: the caller proved the process dead (same machine, its pid gone
+        or reused). Its jobs become orphans for the next :meth:`rescue_orphans`; its process entry is
+        removed. Idempotent; nothing happens for an unknown identity. Never call it for a live process.
+        """
+
+    @abstractmethod
+    def rescue_orphans(
+        self, now: float, max_orphaned: int = 3, *, exclude: str | None = None
+    ) -> RescueResult:
+        """Give back the jobs of owners whose lease expired before ``now``, never those of ``exclude``
+        (the calling process: a process never rescues itself, whatever the clock says).
 
         Each such job returns to the front of its queue with its ``orphan_count`` field increased by 1;
         a job whose count would pass ``max_orphaned`` (it kept killing its process) goes to the dead set

@@ -295,7 +295,13 @@ class RedisStore(Store):
                     break
         return moved
 
-    def rescue_orphans(self, now: float, max_orphaned: int = 3) -> RescueResult:
+    def end_lease(self, identity: str) -> None:
+        """The heartbeat hash is the lease: removing it (as a clean exit does) makes the jobs orphans."""
+        self.unregister(identity)
+
+    def rescue_orphans(
+        self, now: float, max_orphaned: int = 3, *, exclude: str | None = None
+    ) -> RescueResult:
         """Give back the in-flight jobs of owners whose heartbeat hash has expired.
 
         Redis expires the hash, so the server's clock decides when a lease is over; ``now`` is the time
@@ -312,7 +318,7 @@ class RedisStore(Store):
             owners = list(by_owner)
             alive = self._conn.pipeline([("EXISTS", keys.process(owner)) for owner in owners])
             for owner, lives in zip(owners, alive, strict=True):
-                if lives:
+                if lives or owner == exclude:
                     continue
                 cutoff = score_text(now - DEAD_TIMEOUT_SECONDS)
                 for key, queue_name in by_owner[owner]:

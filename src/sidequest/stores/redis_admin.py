@@ -203,6 +203,9 @@ class RedisAdmin:
                     labels=[str(label) for label in info.get("labels") or []],
                     rss_kb=to_int(rss),
                     version=str(info.get("version") or ""),
+                    boot_id=str(info.get("sq_boot_id") or ""),
+                    pid_namespace=str(info.get("sq_pid_namespace") or ""),
+                    pid_started=to_int(info.get("sq_pid_started")),
                 )
             )
         return found

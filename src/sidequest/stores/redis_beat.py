@@ -104,6 +104,10 @@ def process_info_json(process: ProcessInfo) -> str:
             "identity": process.identity,
             "version": process.version or _sidequest_version(),
             "embedded": False,
+            # sidequest's own: lets a process on the same machine prove this one dead (Sidekiq ignores them).
+            "sq_boot_id": process.boot_id,
+            "sq_pid_namespace": process.pid_namespace,
+            "sq_pid_started": process.pid_started,
         }
     )
 

@@ -341,10 +341,17 @@ class SQLiteStore(SQLiteAdminMethods, Store):
             self._wake_claimers()
         return moved
 
-    def rescue_orphans(self, now: float, max_orphaned: int = 3) -> RescueResult:
+    def end_lease(self, identity: str) -> None:
+        """Expire the process row now; its running rows are orphans from here on."""
+        with self._write() as conn:
+            maintenance.end_lease(conn, identity)
+
+    def rescue_orphans(
+        self, now: float, max_orphaned: int = 3, *, exclude: str | None = None
+    ) -> RescueResult:
         """Rescue every orphan in one transaction, so two rescuers never move a job twice."""
         with self._write() as conn:
-            result = maintenance.rescue_orphans(conn, now, max_orphaned)
+            result = maintenance.rescue_orphans(conn, now, max_orphaned, exclude)
         if result.requeued:
             self._wake_claimers()
         return result

@@ -52,6 +52,7 @@ ORPHANS = """
     SELECT id, queue, payload, claims, owner FROM jobs
     WHERE state = 'running'
       AND owner NOT IN (SELECT identity FROM processes WHERE expires_at > ?)
+      AND owner IS NOT ?
     ORDER BY claimed_at, id
 """
 
@@ -114,7 +115,14 @@ def promote_due(conn: sqlite3.Connection, now: float, limit: int) -> int:
     return moved
 
 
-def rescue_orphans(conn: sqlite3.Connection, now: float, max_orphaned: int) -> RescueResult:
+def end_lease(conn: sqlite3.Connection, identity: str) -> None:
+    """Forget a process proven dead: its lease is over, its running rows are orphans."""
+    conn.execute("DELETE FROM processes WHERE identity = ?", (identity,))
+
+
+def rescue_orphans(
+    conn: sqlite3.Connection, now: float, max_orphaned: int, exclude: str | None = None
+) -> RescueResult:
     """Give back the running rows of owners with no unexpired process row: to the front of their queue
     with ``orphan_count`` + 1, or to the dead set once that count passes ``max_orphaned``.
 
@@ -122,7 +130,7 @@ def rescue_orphans(conn: sqlite3.Connection, now: float, max_orphaned: int) -> R
     (a long GC pause, a suspended laptop) writes its row again at its next beat.
     """
     requeued = killed = 0
-    orphans = conn.execute(ORPHANS, (now,)).fetchall()
+    orphans = conn.execute(ORPHANS, (now, exclude)).fetchall()
     # Last first, so the jobs claimed first end up at the very front.
     for job_id, queue, raw, claims, owner in reversed(orphans):
         payload = moves.decode(raw)
