@@ -33,8 +33,14 @@ class StoreError(SidequestError):
 
 class PermanentStoreError(StoreError):
     """The store answered, and the answer will not change by retrying: a wrong password, a database
-    index out of range, a file that is not a database, a key of the wrong type. Outages are retried;
-    these end a ``sidequest run`` process with the error (and an admin command with one line)."""
+    index out of range, a file that is not a database. Outages are retried; these are configuration
+    errors and end a ``sidequest run`` process with the error (an admin command with one line)."""
+
+
+class StoreDataError(StoreError):
+    """One key or row holds something the store cannot use (a Redis key of the wrong type, set by
+    another application). The message names the key and what to do. The operation changed nothing,
+    and it concerns only that key: other queues and jobs go on, and the process keeps running."""
 
 
 class OrphanedJobError(SidequestError):

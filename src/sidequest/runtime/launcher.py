@@ -35,6 +35,7 @@ from sidequest.runtime.cron import CRON_INTERVAL, CronScheduler
 from sidequest.runtime.executor import Executor
 from sidequest.runtime.fetcher import Fetcher
 from sidequest.runtime.heartbeat import Heartbeat
+from sidequest.runtime.host import this_process
 from sidequest.runtime.loop import ServiceLoop
 from sidequest.runtime.monitor import Monitor
 from sidequest.runtime.processors import AsyncProcessor, ThreadProcessors
@@ -97,6 +98,7 @@ class Launcher:
         self._stop_requested = threading.Event()
         self._stopped = threading.Event()
         self._started = False
+        host = this_process()
         info = ProcessInfo(
             identity=self.identity,
             hostname=self.identity.split(":", 1)[0],
@@ -107,10 +109,13 @@ class Launcher:
             tag=cfg.tag,
             labels=list(cfg.labels),
             version=__version__,
+            boot_id=host.boot_id,
+            pid_namespace=host.pid_namespace,
+            pid_started=host.pid_started,
         )
         self.heartbeat = Heartbeat(store, self.tracker, info, cfg.lease_ttl, self._quiet.is_set, self.signal)
         self.scheduler = Scheduler(store)
-        self.rescuer = Rescuer(store, cfg.max_orphaned)
+        self.rescuer = Rescuer(store, cfg.max_orphaned, self.identity)
         self.monitor = Monitor(self.tracker, cfg.timeout)
         self._loops = [
             ServiceLoop(

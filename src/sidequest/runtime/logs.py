@@ -5,11 +5,28 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
 
 JOB_FIELDS = ("job_class", "jid", "queue", "elapsed")
+
+CURRENT_JOB: ContextVar[tuple[str, str] | None] = ContextVar("sidequest_current_job", default=None)
+"""``(class, jid)`` of the job the current thread or task is performing; None outside a job. Log
+records made inside ``perform`` (by sidequest or by the application) carry them."""
+
+
+@contextmanager
+def job_log_context(job_class: str, jid: str) -> Iterator[None]:
+    """Mark the code inside the block as performing job ``jid`` of ``job_class`` (for log records)."""
+    token = CURRENT_JOB.set((job_class, jid))
+    try:
+        yield
+    finally:
+        CURRENT_JOB.reset(token)
 
 
 class TextFormatter(logging.Formatter):

@@ -21,14 +21,15 @@ class Rescuer:
 
     name = "rescuer"
 
-    def __init__(self, store: Store, max_orphaned: int) -> None:
+    def __init__(self, store: Store, max_orphaned: int, identity: str | None = None) -> None:
         self.store = store
         self.max_orphaned = max_orphaned
+        self.identity = identity
 
     def run_once(self, now: float) -> RescueResult:
         """Rescue orphans of expired leases as of ``now``."""
         try:
-            result = self.store.rescue_orphans(now, self.max_orphaned)
+            result = self.store.rescue_orphans(now, self.max_orphaned, exclude=self.identity)
         except StoreError as exc:
             log.error("rescuer cannot reach the store (%s); will retry", exc)
             return RescueResult()

@@ -308,6 +308,11 @@ class Store(ABC):
 
     # ----------------------------------------------------------------------------------------------
 
+    def startup_warnings(self) -> list[str]:
+        """What a person starting a process on this store should be told (a Redis whose
+        ``maxmemory-policy`` may evict jobs, say); ``[]`` when all is well. Read-only."""
+        return []
+
     @abstractmethod
     def close(self) -> None:
         """Release connections. The store must not be used afterwards."""
