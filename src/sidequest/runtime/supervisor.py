@@ -1,16 +1,26 @@
 """``sidequest run -p N``: N worker processes under one supervisor, to use every core.
 
 The supervisor runs no jobs. It starts N children (each a full ``sidequest run`` with its own lease),
-forwards TERM/INT/TSTP/TTIN to them, replaces a child that dies (after a pause if it keeps dying
-at once), and on TERM waits for every child's own graceful shutdown before exiting.
+forwards TERM/INT/TSTP/TTIN to them, replaces a child that dies, and on TERM waits for every child's own
+graceful shutdown before exiting.
+
+Two failure modes shape the code:
+
+* A signal handler runs on the main thread between two bytecodes, possibly while the main thread holds a
+  lock: a handler that takes that lock deadlocks the supervisor for good. So the handler only records the
+  signal (``SimpleQueue.put`` is reentrant) and the main loop acts on it.
+* A child that cannot start (a bad ``-r``, a bad URL, a wrong password) would be restarted forever, each
+  time printing its error once more. After :data:`START_FAILURES` exits in a row within
+  :data:`START_WINDOW` seconds of starting, the supervisor stops every child and exits with that child's
+  exit code: the child's own ``Error:`` line, printed just above, says what to fix.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Sequence
 
@@ -18,7 +28,14 @@ from sidequest.runtime.signals import install
 
 log = logging.getLogger("sidequest")
 
-CRASH_LOOP_SECONDS = 2.0
+START_WINDOW = 10.0
+"""Seconds: a child that exits sooner than this after its start failed to start."""
+
+START_FAILURES = 3
+"""Children failing to start in a row (with no child surviving its start meanwhile) before giving up."""
+
+RESPAWN_PAUSE = 1.0
+"""Seconds to wait before replacing a child that failed to start, so a crash loop does not spin."""
 
 
 class Supervisor:
@@ -29,47 +46,73 @@ class Supervisor:
         self.count = count
         self.timeout = timeout
         self.children: list[tuple[subprocess.Popen[bytes], float]] = []
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()
+        self._signals: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._start_failures = 0
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], float]:
         child = subprocess.Popen(self.command)
         log.info("started child process %d", child.pid)
-        return child
+        return child, time.monotonic()
 
     def signal(self, name: str) -> None:
-        """Forward a signal to every child; TERM/INT also stop the supervisor."""
-        if name in ("TERM", "INT"):
-            self._stopping.set()
-            name = "TERM"
-        signum = getattr(signal, f"SIG{name}")
-        with self._lock:
-            for child, _ in self.children:
-                if child.poll() is None:
-                    child.send_signal(signum)
+        """Called from the signal handler: only record the signal; :meth:`run` acts on it."""
+        self._signals.put(name)
 
     def run(self) -> int:
-        """Supervise until TERM/INT; returns 0 once every child has exited."""
+        """Supervise until TERM/INT; returns 0 once every child has exited after a stop, or the exit
+        code of a child that kept failing to start."""
         restore = install(self.signal)
         try:
-            with self._lock:
-                self.children = [(self._spawn(), time.monotonic()) for _ in range(self.count)]
-            while not self._stopping.wait(0.2):
-                self._replace_dead()
-            return self._wait_for_children()
+            self.children = [self._spawn() for _ in range(self.count)]
+            while True:
+                try:
+                    name = self._signals.get(timeout=0.2)
+                except queue.Empty:
+                    failed = self._replace_dead()
+                    if failed is not None:
+                        self._forward("TERM")
+                        self._wait_for_children()
+                        return failed
+                    continue
+                if name in ("TERM", "INT"):
+                    self._forward("TERM")
+                    return self._wait_for_children()
+                self._forward(name)
         finally:
             restore()
 
-    def _replace_dead(self) -> None:
-        with self._lock:
-            for index, (child, started) in enumerate(self.children):
-                code = child.poll()
-                if code is None or self._stopping.is_set():
-                    continue
+    def _forward(self, name: str) -> None:
+        signum = getattr(signal, f"SIG{name}", None)
+        if signum is None:
+            return
+        for child, _ in self.children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    def _replace_dead(self) -> int | None:
+        """Replace children that exited; return an exit code when children keep failing to start."""
+        for index, (child, started) in enumerate(self.children):
+            code = child.poll()
+            if code is None:
+                if time.monotonic() - started >= START_WINDOW:
+                    self._start_failures = 0  # one child survived its start: the setup is sound
+                continue
+            if time.monotonic() - started < START_WINDOW:
+                self._start_failures += 1
+                if self._start_failures >= START_FAILURES:
+                    log.error(
+                        "child processes exited %d times in a row at start (last exit code %s); giving up: "
+                        "see the child's error above",
+                        self._start_failures,
+                        code,
+                    )
+                    return code or 1
+                log.error("child process %d exited with code %s at start; retrying", child.pid, code)
+                time.sleep(RESPAWN_PAUSE)
+            else:
                 log.error("child process %d exited with code %s; starting a replacement", child.pid, code)
-                if time.monotonic() - started < CRASH_LOOP_SECONDS:
-                    time.sleep(1.0)  # a child that dies at once would otherwise spin here
-                self.children[index] = (self._spawn(), time.monotonic())
+            self.children[index] = self._spawn()
+        return None
 
     def _wait_for_children(self) -> int:
         deadline = time.monotonic() + self.timeout + 5.0
