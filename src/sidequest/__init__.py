@@ -20,6 +20,7 @@ from sidequest.defaults import configure, default_client
 from sidequest.errors import (
     ConfigurationError,
     JobArgumentError,
+    JobTimeoutError,
     SidequestError,
     UnknownWorkerError,
     WorkerDefinitionError,
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigurationError",
     "JobArgumentError",
     "JobSetter",
+    "JobTimeoutError",
     "PeriodicEntry",
     "SidequestError",
     "UnknownWorkerError",

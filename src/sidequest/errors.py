@@ -45,3 +45,13 @@ class StoreDataError(StoreError):
 
 class OrphanedJobError(SidequestError):
     """Recorded on a job that kept crashing its process (a poison pill) and was moved to the dead set."""
+
+
+class JobTimeoutError(SidequestError):
+    """A job ran past its ``time_limit`` and was stopped: raised inside its thread, its task cancelled,
+    or its child process killed. It goes through the normal retry policy like any failure."""
+
+
+class ChildProcessDiedError(SidequestError):
+    """A job with ``isolation="process"`` lost its child process (a segfault, ``os._exit``, an OOM kill).
+    Only that job fails; the pool starts a new child."""
