@@ -97,3 +97,19 @@ def runs(record: Path) -> Counter[str]:
     if not record.exists():
         return Counter()
     return Counter(line.split(" ", 1)[1] for line in record.read_text().splitlines() if " " in line)
+
+
+def children_of(pid: int) -> list[int]:
+    """Child pids of ``pid``, read from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found

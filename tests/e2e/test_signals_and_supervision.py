@@ -7,26 +7,10 @@ import signal
 import time
 from pathlib import Path
 
-from processes import SidequestProcess, runs, wait_for
+from processes import SidequestProcess, children_of, runs, wait_for
 from sidequest.client import Client
 from sidequest.stores import open_store
 from testapp.workers import ActionWorker
-
-
-def children_of(pid: int) -> list[int]:
-    """Child pids of ``pid``, read from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
 
 
 def test_ttin_logs_the_stack_of_every_thread(sqlite_url: str, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 log = logging.getLogger("sidequest")
@@ -27,15 +27,15 @@ def dump_threads() -> str:
     return text
 
 
-def install(on_signal: Callable[[str], None]) -> Callable[[], None]:
-    """Route TERM, INT, TSTP and TTIN to ``on_signal(name)``; returns a function restoring the old
-    handlers. Must be called from the main thread."""
+def install(on_signal: Callable[[str], None], names: Sequence[str] = HANDLED) -> Callable[[], None]:
+    """Route the signals ``names`` (default TERM, INT, TSTP and TTIN) to ``on_signal(name)``; returns a
+    function restoring the old handlers. Must be called from the main thread."""
     previous: dict[int, object] = {}
 
     def handler(signum: int, frame: FrameType | None) -> None:
         on_signal(signal.Signals(signum).name.removeprefix("SIG"))
 
-    for name in HANDLED:
+    for name in names:
         signum = getattr(signal, f"SIG{name}")
         previous[signum] = signal.signal(signum, handler)
 

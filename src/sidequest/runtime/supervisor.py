@@ -1,8 +1,11 @@
 """``sidequest run -p N``: N worker processes under one supervisor, to use every core.
 
 The supervisor runs no jobs. It starts N children (each a full ``sidequest run`` with its own lease),
-forwards TERM/INT/TSTP/TTIN to them, replaces a child that dies, and on TERM waits for every child's own
-graceful shutdown before exiting.
+forwards TERM/INT/TSTP/TTIN to them, replaces a child that dies (or exits to be recycled, as
+``--max-memory`` and ``--max-jobs`` make it), and on TERM waits for every child's own graceful shutdown
+before exiting. HUP restarts the children one at a time (a rolling restart after a deploy, as Sidekiq
+Enterprise does it): each is stopped gracefully, so its running jobs finish or go back to their queues,
+and replaced by a child running the new code before the next one stops, so the others keep working.
 
 Two failure modes shape the code:
 
@@ -22,9 +25,10 @@ import queue
 import signal
 import subprocess
 import time
+from collections import deque
 from collections.abc import Sequence
 
-from sidequest.runtime.signals import install
+from sidequest.runtime.signals import HANDLED, install
 
 log = logging.getLogger("sidequest")
 
@@ -48,6 +52,8 @@ class Supervisor:
         self.children: list[tuple[subprocess.Popen[bytes], float]] = []
         self._signals: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._start_failures = 0
+        self._to_restart: deque[int] = deque()
+        self._restarting: int | None = None
 
     def _spawn(self) -> tuple[subprocess.Popen[bytes], float]:
         child = subprocess.Popen(self.command)
@@ -61,7 +67,7 @@ class Supervisor:
     def run(self) -> int:
         """Supervise until TERM/INT; returns 0 once every child has exited after a stop, or the exit
         code of a child that kept failing to start."""
-        restore = install(self.signal)
+        restore = install(self.signal, (*HANDLED, "HUP"))
         try:
             self.children = [self._spawn() for _ in range(self.count)]
             while True:
@@ -77,7 +83,10 @@ class Supervisor:
                 if name in ("TERM", "INT"):
                     self._forward("TERM")
                     return self._wait_for_children()
-                self._forward(name)
+                if name == "HUP":
+                    self._rolling_restart()
+                else:
+                    self._forward(name)
         finally:
             restore()
 
@@ -89,10 +98,30 @@ class Supervisor:
             if child.poll() is None:
                 child.send_signal(signum)
 
+    def _rolling_restart(self) -> None:
+        pending = [index for index in range(len(self.children)) if index not in self._to_restart]
+        log.info("HUP: restarting %d child processes one at a time", len(pending))
+        self._to_restart.extend(pending)
+        self._restart_next()
+
+    def _restart_next(self) -> None:
+        if self._restarting is not None or not self._to_restart:
+            return
+        self._restarting = self._to_restart.popleft()
+        child, _ = self.children[self._restarting]
+        log.info("rolling restart: stopping child process %d", child.pid)
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
     def _replace_dead(self) -> int | None:
         """Replace children that exited; return an exit code when children keep failing to start."""
         for index, (child, started) in enumerate(self.children):
             code = child.poll()
+            if code is not None and index == self._restarting:
+                self.children[index] = self._spawn()
+                self._restarting = None
+                self._restart_next()
+                continue
             if code is None:
                 if time.monotonic() - started >= START_WINDOW:
                     self._start_failures = 0  # one child survived its start: the setup is sound
