@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 )
 @click.option("-p", "--processes", default=1, show_default=True, help="OS processes, supervised.")
 @click.option(
+    "--reload",
+    is_flag=True,
+    help="Development: restart when a worker module's .py file changes (needs sidequest[reload]).",
+)
+@click.option(
     "-t",
     "--timeout",
     default=25.0,
@@ -90,6 +95,8 @@ def run(**options: Any) -> None:
     from sidequest.runtime.logs import setup_logging
 
     setup_logging(options["log_format"], options["log_level"])
+    if options["reload"]:
+        sys.exit(_reload(options))
     if options["processes"] > 1:
         from sidequest.runtime.supervisor import Supervisor
 
@@ -130,6 +137,23 @@ def _build(options: dict[str, Any]) -> Launcher:
     DEFAULT.configure(client)
     server_chain = [load_object(spec) for spec in options["middleware"]]
     return Launcher(store, registry, config, client=client, middleware=server_chain)
+
+
+def _reload(options: dict[str, Any]) -> int:
+    try:
+        import watchfiles  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "--reload needs the watchfiles package: pip install 'sidequest[reload]'"
+        ) from None
+    from sidequest.runtime.reloader import Reloader, child_command, watched_paths
+
+    cwd = Path.cwd()
+    if str(cwd) not in sys.path:
+        sys.path.insert(0, str(cwd))
+    modules = list(options["requires"]) or ["app.workers", "workers"]
+    command = child_command(sys.argv[1:])
+    return Reloader(command, watched_paths(modules, cwd), options["timeout"]).run()
 
 
 def _child_argv(argv: list[str]) -> list[str]:
