@@ -1,7 +1,10 @@
 # The README's two commands: `make demo` and `make test`. Each creates its own virtualenv.
+# The tests run in TEST_WORKERS parallel processes (pytest-xdist): most of them wait on real servers and
+# subprocesses rather than compute, so a 2-core machine runs three at once.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+TEST_WORKERS ?= 3
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: demo test lint typecheck unit bench clean
@@ -24,7 +27,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 unit: $(STAMP)
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS)
 
 test: lint typecheck unit
 
