@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,10 +11,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sidequest.defaults import DEFAULT_URL, URL_ENV
-from sidequest.errors import ConfigurationError
+from sidequest.errors import ConfigurationError, StoreError
+from sidequest.runtime.logs import LEVELS
 
 if TYPE_CHECKING:
+    from sidequest.registry import WorkerRegistry
     from sidequest.runtime import Launcher
+    from sidequest.stores.base import Store
+
+log = logging.getLogger("sidequest.run")
 
 
 @click.command()
@@ -64,7 +71,9 @@ if TYPE_CHECKING:
     help="Client middleware for jobs enqueued by jobs in this process; repeatable.",
 )
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="INFO", show_default=True
+)
 @click.option("--heartbeat-interval", default=5.0, show_default=True, help="Seconds between heartbeats.")
 @click.option(
     "--lease-ttl",
@@ -87,7 +96,7 @@ if TYPE_CHECKING:
 )
 def run(**options: Any) -> None:
     """Perform jobs until TERM (graceful stop), TSTP quiets, TTIN dumps thread stacks."""
-    from sidequest.runtime.logs import setup_logging
+    from sidequest.runtime.logs import flush_logging, setup_logging
 
     setup_logging(options["log_format"], options["log_level"])
     if options["processes"] > 1:
@@ -97,21 +106,30 @@ def run(**options: Any) -> None:
         sys.exit(Supervisor(command, options["processes"], options["timeout"]).run())
     try:
         launcher = _build(options)
-    except ConfigurationError as exc:
+        code = launcher.run()
+    except (ConfigurationError, StoreError) as exc:
+        # A mistake in the command or a store that cannot be used (a garbage file, a wrong URL, a
+        # server that refuses us) is one line for the person who typed it, not a traceback.
+        flush_logging()
         raise click.ClickException(str(exc)) from None
-    sys.exit(launcher.run())
+    flush_logging()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # os._exit, not sys.exit: a job may leave a non-daemon thread or a pool task behind, which would keep
+    # the interpreter waiting in threading._shutdown long after the process said it stopped, until a
+    # platform's SIGKILL. Every outcome is recorded and every log line flushed by now.
+    os._exit(code)
 
 
 def _build(options: dict[str, Any]) -> Launcher:
     from sidequest.client import Client
     from sidequest.defaults import DEFAULT
-    from sidequest.loader import load_object, load_worker_modules
-    from sidequest.registry import WorkerRegistry
+    from sidequest.loader import load_object
     from sidequest.runtime import Launcher, ProcessConfig, QueueSpec
+    from sidequest.runtime.logs import job_log_middleware
     from sidequest.stores import open_store
 
-    load_worker_modules(list(options["requires"]), Path.cwd())
-    registry = WorkerRegistry.from_loaded()
+    registry = _load(list(options["requires"]))
     specs = tuple(QueueSpec.parse(text) for text in options["queues"]) or (QueueSpec("default"),)
     config = ProcessConfig(
         queues=specs,
@@ -125,11 +143,55 @@ def _build(options: dict[str, Any]) -> Launcher:
         max_orphaned=options["max_orphaned"],
         scheduler_interval=options["scheduler_interval"],
     )
+    _warn_unread_queues(registry, [spec.name for spec in specs])
+    client_chain = [load_object(spec) for spec in options["client_middleware"]]
+    # Outermost, so the application's log records inside perform and every middleware carry the job.
+    server_chain = [job_log_middleware, *(load_object(spec) for spec in options["middleware"])]
     store = open_store(options["url"])
-    client = Client(store, [load_object(spec) for spec in options["client_middleware"]])
+    try:
+        _first_contact(store)
+    except BaseException:
+        store.close()
+        raise
+    client = Client(store, client_chain)
     DEFAULT.configure(client)
-    server_chain = [load_object(spec) for spec in options["middleware"]]
     return Launcher(store, registry, config, client=client, middleware=server_chain)
+
+
+def _load(requires: list[str]) -> WorkerRegistry:
+    """Import the worker modules and say what they define; no worker at all is a ConfigurationError,
+    since every job would then fail with UnknownWorkerError."""
+    from sidequest.loader import load_workers
+
+    modules, registry = load_workers(requires, Path.cwd())
+    if not len(registry):
+        raise ConfigurationError(
+            f"no Worker classes found in {', '.join(modules)}: every job would fail as unknown. Define "
+            f"sidequest.Worker subclasses in those modules, or pass -r with the package or module that "
+            f"defines them (a package is imported with every module below it)."
+        )
+    log.info("loaded %d workers from %s: %s", len(registry), ", ".join(modules), ", ".join(registry.names()))
+    return registry
+
+
+def _warn_unread_queues(registry: WorkerRegistry, read: list[str]) -> None:
+    from sidequest.conventions import unread_queues
+
+    for item in unread_queues(registry, read):
+        log.warning("%s", item.warning(read))
+
+
+def _first_contact(store: Store) -> None:
+    """Reach the store once before starting (a StoreError here ends the command with one line), say
+    which database this is, and pass on the store's own warnings."""
+    from sidequest.stores.sqlite import SQLiteStore
+
+    if isinstance(store, SQLiteStore):
+        # A relative sqlite:/// path resolves against the working directory: print the file really used.
+        log.info("SQLite store: %s", Path(store.path).resolve())
+    store.queues()
+    for warning in store.startup_warnings():
+        log.warning("%s", warning)
 
 
 def _child_argv(argv: list[str]) -> list[str]:
