@@ -290,7 +290,9 @@ def test_a_broken_module_deep_in_an_r_package_is_named(project: Path) -> None:
     write(project, "shop/__init__.py")
     write(project, "shop/workers/__init__.py")
     write(project, "shop/workers/mail/__init__.py")
-    write(project, "shop/workers/mail/broken_worker.py", "import sidequest\nraise RuntimeError('no SMTP_HOST')\n")
+    write(project, "shop/workers/mail/broken_worker.py", "raise RuntimeError('no SMTP_HOST')\n")
 
-    with pytest.raises(ConfigurationError, match="'shop.workers.mail.broken_worker': RuntimeError: no SMTP_HOST"):
+    with pytest.raises(ConfigurationError) as raised:
         load_worker_modules(["shop.workers"], cwd=project)
+
+    assert "'shop.workers.mail.broken_worker': RuntimeError: no SMTP_HOST" in str(raised.value)

@@ -14,6 +14,7 @@ import pytest
 
 import sidequest
 import sidequest.defaults
+import sidequest.testing
 from sidequest.client import Client
 from sidequest.errors import JobArgumentError, WorkerDefinitionError
 
@@ -136,14 +137,24 @@ def test_a_worker_defined_in_main_is_refused_at_enqueue_and_nothing_is_stored(
     assert stored(client) == 0
 
 
-def test_a_worker_defined_in_main_may_run_in_the_testing_modes_which_run_it_in_this_process() -> None:
+def test_fake_mode_accepts_a_worker_defined_in_main_since_drain_runs_it_in_this_process() -> None:
     worker = script_worker()
 
     with sidequest.testing.fake() as jobs:
         worker.perform_async(1)
+        assert [job.class_name for job in jobs] == ["__main__.ScriptWorker"]
         assert jobs.drain() == 1
+
+
+def test_inline_mode_accepts_a_worker_defined_in_main_and_runs_it_at_once() -> None:
+    ran: list[int] = []
+    worker = script_worker()
+    worker.perform = lambda self, n: ran.append(n)  # type: ignore[method-assign]
+
     with sidequest.testing.inline():
         assert worker.perform_async(2) is not None
+
+    assert ran == [2]
 
 
 # -- job times -------------------------------------------------------------------------------------
@@ -164,7 +175,7 @@ def test_a_job_time_that_is_not_finite_is_refused_on_every_enqueue_path(client: 
         lambda: client.build_payload(ReceiptWorker, [1], {}, when),
     ]
     for path in paths:
-        with pytest.raises(JobArgumentError, match="finite|out of range"):
+        with pytest.raises(JobArgumentError, match=r"finite|out of range"):
             path()
     assert stored(client) == 0
 
@@ -179,7 +190,9 @@ def test_a_job_time_that_is_not_finite_is_refused_on_every_enqueue_path(client: 
     ],
     ids=["bool", "str", "far-datetime", "far-timedelta"],
 )
-def test_a_job_time_of_the_wrong_kind_or_out_of_range_is_refused(client: Client, when: Any, problem: str) -> None:
+def test_a_job_time_of_the_wrong_kind_or_out_of_range_is_refused(
+    client: Client, when: Any, problem: str
+) -> None:
     with pytest.raises(JobArgumentError, match=problem):
         ReceiptWorker.perform_at(when, 1)
     with pytest.raises(JobArgumentError, match=problem):
