@@ -170,7 +170,8 @@ def _load(requires: list[str]) -> WorkerRegistry:
             f"sidequest.Worker subclasses in those modules, or pass -r with the package or module that "
             f"defines them (a package is imported with every module below it)."
         )
-    log.info("loaded %d workers from %s: %s", len(registry), ", ".join(modules), ", ".join(registry.names()))
+    count = f"{len(registry)} worker{'' if len(registry) == 1 else 's'}"
+    log.info("loaded %s from %s: %s", count, ", ".join(modules), ", ".join(registry.names()))
     return registry
 
 
