@@ -34,8 +34,15 @@ When = float | int | datetime
 Interval = float | int | timedelta
 
 
-MISSPELLED_OPTIONS = ("sidekiq_options", "sidekiq_option", "sidequest_option")
-"""Class attributes that look like ``sidequest_options`` but are not read: refused at definition."""
+MISNAMED = {
+    "sidekiq_options": "sidequest_options",
+    "sidekiq_option": "sidequest_options",
+    "sidequest_option": "sidequest_options",
+    "sidekiq_retry_in": "retry_in",
+    "sidekiq_retries_exhausted": "retries_exhausted",
+}
+"""Sidekiq's names (and near misses) that nothing would read on a Worker, and sidequest's names for
+them: a class that defines one is refused at definition."""
 
 
 def worker_name(cls: type) -> str:
@@ -67,13 +74,13 @@ class Worker:
         # Concrete only once every check passed: a class whose definition raised stays in
         # Worker.__subclasses__() while referenced, and must never be registered.
         cls.__sidequest_abstract__ = True
-        for typo in MISSPELLED_OPTIONS:
-            if typo in cls.__dict__:
+        for wrong, right in MISNAMED.items():
+            if wrong in cls.__dict__:
                 # Sidekiq's name, or a near miss, would otherwise be an ordinary class attribute that
                 # nothing reads: the worker runs with the default queue and retries, without a word.
                 raise WorkerDefinitionError(
-                    f"{cls.__qualname__} sets {typo}: did you mean sidequest_options? "
-                    f"sidequest reads only sidequest_options = {{...}}; rename the attribute."
+                    f"{cls.__qualname__} sets {wrong}: did you mean {right}? sidequest does not read "
+                    f"{wrong}; rename it to {right}."
                 )
         merged: dict[str, Any] = dict(DEFAULT_OPTIONS)
         for base in reversed(cls.__mro__):

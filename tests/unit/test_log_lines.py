@@ -24,18 +24,34 @@ def test_a_class_or_jid_with_a_newline_cannot_start_a_second_log_line() -> None:
     assert "jid=abc\\r\\ndef start" in line
 
 
-def test_a_message_made_from_a_payload_stays_on_one_line_but_a_traceback_does_not() -> None:
+def test_a_message_made_from_a_payload_stays_on_one_line_and_a_traceback_is_indented() -> None:
     try:
-        raise RuntimeError("boom")
+        raise RuntimeError(FORGED)
     except RuntimeError:
         import sys
 
-        failed = record(f"unknown worker class {FORGED!r}\x1b[31m")
+        failed = record(f"unknown worker class {FORGED}\x1b[31m")
         failed.exc_info = sys.exc_info()
     first, *rest = TextFormatter().format(failed).split("\n")
 
-    assert first.endswith("\\x1b[31m")
-    assert "Traceback (most recent call last):" in rest[0]
+    assert first.endswith("class=Admin jid=1 done\\x1b[31m")
+    assert rest[0] == "    Traceback (most recent call last):"
+    assert all(line.startswith("    ") for line in rest)
+    assert rest[-2:] == [
+        "    RuntimeError: app.workers.X",
+        "    2026-11-28T00:00:00.000Z pid=1 tid=x INFO: class=Admin jid=1 done",
+    ]
+
+
+def test_a_thread_dump_given_as_traceback_text_keeps_its_lines_indented_below_the_record() -> None:
+    dump = record(
+        "thread dump (TTIN)", traceback='Thread MainThread (1):\n  File "x.py", line 1, in <module>'
+    )
+
+    assert TextFormatter().format(dump).split("\n")[1:] == [
+        "    Thread MainThread (1):",
+        '      File "x.py", line 1, in <module>',
+    ]
 
 
 def test_escape_keeps_ordinary_text_as_it_is() -> None:

@@ -53,17 +53,32 @@ def script_worker() -> type[sidequest.Worker]:
 # -- sidekiq_options ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("attribute", ["sidekiq_options", "sidequest_option"])
-def test_sidekiqs_option_attribute_on_a_worker_is_refused_with_the_right_name(attribute: str) -> None:
+def test_sidekiq_options_on_a_worker_is_refused_at_class_definition() -> None:
     with pytest.raises(WorkerDefinitionError) as raised:
-        type(
-            "MailerWorker",
-            (sidequest.Worker,),
-            {attribute: {"queue": "mailers"}, "perform": lambda self: None},
-        )
 
-    message = str(raised.value)
-    assert f"MailerWorker sets {attribute}: did you mean sidequest_options?" in message
+        class MailerWorker(sidequest.Worker):
+            sidekiq_options = {"queue": "mailers"}  # the mistake under test
+
+            def perform(self) -> None:
+                pass
+
+    assert str(raised.value).endswith(
+        ".MailerWorker sets sidekiq_options: did you mean sidequest_options? sidequest does not read "
+        "sidekiq_options; rename it to sidequest_options."
+    )
+
+
+@pytest.mark.parametrize(
+    ("attribute", "right"),
+    [
+        ("sidequest_option", "sidequest_options"),
+        ("sidekiq_retry_in", "retry_in"),
+        ("sidekiq_retries_exhausted", "retries_exhausted"),
+    ],
+)
+def test_other_sidekiq_names_on_a_worker_are_refused_with_sidequests_name(attribute: str, right: str) -> None:
+    with pytest.raises(WorkerDefinitionError, match=f"sets {attribute}: did you mean {right}\\?"):
+        type("MailerWorker", (sidequest.Worker,), {attribute: {}, "perform": lambda self: None})
 
 
 def test_a_worker_with_sidequest_options_is_still_fine() -> None:

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from sidequest.worker import Worker
 
 JOB_FIELDS = ("job_class", "jid", "queue", "elapsed")
+TRACEBACK_FIELD = "traceback"
+"""``extra={"traceback": text}``: stack text shown below a record's line (a thread dump), as a traceback
+is; the message itself stays on one line."""
+TRACEBACK_INDENT = "    "
 LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 """The levels ``--log-level`` accepts (any case)."""
 
@@ -62,8 +66,10 @@ def job_log_middleware(worker: Worker, payload: Payload) -> Iterator[None]:
 class TextFormatter(logging.Formatter):
     """``2026-11-28T00:00:00.123Z pid=42 tid=abc INFO: class=app.workers.X jid=... start``
 
-    One record is one line: control characters in the fields and the message are escaped; only a
-    traceback (``exc_info``) adds lines after it.
+    One record is one line: control characters in the fields and the message are escaped. Only a
+    traceback (``exc_info``, ``stack_info``, or the ``traceback`` extra) adds lines after it, each one
+    indented, so no text inside it (an exception message made from a payload) starts a line that looks
+    like a record.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -78,8 +84,14 @@ class TextFormatter(logging.Formatter):
             f"{stamp}.{int(record.msecs):03d}Z pid={record.process} tid={tid} "
             f"{record.levelname}: {fields + ' ' if fields else ''}{escape(record.getMessage())}"
         )
+        blocks = [getattr(record, TRACEBACK_FIELD, None)]
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            blocks.append(self.formatException(record.exc_info))
+        if record.stack_info:
+            blocks.append(self.formatStack(record.stack_info))
+        for block in blocks:
+            if isinstance(block, str) and block:
+                line += "".join(f"\n{TRACEBACK_INDENT}{escape(text)}" for text in block.splitlines())
         return line
 
 
@@ -101,6 +113,10 @@ class JSONFormatter(logging.Formatter):
                 data["class" if name == "job_class" else name] = value
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            data["stack"] = self.formatStack(record.stack_info)
+        if isinstance(getattr(record, TRACEBACK_FIELD, None), str):
+            data[TRACEBACK_FIELD] = getattr(record, TRACEBACK_FIELD)
         return orjson.dumps(data, default=str).decode()
 
 
