@@ -258,3 +258,33 @@ def test_unread_queues_are_listed_in_json(sidequest: Sidequest, project: Path) -
         {"queue": "mailers", "used_by": ["app.workers.mail.WelcomeMailWorker"]},
         {"queue": "nightly", "used_by": ["periodic entry 'nightly'"]},
     ]
+
+
+def test_an_async_perform_behind_a_decorator_is_shown_as_async(sidequest: Sidequest, project: Path) -> None:
+    write(
+        project,
+        "app/workers/feeds.py",
+        """
+        import functools
+
+        import sidequest
+
+
+        def traced(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                return func(*args, **kwargs)
+
+            return wrapper
+
+
+        class FetchFeedWorker(sidequest.Worker):
+            @traced
+            async def perform(self, feed_id):
+                pass
+        """,
+    )
+
+    [worker] = json.loads(sidequest("check", "--json").stdout)["workers"]
+
+    assert (worker["name"], worker["is_async"]) == ("app.workers.feeds.FetchFeedWorker", True)
