@@ -34,13 +34,13 @@ When = float | int | datetime
 Interval = float | int | timedelta
 
 
-MISNAMED = {
-    "sidekiq_options": "sidequest_options",
-    "sidekiq_option": "sidequest_options",
-    "sidequest_option": "sidequest_options",
-    "sidekiq_retry_in": "retry_in",
-    "sidekiq_retries_exhausted": "retries_exhausted",
-}
+MISNAMED = (
+    ("sidekiq_options", "sidequest_options"),
+    ("sidekiq_option", "sidequest_options"),
+    ("sidequest_option", "sidequest_options"),
+    ("sidekiq_retry_in", "retry_in"),
+    ("sidekiq_retries_exhausted", "retries_exhausted"),
+)
 """Sidekiq's names (and near misses) that nothing would read on a Worker, and sidequest's names for
 them: a class that defines one is refused at definition."""
 
@@ -74,7 +74,7 @@ class Worker:
         # Concrete only once every check passed: a class whose definition raised stays in
         # Worker.__subclasses__() while referenced, and must never be registered.
         cls.__sidequest_abstract__ = True
-        for wrong, right in MISNAMED.items():
+        for wrong, right in MISNAMED:
             if wrong in cls.__dict__:
                 # Sidekiq's name, or a near miss, would otherwise be an ordinary class attribute that
                 # nothing reads: the worker runs with the default queue and retries, without a word.

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
@@ -36,9 +37,12 @@ records made inside ``perform`` (by sidequest or by the application) carry them.
 
 # Control characters shown as escapes in text lines: a payload's class or jid (or an error message
 # made from one) holding "\n2026-... INFO: ..." would otherwise print a second, forged log line.
-_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
-_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
-_ESCAPES.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+_ESCAPES = MappingProxyType(
+    {
+        **{code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))},
+        **{ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"},
+    }
+)
 
 
 def escape(text: str) -> str:
