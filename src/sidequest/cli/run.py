@@ -104,12 +104,19 @@ def run(**options: Any) -> None:
 
         command = [sys.executable, "-m", "sidequest", *_child_argv(sys.argv[1:])]
         sys.exit(Supervisor(command, options["processes"], options["timeout"]).run())
+    # A mistake in the command or a store that cannot be used (a garbage file, a wrong URL, a server
+    # that refuses us) is one line for the person who typed it, not a traceback.
     try:
         launcher = _build(options)
+    except ConfigurationError as exc:
+        flush_logging()
+        raise click.ClickException(str(exc)) from None
+    except StoreError as exc:
+        flush_logging()
+        raise click.ClickException(f"{exc} (the store named by --url or ${URL_ENV}: check it)") from None
+    try:
         code = launcher.run()
     except (ConfigurationError, StoreError) as exc:
-        # A mistake in the command or a store that cannot be used (a garbage file, a wrong URL, a
-        # server that refuses us) is one line for the person who typed it, not a traceback.
         flush_logging()
         raise click.ClickException(str(exc)) from None
     flush_logging()
