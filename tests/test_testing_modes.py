@@ -397,3 +397,57 @@ def test_async_jobs_drain_in_fake_mode(sidequest_fake: FakeClient, notes: Notes)
     AsyncNoteWorker.perform_async(notes.path, "async")
     sidequest_fake.drain()
     assert notes.read() == ["async"]
+
+
+# -- draining every queue ----------------------------------------------------------------------------
+
+
+class MailerNoteWorker(sidequest.Worker):
+    sidequest_options = {"queue": "mailers"}
+
+    def perform(self, path: str, text: str) -> None:
+        note(path, text)
+
+
+def test_fake_drain_runs_jobs_of_every_queue(sidequest_fake: FakeClient, notes: Notes) -> None:
+    MailerNoteWorker.perform_async(notes.path, "mail")
+    NoteWorker.set(queue="low").perform_async(notes.path, "low")
+
+    assert sidequest_fake.drain() == 2
+    assert notes.read() == ["mail", "low"]
+
+
+def test_drain_on_a_real_store_reads_every_queue_the_workers_and_the_store_use(
+    sqlite_url: str, notes: Notes
+) -> None:
+    from sidequest.defaults import DEFAULT
+    from sidequest.stores import open_store
+
+    store = open_store(sqlite_url)
+    with DEFAULT.override(sidequest.Client(store)):
+        MailerNoteWorker.perform_async(notes.path, "mail")
+        NoteWorker.set(queue="reports").perform_async(notes.path, "report")
+        NoteWorker.perform_async(notes.path, "default")
+
+    assert sidequest.testing.drain(store, MailerNoteWorker, NoteWorker, timeout=30)
+
+    assert sorted(notes.read()) == ["default", "mail", "report"]
+    assert sum(queue.size for queue in store.queues()) == 0
+    assert store.list_set("retry") == [] and store.list_set("dead") == []
+    store.close()
+
+
+def test_drain_on_a_real_store_can_be_limited_to_some_queues(sqlite_url: str, notes: Notes) -> None:
+    from sidequest.defaults import DEFAULT
+    from sidequest.stores import open_store
+
+    store = open_store(sqlite_url)
+    with DEFAULT.override(sidequest.Client(store)):
+        MailerNoteWorker.perform_async(notes.path, "mail")
+        NoteWorker.perform_async(notes.path, "default")
+
+    assert sidequest.testing.drain(store, MailerNoteWorker, NoteWorker, queues=["default"], timeout=30)
+
+    assert notes.read() == ["default"]
+    assert [(queue.name, queue.size) for queue in store.queues() if queue.size] == [("mailers", 1)]
+    store.close()

@@ -27,6 +27,7 @@ from typing import Literal
 from sidequest.errors import SidequestError
 from sidequest.job import Counts, JobEntry, ProcessInfo, QueueInfo, SetName, WorkInfo
 from sidequest.options import QUEUE_NAME
+from sidequest.retry import decode_backtrace
 from sidequest.stores.base import Store
 from sidequest.unique import UNIQUE_KEY
 
@@ -110,6 +111,21 @@ class ActionResult:
 
     done: int
     missing: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetails:
+    """One job found by jid wherever it is (:meth:`Admin.job`): its entry (``state`` says where:
+    enqueued, scheduled, retry, dead, or running, then ``owner`` is the process running it), and its
+    stored backtrace decoded (``[]`` when the job never failed or its worker keeps none)."""
+
+    entry: JobEntry
+    backtrace: list[str]
+
+    @property
+    def location(self) -> str:
+        """``queue:NAME``, ``scheduled``, ``retry``, ``dead`` or ``running``."""
+        return f"queue:{self.entry.queue}" if self.entry.state == "enqueued" else self.entry.state
 
 
 class Admin:
@@ -196,6 +212,22 @@ class Admin:
             if len(page) < self.chunk or seen >= wanted:
                 return found
             offset += len(page)
+
+    def job(self, jid: str) -> JobDetails | None:
+        """Find one job by jid: in the jobs running now, every queue, then the scheduled, retry and
+        dead sets (each paged through). None when no location holds it (it finished, or never was)."""
+        if not jid:
+            return None
+        for work in self.store.busy():
+            if work.payload is not None and work.payload.get("jid") == jid:
+                entry = JobEntry("running", work.queue, work.raw, work.payload, work.run_at, work.identity)
+                return _details(entry)
+        locations = [Location("queue", queue.name) for queue in self.store.queues()]
+        for location in [*locations, *(Location(kind) for kind in SETS)]:
+            found = self.find(location, [jid])
+            if found:
+                return _details(found[0])
+        return None
 
     # ----------------------------------------------------------------------------------------------
     # Actions on jobs
@@ -314,6 +346,11 @@ class Admin:
 
 
 _SETS_TEXT = "scheduled, retry and dead jobs"
+
+
+def _details(entry: JobEntry) -> JobDetails:
+    stored = entry.payload.get("error_backtrace") if entry.payload is not None else None
+    return JobDetails(entry, decode_backtrace(stored))
 
 
 def _jid_list(jids: Iterable[str]) -> list[str]:

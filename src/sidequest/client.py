@@ -11,6 +11,7 @@ instance they use that instance's store::
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,21 +36,69 @@ RELATIVE_LIMIT = 1_000_000_000
 
 ITEM_KEYS = {"class", "args", "at", "jid", "batch_size"}
 
+LATEST_AT = 253_402_300_800.0
+"""Epoch seconds of 10000-01-01: no datetime, Ruby Time or ISO 8601 reader goes past it."""
+
+MAIN_MODULE = "__main__"
+
 
 def resolve_at(when: float | int | datetime | timedelta, relative: bool) -> float | None:
-    """Epoch seconds for a ``perform_in``/``perform_at`` argument; None when not in the future."""
+    """Epoch seconds for a ``perform_in``/``perform_at`` argument; None when not in the future.
+
+    Raises :class:`JobArgumentError` for anything but a finite number, a timedelta or a datetime
+    within years 1970 to 9999: a NaN time compares false with every score, so the job would be
+    written as due now, or never become due, depending on the store.
+    """
     now = time.time()
-    if isinstance(when, timedelta):
-        at = now + when.total_seconds()
-    elif isinstance(when, datetime):
-        at = when.timestamp()
-    elif isinstance(when, (int, float)) and not isinstance(when, bool):
-        at = now + float(when) if relative and when < RELATIVE_LIMIT else float(when)
-    else:
-        raise JobArgumentError(
-            f"a job time must be seconds, a timedelta or a datetime, not {type(when).__name__}"
-        )
+    try:
+        if isinstance(when, timedelta):
+            at = now + when.total_seconds()
+        elif isinstance(when, datetime):
+            at = when.timestamp()
+        elif isinstance(when, (int, float)) and not isinstance(when, bool):
+            seconds = float(when)
+            at = now + seconds if relative and seconds < RELATIVE_LIMIT else seconds
+        else:
+            raise JobArgumentError(
+                f"a job time must be seconds, a timedelta or a datetime, not {type(when).__name__} {when!r}"
+            )
+    except (OverflowError, OSError, ValueError) as exc:  # datetime.timestamp() of an extreme value
+        raise JobArgumentError(f"job time {when!r} is out of range ({exc}); pass one before 9999.") from None
+    check_at(at, "a job time")
     return at if at > now else None
+
+
+def check_at(at: object, where: str) -> None:
+    """Raise :class:`JobArgumentError` unless ``at`` is None or finite epoch seconds before 9999."""
+    if at is None:
+        return
+    if isinstance(at, bool) or not isinstance(at, (int, float)):
+        kind = type(at).__name__
+        raise JobArgumentError(f"{where}: 'at' must be epoch seconds (a number), not {kind} {at!r}")
+    if not math.isfinite(at):
+        raise JobArgumentError(f"{where}: 'at' is {at!r}; a job time must be finite epoch seconds")
+    if not -LATEST_AT < at < LATEST_AT:
+        raise JobArgumentError(f"{where}: 'at' {at!r} is out of range; a job time must be before 9999")
+
+
+def check_importable(worker: type[Worker] | str, where: str) -> None:
+    """Refuse a worker of ``__main__`` (a script): a sidequest process imports workers by the name in
+    the payload, and in that process ``__main__`` is sidequest itself, so every run of the job would
+    fail with UnknownWorkerError until its retries ran out, weeks later."""
+    name = worker if isinstance(worker, str) else worker.__module__ + "."
+    if name.startswith(MAIN_MODULE + "."):
+        shown = name if isinstance(worker, str) else worker.__qualname__
+        raise JobArgumentError(
+            f"{where}: {shown} is defined in __main__ (the script you ran). The process that performs "
+            f"the job imports its class by name, so the class must live in an importable module: move it "
+            f"to e.g. app/workers/{_file_name(shown)}.py and import it from there."
+        )
+
+
+def _file_name(class_name: str) -> str:
+    """``HardWorker`` -> ``hard_worker``: the recipe's file name for a worker class."""
+    bare = class_name.rsplit(".", 1)[-1]
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(bare))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +136,10 @@ class default_or_bound(Generic[P, R]):
 
 class Client:
     """Pushes jobs to one store, through an optional chain of client middleware."""
+
+    runs_in_this_process: bool = False
+    """True for clients that perform jobs in the enqueueing process (the testing modes): they may
+    enqueue workers of ``__main__``, which no other process could import."""
 
     def __init__(self, store: Store | str, middleware: Sequence[ClientMiddleware] = ()) -> None:
         self.store: Store = open_store(store) if isinstance(store, str) else store
@@ -175,6 +228,7 @@ class Client:
         created_at: float | None,
     ) -> _Template:
         """Everything a payload holds except its args and jid, in Sidekiq's key order."""
+        check_at(at, "enqueue")
         if isinstance(worker, str):
             if not worker:
                 raise JobArgumentError("a job's class name must be a non-empty string")
@@ -189,6 +243,8 @@ class Client:
             raise JobArgumentError(
                 f"a job's class must be a sidequest.Worker subclass or a class name string, not {worker!r}"
             )
+        if not self.runs_in_this_process:
+            check_importable(worker, where)
         now = time.time()
         payload: Payload = {**base, **options, "args": None, "class": name, "jid": None}
         payload["created_at"] = created_at if created_at is not None else now

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sidequest.loader import load_workers
+from sidequest.registry import WorkerRegistry
 from sidequest.worker import Worker
 
 SUFFIX = "Worker"
@@ -33,11 +34,60 @@ class WorkerReport:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadQueue:
+    """A queue that loaded workers or periodic entries push to, and that the process would not read."""
+
+    queue: str
+    users: list[str]
+    """The workers (payload names) and periodic entries (``periodic entry NAME``) that use it."""
+
+    def warning(self, read: Sequence[str]) -> str:
+        """The sentence ``sidequest run`` logs and ``sidequest check`` prints."""
+        flags = " ".join(f"-q {name}" for name in [*read, self.queue])
+        return (
+            f"queue {self.queue!r} is used by {', '.join(self.users)} but this process reads only "
+            f"{', '.join(read)}: its jobs would wait forever. Add -q {self.queue} "
+            f"(e.g. sidequest run {flags}), or run another process with -q {self.queue}."
+        )
+
+
+def queue_users(registry: WorkerRegistry) -> dict[str, list[str]]:
+    """Every queue the workers of ``registry`` push to (their ``queue`` and ``retry_queue`` options)
+    and their periodic entries enqueue to, with who uses it."""
+    users: dict[str, list[str]] = {}
+    for worker in registry:
+        options = worker.get_sidequest_options()
+        for key in ("queue", "retry_queue"):
+            if isinstance(options.get(key), str):
+                users.setdefault(options[key], []).append(worker.sidequest_name())
+    for entry in registry.periodic_entries():
+        users.setdefault(entry.queue, []).append(f"periodic entry {entry.name!r}")
+    return {queue: list(dict.fromkeys(names)) for queue, names in users.items()}
+
+
+def unread_queues(registry: WorkerRegistry, read: Sequence[str]) -> list[UnreadQueue]:
+    """The queues ``registry``'s workers and periodic entries use that a process reading ``read``
+    does not, sorted by name: without a warning their jobs pile up while the process idles."""
+    wanted = set(read)
+    return [
+        UnreadQueue(queue, users)
+        for queue, users in sorted(queue_users(registry).items())
+        if queue not in wanted
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class CheckResult:
-    """The modules a check imported and a report for every worker they define, sorted by name."""
+    """The modules a check imported and a report for every worker they define, sorted by name.
+
+    ``unread`` lists the queues those workers use that a process reading ``read`` would not: a
+    warning, not a problem, since another process may read them.
+    """
 
     modules: list[str]
     workers: list[WorkerReport]
+    read: list[str] = field(default_factory=lambda: ["default"])
+    unread: list[UnreadQueue] = field(default_factory=list)
 
     @property
     def problems(self) -> int:
@@ -112,14 +162,24 @@ def check_workers(workers: Iterable[type[Worker]]) -> list[WorkerReport]:
     return sorted((check_worker(worker) for worker in workers), key=lambda report: report.name)
 
 
-def load_and_check(requires: Sequence[str], cwd: Path | None = None) -> CheckResult:
+def load_and_check(
+    requires: Sequence[str], cwd: Path | None = None, queues: Sequence[str] = ("default",)
+) -> CheckResult:
     """Import the user's worker modules as ``sidequest run`` does (``-r`` modules, else the
     conventional ``app/workers`` or ``workers`` package of ``cwd``) and check every Worker they
     define, including those of modules they import in turn.
 
     Workers imported before the call (sidequest's own, or a caller's) are left out, except those of
-    ``__main__``. Raises :class:`sidequest.errors.ConfigurationError` when a module cannot be imported
-    or there is nothing to import.
+    ``__main__``. ``queues`` are the queue names the process would read (``-q``; by default
+    ``default``), to warn about queues no one would read. Raises
+    :class:`sidequest.errors.ConfigurationError` when a module cannot be imported or there is nothing
+    to import.
     """
     modules, registry = load_workers(requires, cwd)
-    return CheckResult(modules=modules, workers=check_workers(registry))
+    read = list(queues)
+    return CheckResult(
+        modules=modules,
+        workers=check_workers(registry),
+        read=read,
+        unread=unread_queues(registry, read),
+    )

@@ -1,7 +1,10 @@
 """Import the user's worker modules: ``-r MODULE`` flags, or the recipe's convention.
 
-Without ``-r``, sidequest looks in the working directory for an ``app/workers`` package, then a
-``workers`` package (or ``workers.py``), and imports it with every subpackage and module below it.
+A ``-r`` naming a package imports it with every subpackage and module below it (the recipe keeps one
+worker per file in ``app/workers/``, in subdirectories, with an ``__init__.py`` that imports nothing);
+a ``-r`` naming a plain module imports just it. Without ``-r``, sidequest looks in the working
+directory for an ``app/workers`` package, then a ``workers`` package (or ``workers.py``), and imports
+it the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ CONVENTIONAL_PACKAGES = ("app.workers", "workers")
 def load_worker_modules(requires: Sequence[str], cwd: Path | None = None) -> list[str]:
     """Import ``requires`` (dotted module names or paths to .py files) and return the module names.
 
-    With no ``requires``, imports the conventional workers package of ``cwd`` and all its submodules.
+    A package is imported with all its submodules, in order. With no ``requires``, imports the
+    conventional workers package of ``cwd`` and all its submodules.
     Raises :class:`ConfigurationError` naming the module and the underlying error when one cannot be
     imported, or when there is nothing to import.
     """
@@ -31,7 +35,10 @@ def load_worker_modules(requires: Sequence[str], cwd: Path | None = None) -> lis
     if str(base) not in sys.path:
         sys.path.insert(0, str(base))
     if requires:
-        return [_import(_module_name(spec, base)) for spec in requires]
+        names: list[str] = []
+        for spec in requires:
+            names += [name for name in _import_tree(_module_name(spec, base)) if name not in names]
+        return names
     for candidate in CONVENTIONAL_PACKAGES:
         path = base.joinpath(*candidate.split("."))
         if path.is_dir() or path.with_suffix(".py").is_file():
@@ -99,6 +106,7 @@ def _import(name: str) -> str:
 
 
 def _import_tree(package: str) -> list[str]:
+    """Import ``package`` and, when it is a package, every module below it; return their names."""
     names = [_import(package)]
     module = sys.modules[package]
     paths = getattr(module, "__path__", None)

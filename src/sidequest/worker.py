@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -31,6 +32,17 @@ if TYPE_CHECKING:
 
 When = float | int | datetime
 Interval = float | int | timedelta
+
+
+MISNAMED = (
+    ("sidekiq_options", "sidequest_options"),
+    ("sidekiq_option", "sidequest_options"),
+    ("sidequest_option", "sidequest_options"),
+    ("sidekiq_retry_in", "retry_in"),
+    ("sidekiq_retries_exhausted", "retries_exhausted"),
+)
+"""Sidekiq's names (and near misses) that nothing would read on a Worker, and sidequest's names for
+them: a class that defines one is refused at definition."""
 
 
 def worker_name(cls: type) -> str:
@@ -62,6 +74,14 @@ class Worker:
         # Concrete only once every check passed: a class whose definition raised stays in
         # Worker.__subclasses__() while referenced, and must never be registered.
         cls.__sidequest_abstract__ = True
+        for wrong, right in MISNAMED:
+            if wrong in cls.__dict__:
+                # Sidekiq's name, or a near miss, would otherwise be an ordinary class attribute that
+                # nothing reads: the worker runs with the default queue and retries, without a word.
+                raise WorkerDefinitionError(
+                    f"{cls.__qualname__} sets {wrong}: did you mean {right}? sidequest does not read "
+                    f"{wrong}; rename it to {right}."
+                )
         merged: dict[str, Any] = dict(DEFAULT_OPTIONS)
         for base in reversed(cls.__mro__):
             own = base.__dict__.get("sidequest_options")
@@ -119,8 +139,27 @@ class Worker:
 
     @classmethod
     def is_async(cls) -> bool:
-        """True when ``perform`` is ``async def`` (run on the process's event loop)."""
-        return inspect.iscoroutinefunction(getattr(cls, "perform", None))
+        """True when ``perform`` is ``async def`` (run on the process's event loop), also behind
+        decorators that keep ``__wrapped__`` (``functools.wraps``) or mark the wrapper as a coroutine
+        function (``inspect.markcoroutinefunction``)."""
+        perform = getattr(cls, "perform", None)
+        if perform is None:
+            return False
+        if inspect.iscoroutinefunction(perform):
+            return True
+        try:
+            inner = inspect.unwrap(perform)
+        except ValueError:  # a __wrapped__ cycle: treat the method as it presents itself
+            return False
+        return inspect.iscoroutinefunction(inner)
+
+    @property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger named after this worker's class (``app.workers.x.HardWorker``) whose records carry
+        the job's class and jid, so ``self.logger.info(...)`` inside ``perform`` lands in the process's
+        log with ``class=... jid=...`` like sidequest's own lines."""
+        name = worker_name(type(self))
+        return logging.LoggerAdapter(logging.getLogger(name), {"job_class": name, "jid": self.jid})
 
     # -- enqueueing (the recipe's class methods) -----------------------------------------------------
 

@@ -208,3 +208,83 @@ def test_a_worker_defined_inside_a_function_is_flagged() -> None:
     [problem] = check_worker(define()).problems[-1:]
     assert problem.startswith("defined inside a function")
     gc.collect()
+
+
+MAILER_WORKERS = """
+    import sidequest
+
+    class WelcomeMailWorker(sidequest.Worker):
+        sidequest_options = {"queue": "mailers"}
+
+        def perform(self, user_id=None):
+            pass
+
+    class OrderConfirmationWorker(sidequest.Worker):
+        def perform(self, order_id=None):
+            pass
+
+    sidequest.periodic("0 3 * * *", OrderConfirmationWorker, name="nightly", queue="nightly")
+"""
+
+
+def test_queues_the_workers_use_that_run_would_not_read_are_warned_about(
+    sidequest: Sidequest, project: Path
+) -> None:
+    write(project, "app/workers/mail.py", MAILER_WORKERS)
+
+    result = sidequest("check")
+
+    assert result.exit_code == 0, result.output  # a warning: another process may read the queue
+    out = result.stdout
+    assert "warning: queue 'mailers' is used by app.workers.mail.WelcomeMailWorker" in out
+    assert "Add -q mailers (e.g. sidequest run -q default -q mailers)" in out
+    assert "warning: queue 'nightly' is used by periodic entry 'nightly'" in out
+
+
+def test_check_with_the_queues_run_reads_warns_about_none(sidequest: Sidequest, project: Path) -> None:
+    write(project, "app/workers/mail.py", MAILER_WORKERS)
+
+    result = sidequest("check", "-q", "mailers,2", "-q", "default", "-q", "nightly", "--json")
+
+    assert json.loads(result.stdout)["unread_queues"] == []
+
+
+def test_unread_queues_are_listed_in_json(sidequest: Sidequest, project: Path) -> None:
+    write(project, "app/workers/mail.py", MAILER_WORKERS)
+
+    data = json.loads(sidequest("check", "--json").stdout)
+
+    assert data["unread_queues"] == [
+        {"queue": "mailers", "used_by": ["app.workers.mail.WelcomeMailWorker"]},
+        {"queue": "nightly", "used_by": ["periodic entry 'nightly'"]},
+    ]
+
+
+def test_an_async_perform_behind_a_decorator_is_shown_as_async(sidequest: Sidequest, project: Path) -> None:
+    write(
+        project,
+        "app/workers/feeds.py",
+        """
+        import functools
+
+        import sidequest
+
+
+        def traced(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                return func(*args, **kwargs)
+
+            return wrapper
+
+
+        class FetchFeedWorker(sidequest.Worker):
+            @traced
+            async def perform(self, feed_id):
+                pass
+        """,
+    )
+
+    [worker] = json.loads(sidequest("check", "--json").stdout)["workers"]
+
+    assert (worker["name"], worker["is_async"]) == ("app.workers.feeds.FetchFeedWorker", True)

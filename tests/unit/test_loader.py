@@ -251,3 +251,48 @@ def test_with_nothing_to_load_the_error_says_what_to_pass_or_create(project: Pat
     message = str(raised.value)
     assert message.startswith("no worker modules to load: pass -r MODULE (e.g. -r myapp.workers)")
     assert f"'app/workers' or 'workers' package in {project.resolve()}" in message
+
+
+# -- -r PACKAGE ----------------------------------------------------------------------------------------
+
+
+def test_r_naming_a_package_whose_init_imports_nothing_imports_every_module_below_it(project: Path) -> None:
+    write(project, "app/__init__.py")
+    write(project, "app/workers/__init__.py")
+    write(project, "app/workers/billing/__init__.py")
+    write(project, "app/workers/billing/invoice_worker.py", worker("InvoiceWorker"))
+    write(project, "app/workers/welcome_worker.py", worker("WelcomeWorker"))
+
+    modules = load_worker_modules(["app.workers"], cwd=project)
+
+    assert modules[0] == "app.workers"
+    assert sorted(modules) == [
+        "app.workers",
+        "app.workers.billing",
+        "app.workers.billing.invoice_worker",
+        "app.workers.welcome_worker",
+    ]
+    assert {
+        "app.workers.billing.invoice_worker.InvoiceWorker",
+        "app.workers.welcome_worker.WelcomeWorker",
+    } <= set(loaded_names())
+
+
+def test_r_naming_a_plain_module_imports_just_it(project: Path) -> None:
+    write(project, "jobs/__init__.py")
+    write(project, "jobs/nightly.py", worker("NightlyWorker"))
+    write(project, "jobs/unrelated.py", "raise RuntimeError('never imported')\n")
+
+    assert load_worker_modules(["jobs.nightly"], cwd=project) == ["jobs.nightly"]
+
+
+def test_a_broken_module_deep_in_an_r_package_is_named(project: Path) -> None:
+    write(project, "shop/__init__.py")
+    write(project, "shop/workers/__init__.py")
+    write(project, "shop/workers/mail/__init__.py")
+    write(project, "shop/workers/mail/broken_worker.py", "raise RuntimeError('no SMTP_HOST')\n")
+
+    with pytest.raises(ConfigurationError) as raised:
+        load_worker_modules(["shop.workers"], cwd=project)
+
+    assert "'shop.workers.mail.broken_worker': RuntimeError: no SMTP_HOST" in str(raised.value)

@@ -149,9 +149,16 @@ def _when(delay: float | None, at_text: str | None) -> float | None:
     if at_text is None:
         return None
     try:
-        return float(at_text)
+        seconds = float(at_text)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):
+            raise click.BadParameter(
+                f"{at_text!r} is not a time: give a finite epoch second or an ISO 8601 time",
+                param_hint="--at",
+            )
+        return seconds
     try:
         return datetime.fromisoformat(at_text).timestamp()
     except ValueError:
@@ -187,6 +194,23 @@ def list_jobs(where: Location, limit: int, offset: int, url: str, as_json: bool)
         click.echo(to_json({"where": str(where), "total": total, "offset": offset, "jobs": entries}))
     else:
         click.echo(views.jobs(where, entries, offset, total, time.time()))
+
+
+@jobs.command("show")
+@click.argument("jid")
+@url_option
+@json_option
+@reports_errors
+def show_job(jid: str, url: str, as_json: bool) -> None:
+    """One job by JID, wherever it is: its payload, error and backtrace, times and retry count."""
+    with opened_admin(url) as admin:
+        details = admin.job(jid)
+    if details is None:
+        raise CommandError(f"no job {jid!r} in any queue, the scheduled, retry or dead set, or running")
+    if as_json:
+        click.echo(to_json(views.job_details_json(details)))
+    else:
+        click.echo(views.job_details(details, time.time()))
 
 
 JobAction = Callable[[Admin, Location, Selection], ActionResult]

@@ -1,7 +1,9 @@
 """``sidequest check``: list the workers a process would load and flag what breaks the conventions.
 
 Exit codes, for CI: 0 when every worker follows the recipe's conventions, 1 when something is
-flagged (or no worker was found), 2 when a worker module cannot be imported.
+flagged (or no worker was found), 2 when a worker module cannot be imported. A queue the workers use
+that ``sidequest run`` with the same ``-q`` flags would not read is printed as a warning (it may be read
+by another process) and does not change the exit code.
 """
 
 from __future__ import annotations
@@ -16,15 +18,29 @@ from sidequest.errors import ConfigurationError
 
 @click.command()
 @require_option
+@click.option(
+    "-q",
+    "--queue",
+    "queues",
+    multiple=True,
+    metavar="NAME[,WEIGHT]",
+    help="The queues 'sidequest run' would read (as its -q); default: default.",
+)
 @json_option
-def check(requires: tuple[str, ...], as_json: bool) -> None:
-    """Load the workers (as 'sidequest run' does) and check them against the naming conventions."""
+def check(requires: tuple[str, ...], queues: tuple[str, ...], as_json: bool) -> None:
+    """Load the workers (as 'sidequest run' does) and check them against the naming conventions, and
+    that the queues they use are read."""
+    from sidequest.runtime.config import QueueSpec
+
     try:
-        result = load_and_check(requires)
+        read = [QueueSpec.parse(text).name for text in queues] or ["default"]
+        result = load_and_check(requires, queues=read)
     except ConfigurationError as exc:
         raise ArgumentProblem(str(exc)) from None
     if as_json:
-        click.echo(to_json({"ok": result.ok, "modules": result.modules, "workers": result.workers}))
+        unread = [{"queue": item.queue, "used_by": item.users} for item in result.unread]
+        data = {"ok": result.ok, "modules": result.modules, "workers": result.workers}
+        click.echo(to_json({**data, "unread_queues": unread}))
     else:
         click.echo(render(result))
     if not result.ok:
@@ -40,6 +56,7 @@ def render(result: CheckResult) -> str:
     lines = [table(["WORKER", "QUEUE", "RETRY", "PERFORM"], rows), ""]
     for report in result.workers:
         lines += [f"{report.name}: {problem}" for problem in report.problems]
+    lines += [f"warning: {item.warning(result.read)}" for item in result.unread]
     count = len(result.workers)
     summary = f"{count} worker{'' if count == 1 else 's'}"
     if result.problems:

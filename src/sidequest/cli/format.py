@@ -8,11 +8,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sidequest.admin import DayStats, Location, Overview
+from sidequest.admin import DayStats, JobDetails, Location, Overview
 from sidequest.job import JobEntry, ProcessInfo, QueueInfo, WorkInfo, display_class, timestamp_seconds
 
 ARGS_WIDTH = 40
@@ -85,13 +86,17 @@ def clip(text: str, width: int) -> str:
 
 
 def compact_json(value: Any) -> str:
-    """JSON on one line, as a person reads job arguments."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    """JSON on one line, as a person reads job arguments (a non-finite float shows as null)."""
+    return json.dumps(
+        jsonable(value), separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
+    )
 
 
 def to_json(value: Any) -> str:
-    """Indented JSON of dataclasses, lists, dicts and dates, for ``--json``."""
-    return json.dumps(jsonable(value), indent=2, ensure_ascii=False, default=str)
+    """Indented JSON of dataclasses, lists, dicts and dates, for ``--json``. A non-finite float (a
+    NaN score or timestamp another program stored) becomes null: ``NaN`` is not JSON, and a script
+    reading the output with a strict parser would fail on it."""
+    return json.dumps(jsonable(value), indent=2, ensure_ascii=False, default=str, allow_nan=False)
 
 
 def jsonable(value: Any) -> Any:
@@ -124,6 +129,8 @@ def jsonable(value: Any) -> Any:
         return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 
@@ -250,3 +257,83 @@ def jobs(where: Location, entries: Sequence[JobEntry], offset: int, total: int, 
     if last < total:
         footer += f" (next page: --offset {last})"
     return table(headers, rows) + "\n\n" + footer
+
+
+TIMESTAMP_FIELDS = ("created_at", "enqueued_at", "failed_at", "retried_at")
+"""The payload fields that hold a time, shown by ``jobs show`` in ISO 8601."""
+
+
+def iso_time(seconds: float | None) -> str | None:
+    """``2026-11-28T09:30:00.123+00:00`` for epoch seconds; None when unknown or not a real time."""
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def job_times(details: JobDetails) -> dict[str, str | None]:
+    """Every time known about a job, ISO 8601: the payload's timestamps, and what its score means
+    where it is (due for scheduled and retry jobs, died for dead ones, started for running ones)."""
+    payload = details.entry.payload or {}
+    times = {name: iso_time(timestamp_seconds(payload[name])) for name in TIMESTAMP_FIELDS if name in payload}
+    score_name = {"scheduled": "due_at", "retry": "next_retry_at", "dead": "died_at", "running": "run_at"}
+    if details.entry.state in score_name and details.entry.score is not None:
+        times[score_name[details.entry.state]] = iso_time(details.entry.score)
+    return times
+
+
+def job_details_json(details: JobDetails) -> dict[str, Any]:
+    """``jobs show --json``: where the job is, its failure, backtrace, times and payload."""
+    entry = details.entry
+    payload = entry.payload or {}
+    data: dict[str, Any] = {
+        "jid": entry.jid,
+        "class": entry.display_class,
+        "state": entry.state,
+        "location": details.location,
+        "queue": entry.queue,
+        "retry_count": payload.get("retry_count"),
+        "error_class": payload.get("error_class"),
+        "error_message": payload.get("error_message"),
+        "backtrace": details.backtrace,
+        "times": job_times(details),
+        "payload": entry.payload,
+    }
+    if entry.owner is not None:
+        data["owner"] = entry.owner
+    if entry.payload is None:
+        data["raw"] = entry.raw
+    return data
+
+
+def job_details(details: JobDetails, now: float) -> str:
+    """``jobs show``: one job, field by field, then its backtrace and its payload, pretty-printed."""
+    entry = details.entry
+    payload = entry.payload or {}
+    where = details.location + (f" (in {entry.owner})" if entry.owner else "")
+    rows: list[tuple[str, str]] = [
+        ("jid", entry.jid or "-"),
+        ("class", entry.display_class),
+        ("where", where),
+        ("queue", entry.queue),
+        ("retry count", str(payload.get("retry_count", "-"))),
+    ]
+    if "error_class" in payload:
+        message = str(payload.get("error_message", ""))
+        error = str(payload["error_class"])
+        rows.append(("error", f"{error}: {message}" if message else error))
+    for name, stamp in job_times(details).items():
+        seconds = datetime.fromisoformat(stamp).timestamp() if stamp else None
+        rows.append((name, f"{stamp} ({relative(seconds, now)})" if stamp else "-"))
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name.ljust(width)}  {value}" for name, value in rows]
+    if details.backtrace:
+        lines += ["", "backtrace:", *(f"  {line}" for line in details.backtrace)]
+    elif "error_class" in payload:
+        lines += ["", "backtrace: none stored (set the worker's 'backtrace' option to keep one)"]
+    body = json.dumps(jsonable(entry.payload), indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    lines += ["", "payload:" if entry.payload is not None else "raw (not valid JSON):"]
+    lines.append(body if entry.payload is not None else entry.raw)
+    return "\n".join(lines)

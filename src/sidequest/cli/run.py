@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from sidequest.defaults import DEFAULT_URL, URL_ENV
-from sidequest.errors import ConfigurationError
+from sidequest.errors import ConfigurationError, PermanentStoreError, StoreError
+from sidequest.runtime.logs import LEVELS, flush_logging
+from sidequest.runtime.signals import install
 
 if TYPE_CHECKING:
+    from sidequest.registry import WorkerRegistry
     from sidequest.runtime import Launcher
+    from sidequest.stores.base import Store
+
+log = logging.getLogger("sidequest.run")
 
 
 @click.command()
@@ -69,7 +78,9 @@ if TYPE_CHECKING:
     help="Client middleware for jobs enqueued by jobs in this process; repeatable.",
 )
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="INFO", show_default=True
+)
 @click.option("--heartbeat-interval", default=5.0, show_default=True, help="Seconds between heartbeats.")
 @click.option(
     "--lease-ttl",
@@ -92,7 +103,7 @@ if TYPE_CHECKING:
 )
 def run(**options: Any) -> None:
     """Perform jobs until TERM (graceful stop), TSTP quiets, TTIN dumps thread stacks."""
-    from sidequest.runtime.logs import setup_logging
+    from sidequest.runtime.logs import flush_logging, setup_logging
 
     setup_logging(options["log_format"], options["log_level"])
     if options["reload"]:
@@ -102,23 +113,39 @@ def run(**options: Any) -> None:
 
         command = [sys.executable, "-m", "sidequest", *_child_argv(sys.argv[1:])]
         sys.exit(Supervisor(command, options["processes"], options["timeout"]).run())
+    # A mistake in the command or a store that cannot be used (a garbage file, a wrong URL, a server
+    # that refuses us) is one line for the person who typed it, not a traceback.
     try:
         launcher = _build(options)
     except ConfigurationError as exc:
+        flush_logging()
         raise click.ClickException(str(exc)) from None
-    sys.exit(launcher.run())
+    except StoreError as exc:
+        flush_logging()
+        raise click.ClickException(f"{exc} (the store named by --url or ${URL_ENV}: check it)") from None
+    try:
+        code = launcher.run()
+    except (ConfigurationError, StoreError) as exc:
+        flush_logging()
+        raise click.ClickException(str(exc)) from None
+    flush_logging()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # os._exit, not sys.exit: a job may leave a non-daemon thread or a pool task behind, which would keep
+    # the interpreter waiting in threading._shutdown long after the process said it stopped, until a
+    # platform's SIGKILL. Every outcome is recorded and every log line flushed by now.
+    os._exit(code)
 
 
 def _build(options: dict[str, Any]) -> Launcher:
     from sidequest.client import Client
     from sidequest.defaults import DEFAULT
-    from sidequest.loader import load_object, load_worker_modules
-    from sidequest.registry import WorkerRegistry
+    from sidequest.loader import load_object
     from sidequest.runtime import Launcher, ProcessConfig, QueueSpec
+    from sidequest.runtime.logs import job_log_middleware
     from sidequest.stores import open_store
 
-    load_worker_modules(list(options["requires"]), Path.cwd())
-    registry = WorkerRegistry.from_loaded()
+    registry = _load(list(options["requires"]))
     specs = tuple(QueueSpec.parse(text) for text in options["queues"]) or (QueueSpec("default"),)
     config = ProcessConfig(
         queues=specs,
@@ -132,10 +159,18 @@ def _build(options: dict[str, Any]) -> Launcher:
         max_orphaned=options["max_orphaned"],
         scheduler_interval=options["scheduler_interval"],
     )
+    _warn_unread_queues(registry, [spec.name for spec in specs])
+    client_chain = [load_object(spec) for spec in options["client_middleware"]]
+    # Outermost, so the application's log records inside perform and every middleware carry the job.
+    server_chain = [job_log_middleware, *(load_object(spec) for spec in options["middleware"])]
     store = open_store(options["url"])
-    client = Client(store, [load_object(spec) for spec in options["client_middleware"]])
+    try:
+        _first_contact(store)
+    except BaseException:
+        store.close()
+        raise
+    client = Client(store, client_chain)
     DEFAULT.configure(client)
-    server_chain = [load_object(spec) for spec in options["middleware"]]
     return Launcher(store, registry, config, client=client, middleware=server_chain)
 
 
@@ -154,6 +189,65 @@ def _reload(options: dict[str, Any]) -> int:
     modules = list(options["requires"]) or ["app.workers", "workers"]
     command = child_command(sys.argv[1:])
     return Reloader(command, watched_paths(modules, cwd), options["timeout"]).run()
+
+
+def _load(requires: list[str]) -> WorkerRegistry:
+    """Import the worker modules and say what they define; no worker at all is a ConfigurationError,
+    since every job would then fail with UnknownWorkerError."""
+    from sidequest.loader import load_workers
+
+    modules, registry = load_workers(requires, Path.cwd())
+    if not len(registry):
+        raise ConfigurationError(
+            f"no Worker classes found in {', '.join(modules)}: every job would fail as unknown. Define "
+            f"sidequest.Worker subclasses in those modules, or pass -r with the package or module that "
+            f"defines them (a package is imported with every module below it)."
+        )
+    count = f"{len(registry)} worker{'' if len(registry) == 1 else 's'}"
+    log.info("loaded %s from %s: %s", count, ", ".join(modules), ", ".join(registry.names()))
+    return registry
+
+
+def _warn_unread_queues(registry: WorkerRegistry, read: list[str]) -> None:
+    from sidequest.conventions import unread_queues
+
+    for item in unread_queues(registry, read):
+        log.warning("%s", item.warning(read))
+
+
+def _first_contact(store: Store) -> None:
+    """Reach the store once before starting, say which database this is, and pass on the store's own
+    warnings. An outage (a server not up yet during a deploy) is waited out, one line per attempt; a
+    configuration error (:class:`PermanentStoreError`) ends the command with one line."""
+    from sidequest.stores.sqlite import SQLiteStore
+
+    if isinstance(store, SQLiteStore):
+        # A relative sqlite:/// path resolves against the working directory: print the file really used.
+        log.info("SQLite store: %s", Path(store.path).resolve())
+    delay = 0.5
+    restore = install(_give_up_waiting, ("TERM", "INT"))
+    try:
+        while True:
+            try:
+                store.queues()
+                break
+            except PermanentStoreError:
+                raise
+            except StoreError as exc:
+                log.error("cannot reach the store yet (%s); trying again in %.1f s", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+    finally:
+        restore()
+    for warning in store.startup_warnings():
+        log.warning("%s", warning)
+
+
+def _give_up_waiting(name: str) -> None:
+    # Nothing is held yet: stopping while the store is still unreachable loses nothing.
+    log.info("received %s while waiting for the store; exiting", name)
+    flush_logging()
+    os._exit(0)
 
 
 def _child_argv(argv: list[str]) -> list[str]:

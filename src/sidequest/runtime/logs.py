@@ -1,22 +1,53 @@
-"""Log lines for people (text) or machines (one JSON object per line), with the job's class and jid."""
+"""Log lines for people (text) or machines (one JSON object per line), with the job's class and jid.
+
+``sidequest run`` sends both sidequest's records and the application's (the root logger, and
+``warnings.warn`` through ``py.warnings``) to one handler on stderr, so a ``logging.getLogger(__name__)``
+line inside ``perform`` appears in the process's log, in its format, with the job's class and jid.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
+if TYPE_CHECKING:
+    from sidequest.job import Payload
+    from sidequest.worker import Worker
+
 JOB_FIELDS = ("job_class", "jid", "queue", "elapsed")
+TRACEBACK_FIELD = "traceback"
+"""``extra={"traceback": text}``: stack text shown below a record's line (a thread dump), as a traceback
+is; the message itself stays on one line."""
+TRACEBACK_INDENT = "    "
+LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+"""The levels ``--log-level`` accepts (any case)."""
 
 CURRENT_JOB: ContextVar[tuple[str, str] | None] = ContextVar("sidequest_current_job", default=None)
 """``(class, jid)`` of the job the current thread or task is performing; None outside a job. Log
 records made inside ``perform`` (by sidequest or by the application) carry them."""
+
+# Control characters shown as escapes in text lines: a payload's class or jid (or an error message
+# made from one) holding "\n2026-... INFO: ..." would otherwise print a second, forged log line.
+_ESCAPES = MappingProxyType(
+    {
+        **{code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))},
+        **{ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"},
+    }
+)
+
+
+def escape(text: str) -> str:
+    """``text`` on one line: newlines, carriage returns and other control characters as escapes."""
+    return text.translate(_ESCAPES)
 
 
 @contextmanager
@@ -29,23 +60,42 @@ def job_log_context(job_class: str, jid: str) -> Iterator[None]:
         CURRENT_JOB.reset(token)
 
 
+@contextmanager
+def job_log_middleware(worker: Worker, payload: Payload) -> Iterator[None]:
+    """A server middleware doing what :func:`job_log_context` does, around ``perform`` only."""
+    with job_log_context(str(payload.get("class")), str(payload.get("jid"))):
+        yield
+
+
 class TextFormatter(logging.Formatter):
-    """``2026-11-28T00:00:00.123Z pid=42 tid=abc INFO: class=app.workers.X jid=... start``"""
+    """``2026-11-28T00:00:00.123Z pid=42 tid=abc INFO: class=app.workers.X jid=... start``
+
+    One record is one line: control characters in the fields and the message are escaped. Only a
+    traceback (``exc_info``, ``stack_info``, or the ``traceback`` extra) adds lines after it, each one
+    indented, so no text inside it (an exception message made from a payload) starts a line that looks
+    like a record.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         fields = " ".join(
-            f"{'class' if name == 'job_class' else name}={getattr(record, name)}"
+            f"{'class' if name == 'job_class' else name}={escape(str(getattr(record, name)))}"
             for name in ("job_class", "jid")
             if getattr(record, name, None) is not None
         )
         tid = getattr(record, "thread_id_b36", "")
         line = (
             f"{stamp}.{int(record.msecs):03d}Z pid={record.process} tid={tid} "
-            f"{record.levelname}: {fields + ' ' if fields else ''}{record.getMessage()}"
+            f"{record.levelname}: {fields + ' ' if fields else ''}{escape(record.getMessage())}"
         )
+        blocks = [getattr(record, TRACEBACK_FIELD, None)]
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            blocks.append(self.formatException(record.exc_info))
+        if record.stack_info:
+            blocks.append(self.formatStack(record.stack_info))
+        for block in blocks:
+            if isinstance(block, str) and block:
+                line += "".join(f"\n{TRACEBACK_INDENT}{escape(text)}" for text in block.splitlines())
         return line
 
 
@@ -67,25 +117,76 @@ class JSONFormatter(logging.Formatter):
                 data["class" if name == "job_class" else name] = value
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            data["stack"] = self.formatStack(record.stack_info)
+        if isinstance(getattr(record, TRACEBACK_FIELD, None), str):
+            data[TRACEBACK_FIELD] = getattr(record, TRACEBACK_FIELD)
         return orjson.dumps(data, default=str).decode()
 
 
-class _ThreadIdFilter(logging.Filter):
+class _JobContextFilter(logging.Filter):
+    """Adds the thread id, and the class and jid of the job being performed to a record that does not
+    name them itself, whichever logger made it (sidequest's, the application's, ``py.warnings``)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         from sidequest.runtime.processors import thread_id
 
         record.thread_id_b36 = thread_id()
+        current = CURRENT_JOB.get()
+        if current is not None and getattr(record, "jid", None) is None:
+            record.job_class, record.jid = current
         return True
 
 
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is at the time of the record, not when the handler was made:
+    a test that swapped stderr and put it back must not leave a handler writing to a closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """Ignored: the stream is always the current ``sys.stderr``."""
+
+
+def check_level(level: str) -> str:
+    """``level`` in upper case, or :class:`ValueError` naming the levels there are."""
+    upper = level.upper()
+    if upper not in LEVELS:
+        raise ValueError(f"unknown log level {level!r}: use one of {', '.join(LEVELS)}")
+    return upper
+
+
 def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
-    """Send sidequest's logs to stderr in ``fmt`` ("text" or "json") at ``level``."""
-    logger = logging.getLogger("sidequest")
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_ThreadIdFilter())
+    """Send sidequest's logs, the application's (the root logger) and ``warnings.warn`` to stderr in
+    ``fmt`` ("text" or "json") at ``level``, one handler for all, each record written once.
+
+    Raises :class:`ValueError` for an unknown level (before anything is changed).
+    """
+    upper = check_level(level)
+    handler = _StderrHandler()
+    handler.addFilter(_JobContextFilter())
     handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())
-    logger.addHandler(handler)
-    logger.setLevel(level.upper())
-    logger.propagate = False
+    # sidequest's logger does not propagate, so its records reach this handler once, not again through
+    # the root logger; the application's records reach it through the root logger.
+    for logger in (logging.getLogger("sidequest"), logging.getLogger()):
+        for old in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(upper)
+    logging.getLogger("sidequest").propagate = False
+    logging.captureWarnings(True)
+
+
+def flush_logging() -> None:
+    """Flush every handler of sidequest's and the root logger (before the process ends with
+    ``os._exit``, which flushes nothing)."""
+    for logger in (logging.getLogger("sidequest"), logging.getLogger()):
+        for handler in logger.handlers:
+            with contextlib.suppress(Exception):  # a closed stream at exit: nobody is left to tell
+                handler.flush()

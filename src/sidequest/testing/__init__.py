@@ -2,6 +2,7 @@
 
 * :func:`fake` / :class:`FakeClient`: jobs are collected; assert on them, then ``drain()`` them.
 * :func:`inline` / :class:`InlineClient`: ``perform_async`` runs ``perform`` at once, in your thread.
+* :func:`drain`: a real sidequest process on a real store, until every queue is empty.
 
 ::
 
@@ -21,6 +22,7 @@ fixtures.
 
 from sidequest.testing.fake import EmptyQueueError, FakeClient, FakeJob, fake
 from sidequest.testing.inline import InlineClient, StorelessClient, inline
+from sidequest.testing.process import drain
 
 __all__ = [
     "EmptyQueueError",
@@ -28,6 +30,7 @@ __all__ = [
     "FakeJob",
     "InlineClient",
     "StorelessClient",
+    "drain",
     "fake",
     "inline",
 ]

@@ -41,7 +41,12 @@ class StorelessClient(Client):
 
     ``registry`` names the workers a job may run, as ``sidequest run -r`` does in production; by
     default, every Worker imported so far plus every class this client enqueued.
+
+    Workers defined in ``__main__`` may be enqueued here (a real Client refuses them): the job runs
+    in this very process, where the class exists.
     """
+
+    runs_in_this_process = True
 
     def __init__(
         self,
