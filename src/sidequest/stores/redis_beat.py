@@ -2,9 +2,11 @@
 writes it (6.4 fields, plus what 7.x/8.x readers look for), so Sidekiq's Busy page lists sidequest
 processes and their running jobs.
 
-One beat is one MULTI/EXEC (built here as a list of commands): the stats deltas, the busy hashes, the
-``processes`` SET, the ``<identity>`` hash with its TTL (the lease), and popping the remote signals.
-If it fails, nothing was counted and the caller adds the deltas to its next beat.
+One beat is one atomic step (built here as a list of commands, run by ``lua/checked.lua``): the stats
+deltas, the busy hashes, the ``processes`` SET, the ``<identity>`` hash with its TTL (the lease), and
+popping the remote signals. Every key it writes is checked for its type first (:func:`written_types`),
+so if it fails, nothing was counted and the caller adds the deltas to its next beat. (MULTI/EXEC would
+have counted the stats and then failed on a ``processes`` key of another type.)
 """
 
 from __future__ import annotations
@@ -49,6 +51,22 @@ def beat_commands(heartbeat: Heartbeat, now: float, rtt_us: int) -> list[Command
         ("PEXPIRE", keys.process(identity), ttl_ms),
         ("RPOP", keys.signals(identity), MAX_SIGNALS),
     ]
+
+
+def written_types(commands: list[Command]) -> list[tuple[str, str]]:
+    """The type each key the beat's ``commands`` write must hold beforehand: counters hold integers,
+    the process hash is a hash. Keys the beat deletes first (the busy hashes) hold anything."""
+    deleted = {str(key) for command in commands if command[0] == "DEL" for key in command[1:]}
+    types: dict[str, str] = {}
+    for command in commands:
+        key = str(command[1])
+        if key in deleted or key in types:
+            continue
+        if command[0] == "INCRBY":
+            types[key] = "integer"
+        else:
+            types[key] = keys.expected_type(key) or "hash"  # the process hash is named by its identity
+    return list(types.items())
 
 
 def stats_commands(heartbeat: Heartbeat, now: float) -> list[Command]:
