@@ -57,7 +57,14 @@ from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.redis_admin import RedisAdmin, score_text
 from sidequest.stores.redis_beat import beat_commands, written_types
-from sidequest.stores.redis_conn import BLOCK_CHUNK, BLOCK_MARGIN, CHECKED_ARGS, Command, RedisConnection
+from sidequest.stores.redis_conn import (
+    BLOCK_CHUNK,
+    BLOCK_MARGIN,
+    CHECKED_ARGS,
+    SOCKET_TIMEOUT,
+    Command,
+    RedisConnection,
+)
 from sidequest.stores.redis_cron import RedisCron
 from sidequest.stores.redis_errors import KeyTypeError, bad_keys_of
 from sidequest.stores.redis_json import patch_payload
@@ -191,7 +198,7 @@ class RedisStore(Store):
     def _claim(self, names: list[str], limit: int, owner: str, deadline: float) -> list[Claimed]:
         action = f"claim from {', '.join(names)}"
         with self._conn.errors(action):
-            claimed, usable = self._claim_now(names, limit, owner)
+            claimed, usable = self._claim_now(names, limit, owner, deadline)
             while not claimed and not self._closed:
                 wait_ms = int((deadline - time.monotonic()) * 1000)
                 if wait_ms < 1:
@@ -200,7 +207,7 @@ class RedisStore(Store):
                     # Every queue's key holds another type (logged): wait as an idle claim would,
                     # without spinning (close() wakes us), then look again in case it was fixed.
                     self._closing.wait(min(wait_ms / 1000, BLOCK_CHUNK))
-                    claimed, usable = self._claim_now(names, limit, owner)
+                    claimed, usable = self._claim_now(names, limit, owner, deadline)
                     continue
                 chunk = BLOCK_CHUNK if len(names) == 1 else self.poll_interval
                 wait = min(wait_ms / 1000, chunk)
@@ -228,16 +235,21 @@ class RedisStore(Store):
                     elif isinstance(reply, Exception):
                         raise reply
                 if len(names) > 1:
-                    claimed, usable = self._claim_now(names, limit, owner)
+                    claimed, usable = self._claim_now(names, limit, owner, deadline)
         return claimed
 
-    def _claim_now(self, names: list[str], limit: int, owner: str) -> tuple[list[Claimed], list[str]]:
+    def _claim_now(
+        self, names: list[str], limit: int, owner: str, deadline: float
+    ) -> tuple[list[Claimed], list[str]]:
         """One claim script over every queue: the jobs it moved, and the queues whose keys are usable
         (a queue or in-flight key of another type is skipped and logged once a minute)."""
         script_keys = [keys.INFLIGHT_REGISTRY]
         for name in names:
             script_keys += [keys.queue(name), keys.inflight(owner, name)]
-        reply = self._conn.run(self._scripts.claim, script_keys, [limit])
+        # Awaited until the claim's own deadline plus a margin (at most SOCKET_TIMEOUT), so a hung
+        # Redis holds a claim about as long as its caller asked it to wait, not longer.
+        timeout = min(SOCKET_TIMEOUT, max(0.0, deadline - time.monotonic()) + BLOCK_MARGIN)
+        reply = self._conn.run(self._scripts.claim, script_keys, [limit], timeout=timeout)
         *per_queue, report = reply
         usable = names
         if report:

@@ -220,12 +220,13 @@ class RedisConnection:
             conn.disconnect()
         return conn
 
-    def call(self, *args: Any) -> Any:
-        """Run one command on this thread's connection and return its raw reply."""
+    def call(self, *args: Any, timeout: float | None = None) -> Any:
+        """Run one command on this thread's connection and return its raw reply, awaited at most
+        ``timeout`` seconds (default :data:`SOCKET_TIMEOUT`)."""
         conn = self._connection()
         try:
             conn.send_packed_command([pack([args])])
-            return conn.read_response()
+            return conn.read_response() if timeout is None else conn.read_response(timeout=timeout)
         except ResponseError as exc:
             raise self._key_type_error(exc, args) from None  # the stream is in step: keep the socket
         except BaseException:
@@ -290,13 +291,15 @@ class RedisConnection:
             args += [len(command), *command]
         return list(self.run(self._checked, [key for key, _ in types], args))
 
-    def run(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    def run(
+        self, script: Script, keys: Sequence[str], args: Sequence[Any], timeout: float | None = None
+    ) -> Any:
         """Run a Lua script by SHA on this thread's connection, loading it first when Redis lacks it."""
         try:
-            return self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+            return self.call("EVALSHA", script.sha, len(keys), *keys, *args, timeout=timeout)
         except NoScriptError:
-            self.call("SCRIPT", "LOAD", script.source)
-            return self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+            self.call("SCRIPT", "LOAD", script.source, timeout=timeout)
+            return self.call("EVALSHA", script.sha, len(keys), *keys, *args, timeout=timeout)
 
     def close(self) -> None:
         """Close every connection this object opened (pool and per-thread ones)."""

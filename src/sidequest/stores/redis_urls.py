@@ -8,7 +8,7 @@ the store prints (an error from redis-py could quote a part of the URL).
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 HIDDEN = "***"
 SECRET_PARAMS = frozenset({"password"})
@@ -16,28 +16,29 @@ SECRET_PARAMS = frozenset({"password"})
 
 
 def redact(url: str) -> str:
-    """The URL with every password replaced by ``***``, fit for logs and error messages."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:  # a malformed port or netloc: hide everything between '//' and '@'
-        head, sep, tail = url.partition("//")
-        userinfo, at, rest = tail.rpartition("@")
-        return f"{head}{sep}{HIDDEN}@{rest}" if at and userinfo else url
-    netloc = parts.netloc
-    if password is not None:
-        host = netloc.rsplit("@", 1)[1]
-        netloc = f"{parts.username or ''}:{HIDDEN}@{host}"
-    query = parts.query
-    if query:
-        # Edit the text pair by pair rather than re-encoding it, so the rest of the query reads as given.
+    """The URL with every password replaced by ``***``, fit for logs and error messages.
+
+    Edited as text, not parsed and rebuilt: ``unix:///path`` must keep its empty authority, and a
+    URL Python's parser refuses (a bad port) must still be shown without its password.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = min((index for index in (rest.find(c) for c in "/?#") if index >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    userinfo, at, host = authority.rpartition("@")
+    if at and ":" in userinfo:
+        authority = f"{userinfo.split(':', 1)[0]}:{HIDDEN}@{host}"
+    path, question, query = tail.partition("?")
+    if question:
+        query, hash_sign, fragment = query.partition("#")
         pairs = query.split("&")
         for index, pair in enumerate(pairs):
             name, eq, _ = pair.partition("=")
             if eq and unquote(name).lower() in SECRET_PARAMS:
                 pairs[index] = f"{name}={HIDDEN}"
-        query = "&".join(pairs)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+        tail = f"{path}?{'&'.join(pairs)}{hash_sign}{fragment}"
+    return f"{scheme}://{authority}{tail}"
 
 
 def secrets(url: str) -> list[str]:
