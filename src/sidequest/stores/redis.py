@@ -227,13 +227,14 @@ class RedisStore(Store):
                     # the idle latency, and the caller's next claim takes whatever came with it.
                     claimed = [parse_claimed(moved, first)]
                     continue
-                for reply in (registered, moved):
-                    if isinstance(reply, KeyTypeError):
-                        # The key turned bad since the script looked: skip that queue, as it would.
-                        self._conn.bad_keys.report(self._conn.safe_url, action, reply.bad, SKIPPED_QUEUE)
-                        usable = [name for name in usable if name != first]
-                    elif isinstance(reply, Exception):
-                        raise reply
+                if isinstance(registered, Exception):
+                    raise registered  # sq|inflight itself is unusable: no claim can be made safely
+                if isinstance(moved, KeyTypeError):
+                    # The queue's key turned bad since the script looked: skip it, as the script does.
+                    self._conn.bad_keys.report(self._conn.safe_url, action, moved.bad, SKIPPED_QUEUE)
+                    usable = [name for name in usable if name != first]
+                elif isinstance(moved, Exception):
+                    raise moved
                 if len(names) > 1:
                     claimed, usable = self._claim_now(names, limit, owner, deadline)
         return claimed

@@ -12,8 +12,10 @@ above retries with backoff, logs the outage, and after a failed claim reconciles
 configuration error, a key of the wrong type) is decided in :mod:`sidequest.stores.redis_errors`.
 
 How long one call can wait when Redis hangs (SIGSTOP, a partition): every reply is awaited at most
-:data:`SOCKET_TIMEOUT` (5 s), except a blocking ``BLMOVE``, awaited for its own wait plus
-:data:`BLOCK_MARGIN` (2 s). A connection attempt gives up after :data:`CONNECT_TIMEOUT` (5 s).
+:data:`SOCKET_TIMEOUT` (5 s). A claim's replies are awaited until its own deadline plus
+:data:`BLOCK_MARGIN` (2 s) and never longer than that, so ``claim(timeout=T)`` gives up after about
+``T + 2`` s (a blocking ``BLMOVE`` waits at most :data:`BLOCK_CHUNK` each). A connection attempt gives
+up after :data:`CONNECT_TIMEOUT` (5 s).
 """
 
 from __future__ import annotations
@@ -148,8 +150,8 @@ class RedisConnection:
             yield
         except RedisError as exc:
             error = classify(exc, action, self.safe_url, self._server_version)
-            # from None: the redis-py error's text is in the message already, and its traceback would
-            # print the connection's arguments, password included, in some redis-py versions.
+            # from None: the redis-py error's text is in the message already (scrubbed of any secret);
+            # chained, it would be printed again, unscrubbed, by every traceback that logs this one.
             raise type(error)(scrub(str(error), self._secrets)) from None
 
     def report(self, action: str, flat: list[str], consequence: str) -> None:
@@ -267,25 +269,11 @@ class RedisConnection:
             for reply, command in zip(replies, commands, strict=True)
         ]
 
-    def transaction(self, commands: Sequence[Command]) -> list[Any]:
-        """Run ``commands`` in MULTI/EXEC, one round trip; returns EXEC's replies. MULTI does not roll
-        back a command that fails: use it only where no command can fail on a key's type (else
-        :meth:`checked`)."""
-        replies = self.pipeline([("MULTI",), *commands, ("EXEC",)])
-        results = replies[-1]
-        if not isinstance(results, list):
-            raise RedisError("MULTI/EXEC was aborted")
-        for result, command in zip(results, commands, strict=True):
-            if isinstance(result, ResponseError):
-                raise self._key_type_error(result, command)
-            if isinstance(result, Exception):
-                raise result
-        return results
-
     def checked(self, types: Sequence[tuple[str, str]], commands: Sequence[Command]) -> list[Any]:
         """Run ``commands`` atomically, as MULTI/EXEC would, but only once every ``(key, type)`` in
         ``types`` holds that type or nothing (``lua/checked.lua``): a key of the wrong type raises
-        :class:`KeyTypeError` with nothing written. Returns every command's reply."""
+        :class:`KeyTypeError` with nothing written. Returns every command's reply. (No MULTI/EXEC
+        anywhere in this store: it does not roll back a command that fails, leaving the others applied.)"""
         args: list[Any] = [kind for _, kind in types]
         for command in commands:
             args += [len(command), *command]
