@@ -13,12 +13,16 @@ from pathlib import Path
 
 import pytest
 from redis.client import Redis
+from redis.exceptions import BusyLoadingError, MasterDownError, ReadOnlyError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis_helpers import OWNER, beat
 
 from servers import RedisServer, require_binary
 from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.stores.redis import RedisStore
 from sidequest.stores.redis_conn import BLOCK_MARGIN, SOCKET_TIMEOUT
+from sidequest.stores.redis_errors import classify
 
 PASSWORD = "s3cret-Pa55"
 
@@ -154,3 +158,33 @@ def test_startup_warns_when_redis_may_evict_jobs_and_not_with_noeviction(own_red
     assert store.startup_warnings() == []
     admin.close()
     store.close()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "unknown command 'BLMOVE', with args beginning with: ",
+        "Error running script (call to f_x): @user_script:1: wrong number of arguments for 'rpop' command",
+        "Error running script (call to f_x): @user_script:2: ERR syntax error",
+    ],
+)
+def test_a_server_older_than_6_2_is_a_permanent_error_naming_the_version_needed(reply: str) -> None:
+    # The replies Redis 6.0 gives to BLMOVE and to the claim and promote scripts; no 6.0 server here,
+    # so the classification is checked on the replies themselves.
+    error = classify(ResponseError(reply), "claim from default", "redis://h:6379/0", lambda: (6, 0, 16))
+    assert isinstance(error, PermanentStoreError)
+    assert "this Redis is version 6.0.16; sidequest needs Redis 6.2 or later" in str(error)
+    assert "upgrade the server" in str(error)
+
+
+def test_outage_replies_stay_plain_store_errors() -> None:
+    for exc in (
+        BusyLoadingError("Redis is loading the dataset in memory"),
+        ReadOnlyError("You can't write against a read only replica."),
+        MasterDownError("Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
+        ResponseError("BUSY Redis is busy running a script."),
+        RedisConnectionError("Error 111 connecting to h:6379. Connection refused."),
+        RedisTimeoutError("Timeout reading from socket"),
+    ):
+        error = classify(exc, "claim", "redis://h:6379/0", lambda: (7, 0, 15))
+        assert type(error) is StoreError, exc

@@ -153,7 +153,13 @@ def classify(
             f"{prefix}: the database number in the store URL is out of range ({detail}); use one the "
             "server has (0 to its 'databases' setting minus one, 0-15 by default)"
         )
-    if isinstance(exc, ResponseError) and "unknown command" in text.lower():
+    lowered = text.lower()
+    unknown = "unknown command" in lowered or "unknown redis command" in lowered
+    # Before 6.2, RPOP refuses a count ("wrong number of arguments") and ZRANGE refuses BYSCORE
+    # ("syntax error"), inside the scripts: only the server's version tells these from a bug.
+    if isinstance(exc, ResponseError) and (
+        unknown or "wrong number of arguments" in lowered or "syntax" in lowered
+    ):
         found = version()
         if found is not None and found < MIN_VERSION:
             shown = ".".join(str(part) for part in found)
@@ -161,10 +167,11 @@ def classify(
                 f"{prefix}: this Redis is version {shown}; sidequest needs Redis "
                 f"{'.'.join(map(str, MIN_VERSION))} or later ({MIN_VERSION_WHY}): upgrade the server"
             )
-        return PermanentStoreError(
-            f"{prefix}: the server does not know a command sidequest needs ({detail}); it may be renamed "
-            "or disabled (rename-command in redis.conf): enable it"
-        )
+        if unknown:
+            return PermanentStoreError(
+                f"{prefix}: the server does not know a command sidequest needs ({detail}); it may be "
+                "renamed or disabled (rename-command in redis.conf): enable it"
+            )
     tls = _in_chain(exc, ssl.SSLError)
     if tls is not None or ("SSL" in text and "certificate" in text):
         return PermanentStoreError(
