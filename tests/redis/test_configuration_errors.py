@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis_helpers import OWNER, beat
 
-from servers import RedisServer, require_binary
+from servers import RedisServer, free_port, require_binary, wait_for_port
 from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.stores.redis import RedisStore
 from sidequest.stores.redis_conn import BLOCK_MARGIN, SOCKET_TIMEOUT
@@ -188,3 +189,39 @@ def test_outage_replies_stay_plain_store_errors() -> None:
     ):
         error = classify(exc, "claim", "redis://h:6379/0", lambda: (7, 0, 15))
         assert type(error) is StoreError, exc
+
+
+@pytest.fixture
+def tls_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """A redis-server speaking only TLS, with a self-signed certificate for ``localhost``: (port, cert)."""
+    openssl = require_binary("openssl", "openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"]
+    subprocess.run(
+        [openssl, *request, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    tls = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert), "--tls-key-file", str(key)]
+    command = [require_binary("redis-server", "redis-server"), *tls, "--tls-auth-clients", "no"]
+    server = subprocess.Popen([*command, "--save", "", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    wait_for_port(port)
+    yield port, cert
+    server.terminate()
+    server.wait(10)
+
+
+def test_a_tls_certificate_that_cannot_be_verified_is_a_permanent_error_saying_how_to_trust_it(
+    tls_redis: tuple[int, Path],
+) -> None:
+    port, cert = tls_redis
+    store = RedisStore(f"rediss://localhost:{port}/0")
+    with pytest.raises(PermanentStoreError) as raised:
+        store.queues()
+    assert "could not be verified" in str(raised.value) and "ssl_ca_certs" in str(raised.value)
+    store.close()
+    trusted = RedisStore(f"rediss://localhost:{port}/0?ssl_ca_certs={cert}")
+    beat(trusted)
+    assert trusted.claim(["default"], 1, OWNER, 0) == []
+    trusted.close()

@@ -173,7 +173,13 @@ def classify(
                 "renamed or disabled (rename-command in redis.conf): enable it"
             )
     tls = _in_chain(exc, ssl.SSLError)
-    if tls is not None or ("SSL" in text and "certificate" in text):
+    if "certificate verify failed" in lowered:
+        return PermanentStoreError(
+            f"{prefix}: the server's TLS certificate could not be verified ({detail}); give the CA that "
+            "signed it in the URL (?ssl_ca_certs=/path/to/ca.pem), and connect by the name the certificate "
+            "holds (or add ssl_check_hostname=false)"
+        )
+    if tls is not None:
         return PermanentStoreError(
             f"{prefix}: the TLS handshake failed ({detail}); use rediss:// only for a server that speaks "
             "TLS (redis:// otherwise), and check its certificate (ssl_ca_certs, ssl_cert_reqs in the URL)"
