@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import orjson
+from redis.exceptions import NoPermissionError
 
 from sidequest import serializer
 from sidequest.errors import MalformedJobError, PermanentStoreError, StoreError
@@ -489,7 +490,7 @@ class RedisStore(Store):
         return self._admin.clear(where)
 
     def signal(self, identity: str, signal: str) -> None:
-        """MULTI LPUSH ``<identity>-signals`` + EXPIRE 60, as Sidekiq's Web UI does."""
+        """LPUSH ``<identity>-signals`` + EXPIRE 60, as Sidekiq's Web UI does (in one checked call)."""
         self._admin.signal(identity, signal)
 
     def startup_warnings(self) -> list[str]:
@@ -497,9 +498,12 @@ class RedisStore(Store):
         jobs), read from ``INFO memory``: managed Redis services often disable CONFIG GET."""
         try:
             with self._conn.errors("reading the maxmemory-policy"):
-                info = str(self._conn.call("INFO", "memory"))
+                try:
+                    info = str(self._conn.call("INFO", "memory"))
+                except NoPermissionError as exc:  # a check, not a need: a user without INFO may run
+                    return [f"could not check the Redis maxmemory-policy: this user may not run INFO ({exc})"]
         except PermanentStoreError:
-            raise
+            raise  # a wrong password or database: the process cannot work, say so at once
         except StoreError as exc:
             return [f"could not check the Redis maxmemory-policy ({exc})"]
         for line in info.splitlines():

@@ -346,7 +346,8 @@ class RedisAdmin:
             return int(self._conn.checked(types, commands)[0])
 
     def signal(self, identity: str, signal: str) -> None:
-        """Queue a signal for a process's next beat: MULTI LPUSH + EXPIRE 60, as Sidekiq's Web UI."""
+        """Queue a signal for a process's next beat: LPUSH + EXPIRE 60, as Sidekiq's Web UI (which uses
+        MULTI; here one checked call, so a signals key of another type writes nothing)."""
         with self._conn.errors(f"signalling {identity}"):
             key = keys.signals(identity)
             self._conn.checked([(key, "list")], [("LPUSH", key, signal), ("EXPIRE", key, keys.SIGNALS_TTL)])

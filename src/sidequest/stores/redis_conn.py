@@ -57,9 +57,9 @@ BLOCK_MARGIN = 2.0
 """How much longer than its own wait a BLMOVE's reply is awaited before Redis counts as unreachable."""
 
 SOCKET_TIMEOUT = 5.0
-"""A reply to any other command slower than this means Redis is unreachable (a hung or stopped server,
-a partition). Redis answers LOADING, BUSY and the like at once, so only a server that does not run at
-all gets here."""
+"""A reply to any other command slower than this means Redis is unreachable (a stopped server, a
+partition). A loading Redis answers LOADING at once; one stuck in another client's slow script answers
+BUSY once that script passes ``lua-time-limit`` (5 s by default): both are outages either way."""
 
 CONNECT_TIMEOUT = 5.0
 
