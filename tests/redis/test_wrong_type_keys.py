@@ -199,11 +199,17 @@ def test_a_cron_tick_whose_keys_are_of_the_wrong_type_is_not_taken_and_enqueues_
         "tick": keys.cron_tick("nightly", 1800000000),
         "queue": "queue:default",
     }[which]
-    raw.set(key, "x") if which != "tick" else raw.rpush(key, "x")
+    if which == "tick":
+        raw.rpush(key, "x")  # a tick's key is a string: a list is wrong
+    else:
+        raw.set(key, "x")  # the entry is a hash and the queue a list: a string is wrong
     with pytest.raises(StoreDataError) as raised:
         store.enqueue_tick("nightly", 1800000000, NewJob(job()))
     names_key(raised, key)
-    assert raw.llen("queue:default") == 0 if which != "queue" else raw.get(key) == "x"
+    if which == "queue":
+        assert raw.get(key) == "x"
+    else:
+        assert raw.llen("queue:default") == 0
     raw.delete(key)
     # The same tick: nothing was recorded for it while the key was wrong.
     assert store.enqueue_tick("nightly", 1800000000, NewJob(job()))
