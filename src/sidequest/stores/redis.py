@@ -40,8 +40,7 @@ from datetime import date
 import orjson
 from redis.exceptions import NoPermissionError
 
-from sidequest import serializer
-from sidequest.errors import MalformedJobError, PermanentStoreError, StoreError
+from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import (
     Claimed,
     Counts,
@@ -58,16 +57,13 @@ from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.redis_admin import RedisAdmin, score_text
 from sidequest.stores.redis_beat import beat_commands, written_types
+from sidequest.stores.redis_claim import RedisClaims, parse_claimed
 from sidequest.stores.redis_conn import (
-    BLOCK_CHUNK,
-    BLOCK_MARGIN,
     CHECKED_ARGS,
-    SOCKET_TIMEOUT,
     Command,
     RedisConnection,
 )
 from sidequest.stores.redis_cron import RedisCron
-from sidequest.stores.redis_errors import KeyTypeError, bad_keys_of
 from sidequest.stores.redis_json import patch_payload
 from sidequest.stores.redis_scripts import Scripts
 from sidequest.stores.redis_unique import RedisUniqueLocks
@@ -96,18 +92,6 @@ def chunked(command: tuple[str, str], values: Sequence[bytes | str], size: int) 
     return [(*command, *values[first : first + size]) for first in range(0, len(values), size)]
 
 
-def parse_claimed(raw: str, queue: str) -> Claimed:
-    """A claimed job; ``payload`` is None when the text is not a valid job (it then goes to dead)."""
-    try:
-        payload: Payload | None = serializer.load_payload(raw)
-    except MalformedJobError:
-        payload = None
-    return Claimed(raw=raw, payload=payload, queue=queue)
-
-
-SKIPPED_QUEUE = "that queue is skipped, its jobs stay where they are; the other queues are served"
-
-
 class RedisStore(Store):
     """Jobs in Redis, in Sidekiq's data model, with reliable fetch. Thread-safe; one per process."""
 
@@ -124,8 +108,8 @@ class RedisStore(Store):
         self._admin = RedisAdmin(self._conn, self._scripts)
         self._cron = RedisCron(self._conn)
         self._unique = RedisUniqueLocks(self._conn)
-        self._closed = False
         self._closing = threading.Event()
+        self._claims = RedisClaims(self._conn, self._scripts, self._closing)
 
     def __repr__(self) -> str:
         return f"RedisStore({self._conn.safe_url!r})"
@@ -187,81 +171,14 @@ class RedisStore(Store):
             return []
         deadline = time.monotonic() + max(timeout, 0.0)
         try:
-            return self._claim(names, limit, owner, deadline)
+            return self._claims.claim(names, limit, owner, deadline, self.poll_interval)
         except StoreError:
-            if self._closed:
+            if self._closing.is_set():
                 # close() from another thread cut the connection a claim was waiting on: that is how
                 # a stopping process wakes its fetcher, not an outage. (A job Redis moved just then
                 # stays in the in-flight list and is rescued once this process's lease ends.)
                 return []
             raise
-
-    def _claim(self, names: list[str], limit: int, owner: str, deadline: float) -> list[Claimed]:
-        action = f"claim from {', '.join(names)}"
-        with self._conn.errors(action):
-            claimed, usable = self._claim_now(names, limit, owner, deadline)
-            while not claimed and not self._closed:
-                wait_ms = int((deadline - time.monotonic()) * 1000)
-                if wait_ms < 1:
-                    break
-                if not usable:
-                    # Every queue's key holds another type (logged): wait as an idle claim would,
-                    # without spinning (close() wakes us), then look again in case it was fixed.
-                    self._closing.wait(min(wait_ms / 1000, BLOCK_CHUNK))
-                    claimed, usable = self._claim_now(names, limit, owner, deadline)
-                    continue
-                chunk = BLOCK_CHUNK if len(names) == 1 else self.poll_interval
-                wait = min(wait_ms / 1000, chunk)
-                first = usable[0]
-                inflight = keys.inflight(owner, first)
-                # The reply is awaited for the wait plus a margin, not SOCKET_TIMEOUT: a hung Redis
-                # holds a claim no longer than its own timeout allows.
-                registered, moved = self._conn.pipeline_replies(
-                    [
-                        ("SADD", keys.INFLIGHT_REGISTRY, inflight),
-                        ("BLMOVE", keys.queue(first), inflight, "RIGHT", "LEFT", f"{wait:.3f}"),
-                    ],
-                    timeout=wait + BLOCK_MARGIN,
-                )
-                if isinstance(moved, str):
-                    # Hand the woken job over at once: claiming more first would add a round trip to
-                    # the idle latency, and the caller's next claim takes whatever came with it.
-                    claimed = [parse_claimed(moved, first)]
-                    continue
-                if isinstance(registered, Exception):
-                    raise registered  # sq|inflight itself is unusable: no claim can be made safely
-                if isinstance(moved, KeyTypeError):
-                    # The queue's key turned bad since the script looked: skip it, as the script does.
-                    self._conn.bad_keys.report(self._conn.safe_url, action, moved.bad, SKIPPED_QUEUE)
-                    usable = [name for name in usable if name != first]
-                elif isinstance(moved, Exception):
-                    raise moved
-                if len(names) > 1:
-                    claimed, usable = self._claim_now(names, limit, owner, deadline)
-        return claimed
-
-    def _claim_now(
-        self, names: list[str], limit: int, owner: str, deadline: float
-    ) -> tuple[list[Claimed], list[str]]:
-        """One claim script over every queue: the jobs it moved, and the queues whose keys are usable
-        (a queue or in-flight key of another type is skipped and logged once a minute)."""
-        script_keys = [keys.INFLIGHT_REGISTRY]
-        for name in names:
-            script_keys += [keys.queue(name), keys.inflight(owner, name)]
-        # Awaited until the claim's own deadline plus a margin (at most SOCKET_TIMEOUT), so a hung
-        # Redis holds a claim about as long as its caller asked it to wait, not longer.
-        timeout = min(SOCKET_TIMEOUT, max(0.0, deadline - time.monotonic()) + BLOCK_MARGIN)
-        reply = self._conn.run(self._scripts.claim, script_keys, [limit], timeout=timeout)
-        *per_queue, report = reply
-        usable = names
-        if report:
-            bad = {item.key for item in bad_keys_of(report)}
-            self._conn.report(f"claim from {', '.join(names)}", report, SKIPPED_QUEUE)
-            usable = [name for name in names if not {keys.queue(name), keys.inflight(owner, name)} & bad]
-        claimed = [
-            parse_claimed(raw, name) for name, raws in zip(names, per_queue, strict=True) for raw in raws
-        ]
-        return claimed, usable
 
     def ack(self, owner: str, jobs: Sequence[Claimed]) -> int:
         """Remove finished jobs still in ``owner``'s in-flight lists, in one Lua call."""
@@ -514,6 +431,5 @@ class RedisStore(Store):
 
     def close(self) -> None:
         """Close every connection of this store; a claim waiting in another thread returns ``[]``."""
-        self._closed = True
         self._closing.set()
         self._conn.close()
