@@ -464,3 +464,13 @@ def test_admin_delete_and_reads_name_the_key_of_the_wrong_type(store: RedisStore
     with pytest.raises(StoreDataError) as raised:
         store.queues()
     names_key(raised, "queue:x")
+
+
+def test_a_process_with_thousands_of_busy_jobs_still_beats_in_one_checked_call(
+    store: RedisStore, raw: Redis, client: Client
+) -> None:
+    client.push_bulk({"class": "HardJob", "args": [[n] for n in range(4500)]})
+    beat(store)
+    busy = store.claim(["default"], 4500, OWNER, 0)
+    beat(store, busy=busy, processed=1)
+    assert raw.hlen(keys.work(OWNER)) == 4500 and raw.hget(OWNER, "busy") == "4500"

@@ -20,6 +20,9 @@ from sidequest.stores.base import Heartbeat
 from sidequest.stores.redis_admin import score_text
 from sidequest.stores.redis_conn import Command
 
+HSET_FIELDS = 500
+"""Busy jobs written per HSET command."""
+
 MAX_SIGNALS = 100
 """Signals taken per beat (Sidekiq takes one; a burst of TSTP then TERM should not wait a beat)."""
 
@@ -104,7 +107,11 @@ def work_commands(heartbeat: Heartbeat, ttl_ms: int) -> list[Command]:
         for work in heartbeat.busy:
             fields += [work.thread_id, work_json(work)]
         for key in both:
-            commands += [("HSET", key, *fields), ("PEXPIRE", key, ttl_ms)]
+            # At most HSET_FIELDS fields per HSET: the checked script unpacks each command's arguments,
+            # and Lua's unpack stops near 8,000 (a process with thousands of threads would never beat).
+            step = 2 * HSET_FIELDS
+            commands += [("HSET", key, *fields[at : at + step]) for at in range(0, len(fields), step)]
+            commands.append(("PEXPIRE", key, ttl_ms))
     return commands
 
 
