@@ -51,4 +51,3 @@ class Scripts:
         self.rescue = load_script("rescue")
         self.set_to_queue = load_script("set_to_queue")
         self.set_to_dead = load_script("set_to_dead")
-        self.checked = load_script("checked")
