@@ -19,6 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis_helpers import OWNER, beat
 
+from processes import SidequestProcess, wait_for
 from servers import RedisServer, free_port, require_binary, wait_for_port
 from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.stores.redis import RedisStore
@@ -225,3 +226,16 @@ def test_a_tls_certificate_that_cannot_be_verified_is_a_permanent_error_saying_h
     beat(trusted)
     assert trusted.claim(["default"], 1, OWNER, 0) == []
     trusted.close()
+
+
+def test_a_running_process_never_logs_the_password_of_its_store(
+    locked_redis: RedisServer, tmp_path: Path
+) -> None:
+    url = f"redis://:{PASSWORD}@127.0.0.1:{locked_redis.port}/0"
+    proc = SidequestProcess(url, tmp_path, ["-c", "2"])
+    try:
+        wait_for(lambda: "starting" in proc.output(), 30, "the startup log line")
+    finally:
+        assert proc.terminate() == 0
+    output = proc.output()
+    assert f"redis://:***@127.0.0.1:{locked_redis.port}/0" in output and PASSWORD not in output
