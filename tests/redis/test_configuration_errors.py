@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -239,3 +240,12 @@ def test_a_running_process_never_logs_the_password_of_its_store(
         assert proc.terminate() == 0
     output = proc.output()
     assert f"redis://:***@127.0.0.1:{locked_redis.port}/0" in output and PASSWORD not in output
+
+
+def test_an_ssl_error_on_an_established_connection_is_an_outage() -> None:
+    try:
+        raise ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
+    except ssl.SSLError as cause:
+        dropped = RedisConnectionError("Error while reading from h:6380")
+        dropped.__cause__ = cause
+    assert type(classify(dropped, "claim", "rediss://h:6380/0", lambda: (7, 0, 15))) is StoreError

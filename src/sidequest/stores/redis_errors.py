@@ -42,6 +42,15 @@ MIN_VERSION_WHY = "BLMOVE, RPOP with a count and ZRANGE BYSCORE"
 
 NOTHING_WRITTEN = "nothing was written; the job stays where it was"
 
+TLS_MISMATCHES = (
+    "wrong version number",
+    "unknown protocol",
+    "unsupported protocol",
+    "no protocols available",
+)
+"""OpenSSL's words for a handshake that cannot succeed with these settings (TLS against a plain port,
+no common protocol version)."""
+
 REPORT_EVERY = 60.0
 """A key of the wrong type that a batch operation skips is logged at most once a minute per key."""
 
@@ -128,7 +137,8 @@ def classify(
 ) -> StoreError:
     """The sidequest error for a redis-py error raised during ``action`` on the store shown as ``where``.
 
-    ``version`` asks the server for its version; it is called only for an unknown-command reply.
+    ``version`` asks the server for its version; it is called only for replies that a server older
+    than 6.2 gives (an unknown command, a wrong number of arguments, a syntax error).
     """
     prefix = f"Redis store {where}: {action} failed"
     detail = f"{type(exc).__name__}: {exc}"
@@ -172,14 +182,16 @@ def classify(
                 f"{prefix}: the server does not know a command sidequest needs ({detail}); it may be "
                 "renamed or disabled (rename-command in redis.conf): enable it"
             )
-    tls = _in_chain(exc, ssl.SSLError)
     if "certificate verify failed" in lowered:
         return PermanentStoreError(
             f"{prefix}: the server's TLS certificate could not be verified ({detail}); give the CA that "
             "signed it in the URL (?ssl_ca_certs=/path/to/ca.pem), and connect by the name the certificate "
             "holds (or add ssl_check_hostname=false)"
         )
-    if tls is not None:
+    # Only handshake mismatches are permanent: an SSL error while reading (EOF, reset) is a dropped
+    # connection, an outage like any other.
+    tls = _in_chain(exc, ssl.SSLError)
+    if tls is not None and any(reason in str(tls).lower() for reason in TLS_MISMATCHES):
         return PermanentStoreError(
             f"{prefix}: the TLS handshake failed ({detail}); use rediss:// only for a server that speaks "
             "TLS (redis:// otherwise), and check its certificate (ssl_ca_certs, ssl_cert_reqs in the URL)"
