@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -53,12 +54,14 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 
 class RedisServer:
-    """A ``redis-server`` of our own, with AOF on so a restart keeps the data."""
+    """A ``redis-server`` of our own, with AOF on so a restart keeps the data. ``extra`` adds
+    command-line settings (``["--requirepass", "s3cret"]``)."""
 
-    def __init__(self, directory: Path, binary: str) -> None:
+    def __init__(self, directory: Path, binary: str, extra: Sequence[str] = ()) -> None:
         self.directory = directory
         self.binary = binary
         self.port = free_port()
+        self.extra = list(extra)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -88,6 +91,7 @@ class RedisServer:
                 "no",
                 "--logfile",
                 str(self.directory / "redis.log"),
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

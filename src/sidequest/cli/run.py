@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sidequest.defaults import DEFAULT_URL, URL_ENV
-from sidequest.errors import ConfigurationError, PermanentStoreError, StoreError
+from sidequest.errors import ConfigurationError, PermanentStoreError, StoreDataError, StoreError
 from sidequest.runtime.logs import LEVELS, flush_logging
 from sidequest.runtime.signals import install
 
@@ -230,6 +230,10 @@ def _first_contact(store: Store) -> None:
         while True:
             try:
                 store.queues()
+                break
+            except StoreDataError as exc:
+                # The store answered: one bad key is that key's problem, said here and where it is used.
+                log.error("%s", exc)
                 break
             except PermanentStoreError:
                 raise

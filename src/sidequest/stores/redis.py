@@ -32,14 +32,15 @@ the caller's in-flight list under its live lease; the runtime then lists them wi
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from datetime import date
 
 import orjson
+from redis.exceptions import NoPermissionError
 
-from sidequest import serializer
-from sidequest.errors import MalformedJobError, StoreError
+from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import (
     Claimed,
     Counts,
@@ -55,8 +56,13 @@ from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
 from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.redis_admin import RedisAdmin, score_text
-from sidequest.stores.redis_beat import beat_commands
-from sidequest.stores.redis_conn import BLOCK_CHUNK, Command, RedisConnection
+from sidequest.stores.redis_beat import beat_commands, written_types
+from sidequest.stores.redis_claim import RedisClaims, parse_claimed
+from sidequest.stores.redis_conn import (
+    CHECKED_ARGS,
+    Command,
+    RedisConnection,
+)
 from sidequest.stores.redis_cron import RedisCron
 from sidequest.stores.redis_json import patch_payload
 from sidequest.stores.redis_scripts import Scripts
@@ -66,17 +72,24 @@ PROMOTE_CHUNK = 250
 """Jobs one promote script moves at most: ~7 us (scheduled) to ~14 us (retry, a longer text scan) each,
 so Redis is never busy with one call for more than a few milliseconds."""
 
+PROMOTE_SKIP_LIMIT = 2000
+"""Due entries one :meth:`RedisStore.promote_due` passes over at most (their queue's key holds another
+type) before it stops: the entries behind them are still reached, at a bounded cost per call."""
+
 RESCUE_CHUNK = 500
 """Jobs one rescue call moves at most."""
 
+EVICTION_WARNING = (
+    "Your Redis instance will evict Sidekiq data under heavy load. The 'noeviction' maxmemory policy is "
+    "recommended (current policy: {policy!r}): jobs can vanish. Set maxmemory-policy noeviction."
+)
+"""Sidekiq's own warning (sidekiq/cli.rb), with what to do."""
 
-def parse_claimed(raw: str, queue: str) -> Claimed:
-    """A claimed job; ``payload`` is None when the text is not a valid job (it then goes to dead)."""
-    try:
-        payload: Payload | None = serializer.load_payload(raw)
-    except MalformedJobError:
-        payload = None
-    return Claimed(raw=raw, payload=payload, queue=queue)
+
+def chunked(command: tuple[str, str], values: Sequence[bytes | str], size: int) -> list[Command]:
+    """``command`` over ``values`` as several commands of at most ``size`` values each (LPUSH a b is
+    LPUSH a then LPUSH b, so order is kept)."""
+    return [(*command, *values[first : first + size]) for first in range(0, len(values), size)]
 
 
 class RedisStore(Store):
@@ -89,12 +102,14 @@ class RedisStore(Store):
 
     def __init__(self, url: str) -> None:
         self._conn = RedisConnection(url)
-        self.url = url
+        self.url = self._conn.safe_url
+        """The URL with its password hidden (``redis://user:***@host``): it goes into logs."""
         self._scripts = Scripts()
         self._admin = RedisAdmin(self._conn, self._scripts)
         self._cron = RedisCron(self._conn)
         self._unique = RedisUniqueLocks(self._conn)
-        self._closed = False
+        self._closing = threading.Event()
+        self._claims = RedisClaims(self._conn, self._scripts, self._closing)
 
     def __repr__(self) -> str:
         return f"RedisStore({self._conn.safe_url!r})"
@@ -102,11 +117,13 @@ class RedisStore(Store):
     # -- client side ---------------------------------------------------------------------------------
 
     def push(self, jobs: Sequence[NewJob]) -> None:
-        """Store jobs in one round trip, as Sidekiq's client does (it pipelines the same commands), in
-        MULTI/EXEC when they go to more than one key.
+        """Store jobs in one round trip and one atomic step: Sidekiq's commands, run by the checked
+        script (``lua/checked.lua``) once every key they write is known to hold its type, so a key of
+        the wrong type raises :class:`StoreDataError` with nothing written (MULTI would have applied
+        the other commands).
 
-        Immediate jobs: one SADD of their queue names, then one variadic LPUSH per queue, in the order
-        given (the first job runs first). Scheduled jobs: one ZADD to ``schedule`` scored by ``at``.
+        Immediate jobs: one SADD of their queue names, then one variadic LPUSH per queue (per 1,000
+        jobs), in the order given (the first job runs first). Scheduled jobs: ZADD to ``schedule``.
         """
         if not jobs:
             return
@@ -119,19 +136,19 @@ class RedisStore(Store):
             else:
                 scheduled += [score_text(job.at), data]
         commands: list[Command] = []
+        types: list[tuple[str, str]] = []
         if by_queue:
-            commands.append(("SADD", keys.QUEUES, *by_queue))
-            commands += [("LPUSH", keys.queue(name), *texts) for name, texts in by_queue.items()]
+            # SADD first, so a job is never in a queue Sidekiq's UI does not list.
+            types.append((keys.QUEUES, "set"))
+            commands += chunked(("SADD", keys.QUEUES), list(by_queue), CHECKED_ARGS)
+            for name, texts in by_queue.items():
+                types.append((keys.queue(name), "list"))
+                commands += chunked(("LPUSH", keys.queue(name)), texts, CHECKED_ARGS)
         if scheduled:
-            commands.append(("ZADD", keys.SCHEDULE, *scheduled))
+            types.append((keys.SCHEDULE, "zset"))
+            commands += chunked(("ZADD", keys.SCHEDULE), scheduled, 2 * CHECKED_ARGS)
         with self._conn.errors(f"push of {len(jobs)} job(s)"):
-            if len(by_queue) + bool(scheduled) == 1:
-                # One command carries every job, and a Redis command is atomic: no MULTI needed (it
-                # would cost two more replies on the single-enqueue path). SADD goes first, so a job
-                # is never in a queue Sidekiq's UI does not list.
-                self._conn.pipeline(commands)
-            else:
-                self._conn.transaction(commands)
+            self._conn.checked(types, commands)
 
     def push_unique(self, job: NewJob, key: str, ttl: float) -> bool:
         """SET NX PX of ``sq|unique|<key>`` and the push in one Lua call (see ``redis_unique.py``); the
@@ -154,46 +171,14 @@ class RedisStore(Store):
             return []
         deadline = time.monotonic() + max(timeout, 0.0)
         try:
-            return self._claim(names, limit, owner, deadline)
+            return self._claims.claim(names, limit, owner, deadline, self.poll_interval)
         except StoreError:
-            if self._closed:
+            if self._closing.is_set():
                 # close() from another thread cut the connection a claim was waiting on: that is how
                 # a stopping process wakes its fetcher, not an outage. (A job Redis moved just then
                 # stays in the in-flight list and is rescued once this process's lease ends.)
                 return []
             raise
-
-    def _claim(self, names: list[str], limit: int, owner: str, deadline: float) -> list[Claimed]:
-        with self._conn.errors(f"claim from {', '.join(names)}"):
-            claimed = self._claim_now(names, limit, owner)
-            while not claimed and not self._closed:
-                wait_ms = int((deadline - time.monotonic()) * 1000)
-                if wait_ms < 1:
-                    break
-                chunk = BLOCK_CHUNK if len(names) == 1 else self.poll_interval
-                wait = min(wait_ms / 1000, chunk)
-                first = names[0]
-                inflight = keys.inflight(owner, first)
-                replies = self._conn.pipeline(
-                    [
-                        ("SADD", keys.INFLIGHT_REGISTRY, inflight),
-                        ("BLMOVE", keys.queue(first), inflight, "RIGHT", "LEFT", f"{wait:.3f}"),
-                    ]
-                )
-                if replies[1] is not None:
-                    # Hand the woken job over at once: claiming more first would add a round trip to
-                    # the idle latency, and the caller's next claim takes whatever came with it.
-                    claimed = [parse_claimed(replies[1], first)]
-                elif len(names) > 1:
-                    claimed = self._claim_now(names, limit, owner)
-        return claimed
-
-    def _claim_now(self, names: list[str], limit: int, owner: str) -> list[Claimed]:
-        script_keys = [keys.INFLIGHT_REGISTRY]
-        for name in names:
-            script_keys += [keys.queue(name), keys.inflight(owner, name)]
-        reply = self._conn.run(self._scripts.claim, script_keys, [limit])
-        return [parse_claimed(raw, name) for name, raws in zip(names, reply, strict=True) for raw in raws]
 
     def ack(self, owner: str, jobs: Sequence[Claimed]) -> int:
         """Remove finished jobs still in ``owner``'s in-flight lists, in one Lua call."""
@@ -201,7 +186,10 @@ class RedisStore(Store):
             return 0
         with self._conn.errors(f"ack of {len(jobs)} job(s)"):
             inflight = [keys.inflight(owner, job.queue) for job in jobs]
-            removed = self._conn.run(self._scripts.ack, inflight, [job.raw for job in jobs])
+            removed, report = self._conn.run(self._scripts.ack, inflight, [job.raw for job in jobs])
+        # An in-flight key of another type holds none of our jobs (as after a lost lease): the others
+        # are acked, and a person is told.
+        self._conn.report(f"ack of {len(jobs)} job(s)", report, "its jobs were not acked; the others were")
         return int(removed)
 
     def retry(self, owner: str, job: Claimed, payload: Payload, at: float) -> bool:
@@ -236,7 +224,13 @@ class RedisStore(Store):
             script_keys += [keys.inflight(owner, job.queue), keys.queue(job.queue)]
             args += [job.raw, job.queue]
         with self._conn.errors(f"requeue of {len(jobs)} job(s)"):
-            return int(self._conn.run(self._scripts.requeue, script_keys, args))
+            moved, report = self._conn.run(self._scripts.requeue, script_keys, args)
+        self._conn.report(
+            f"requeue of {len(jobs)} job(s)",
+            report,
+            "the jobs for it stay in the in-flight list, to be rescued once it is fixed; the others moved",
+        )
+        return int(moved)
 
     def owned(self, owner: str) -> list[Claimed]:
         """Every job in ``owner``'s in-flight lists, by queue name, oldest claim first in each queue (to
@@ -264,34 +258,47 @@ class RedisStore(Store):
             started = time.perf_counter()
             self._conn.call("PING")  # Sidekiq publishes the round-trip time it measures this way
             rtt_us = int((time.perf_counter() - started) * 1_000_000)
-            results = self._conn.transaction(beat_commands(heartbeat, time.time(), rtt_us))
+            commands = beat_commands(heartbeat, time.time(), rtt_us)
+            results = self._conn.checked(written_types(commands), commands)
         return list(results[-1] or [])
 
     def unregister(self, identity: str) -> None:
         """Sidekiq's clear_heartbeat, and the lease ends now: held jobs become orphans at once."""
         with self._conn.errors(f"unregister of {identity}"):
-            self._conn.transaction(
+            self._conn.checked(
+                [(keys.PROCESSES, "set")],
                 [
                     ("SREM", keys.PROCESSES, identity),
                     ("DEL", keys.process(identity), keys.work(identity), keys.workers(identity)),
-                ]
+                ],
             )
 
     def promote_due(self, now: float, limit: int = 1000) -> int:
         """Move due ``retry`` and ``schedule`` jobs, soonest first, to their queues: Lua scripts of up
         to :data:`PROMOTE_CHUNK` jobs each, until ``limit`` jobs moved or none is due."""
-        moved = 0
+        moved = passed_retry = passed_scheduled = 0
         with self._conn.errors("promotion of due jobs"):
-            while limit > 0:
+            while limit > 0 and passed_retry + passed_scheduled < PROMOTE_SKIP_LIMIT:
                 chunk = min(limit, PROMOTE_CHUNK)
-                done, buried = self._conn.run(
+                done, buried, passed_r, passed_s, report = self._conn.run(
                     self._scripts.promote_due,
                     [keys.QUEUES, keys.RETRY, keys.SCHEDULE, keys.DEAD],
-                    [score_text(now), chunk, score_text(now - DEAD_TIMEOUT_SECONDS), DEAD_MAX_JOBS],
+                    [
+                        *(score_text(now), chunk, score_text(now - DEAD_TIMEOUT_SECONDS), DEAD_MAX_JOBS),
+                        *(passed_retry, passed_scheduled),
+                    ],
+                )
+                self._conn.report(
+                    "promotion of due jobs",
+                    report,
+                    "the due jobs it concerns stay in their set; every other due job moves",
                 )
                 moved += int(done)
                 limit -= int(done) + int(buried)
-                if int(done) + int(buried) < chunk:
+                # Entries passed over stay at the front of their set: the next call starts after them.
+                passed_retry += int(passed_r)
+                passed_scheduled += int(passed_s)
+                if int(done) + int(buried) + int(passed_r) + int(passed_s) < chunk:
                     break
         return moved
 
@@ -327,9 +334,14 @@ class RedisStore(Store):
                     args = [score_text(now), max_orphaned, queue_name, cutoff, DEAD_MAX_JOBS, RESCUE_CHUNK]
                     left = 1
                     while left > 0:
-                        done, dead, left = self._conn.run(self._scripts.rescue, script_keys, args)
+                        done, dead, left, report = self._conn.run(self._scripts.rescue, script_keys, args)
                         requeued += int(done)
                         killed += int(dead)
+                        self._conn.report(
+                            "rescue of orphaned jobs",
+                            report,
+                            f"the jobs in {key!r} stay there until it is fixed; other lists were rescued",
+                        )
         return RescueResult(requeued=requeued, killed=killed)
 
     # -- periodic (cron) jobs (see RedisCron) -----------------------------------------------------------
@@ -395,10 +407,29 @@ class RedisStore(Store):
         return self._admin.clear(where)
 
     def signal(self, identity: str, signal: str) -> None:
-        """MULTI LPUSH ``<identity>-signals`` + EXPIRE 60, as Sidekiq's Web UI does."""
+        """LPUSH ``<identity>-signals`` + EXPIRE 60, as Sidekiq's Web UI does (in one checked call)."""
         self._admin.signal(identity, signal)
+
+    def startup_warnings(self) -> list[str]:
+        """Sidekiq's warning when ``maxmemory-policy`` is not ``noeviction`` (Redis may then delete
+        jobs), read from ``INFO memory``: managed Redis services often disable CONFIG GET."""
+        try:
+            with self._conn.errors("reading the maxmemory-policy"):
+                try:
+                    info = str(self._conn.call("INFO", "memory"))
+                except NoPermissionError as exc:  # a check, not a need: a user without INFO may run
+                    return [f"could not check the Redis maxmemory-policy: this user may not run INFO ({exc})"]
+        except PermanentStoreError:
+            raise  # a wrong password or database: the process cannot work, say so at once
+        except StoreError as exc:
+            return [f"could not check the Redis maxmemory-policy ({exc})"]
+        for line in info.splitlines():
+            if line.startswith("maxmemory_policy:"):
+                policy = line.split(":", 1)[1].strip()
+                return [] if policy == "noeviction" else [EVICTION_WARNING.format(policy=policy)]
+        return []
 
     def close(self) -> None:
         """Close every connection of this store; a claim waiting in another thread returns ``[]``."""
-        self._closed = True
+        self._closing.set()
         self._conn.close()

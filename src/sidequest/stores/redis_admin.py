@@ -3,7 +3,9 @@
 Sidekiq's Web UI would, for Ruby processes as well as Python ones.
 
 Entries are matched by their exact stored text (LREM / ZREM member), so an entry someone else has
-already moved or deleted is skipped rather than guessed at.
+already moved or deleted is skipped rather than guessed at. An action over several entries acts on each
+one by itself: when a key one of them needs holds another type (another application wrote it), the
+others are done and :class:`~sidequest.errors.StoreDataError` then names the key and says how many moved.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sidequest.job import (
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
 from sidequest.stores import redis_keys as keys
 from sidequest.stores.redis_conn import Command, RedisConnection
+from sidequest.stores.redis_errors import KeyTypeError
 from sidequest.stores.redis_json import patch_payload
 from sidequest.stores.redis_scripts import Script, Scripts
 
@@ -38,6 +41,18 @@ def score_text(value: float) -> str:
     """A float-seconds time as Redis and JSON text, always with a decimal point or exponent
     (``1700000000.0``): Sidekiq 8 reads a JSON integer as milliseconds."""
     return repr(float(value))
+
+
+def raise_bad_keys(replies: list[Any], done: int, total: int, verb: str) -> None:
+    """Raise one :class:`KeyTypeError` naming every bad key among ``replies``, if any; re-raise any
+    other error reply."""
+    for reply in replies:
+        if isinstance(reply, Exception) and not isinstance(reply, KeyTypeError):
+            raise reply
+    errors = [reply for reply in replies if isinstance(reply, KeyTypeError)]
+    if errors:
+        unique = list({item.key: item for error in errors for item in error.bad}.values())
+        raise KeyTypeError(unique, f"{verb} {done} of {total} job(s); the others stay where they were")
 
 
 def load_or_none(raw: str) -> Payload | None:
@@ -216,11 +231,11 @@ class RedisAdmin:
         if not identities:
             return []
         with self._conn.errors("listing busy jobs"):
-            pipe = self._conn.client.pipeline(transaction=False)
+            commands: list[Command] = []
             for identity in identities:
-                pipe.hgetall(keys.work(identity))
-                pipe.hgetall(keys.workers(identity))
-            hashes = pipe.execute()
+                commands += [("HGETALL", keys.work(identity)), ("HGETALL", keys.workers(identity))]
+            flat = self._conn.pipeline(commands)
+        hashes = [dict(zip(pairs[::2], pairs[1::2], strict=True)) for pairs in flat]
         found = []
         for index, identity in enumerate(identities):
             entries: dict[str, str] = hashes[2 * index] or hashes[2 * index + 1]
@@ -258,7 +273,10 @@ class RedisAdmin:
         if not commands:
             return 0
         with self._conn.errors(f"deleting {len(commands)} job(s)"):
-            return sum(int(removed) for removed in self._conn.pipeline(commands))
+            replies = self._conn.pipeline_replies(commands)
+            removed = sum(int(reply) for reply in replies if isinstance(reply, int))
+            raise_bad_keys(replies, removed, len(commands), "deleted")
+        return removed
 
     def retry_now(self, entries: Sequence[JobEntry]) -> int:
         """Push set entries to the back of their queues now, as Sidekiq's ``SortedEntry#retry`` (retry
@@ -303,27 +321,33 @@ class RedisAdmin:
             # just after a Redis restart; loading a cached script again is only a hash lookup.
             commands: list[Command] = [("SCRIPT", "LOAD", script.source)]
             commands += [("EVALSHA", script.sha, len(k), *k, *a) for k, a in calls]
-            replies = self._conn.pipeline(commands)
-        return sum(int(moved) for moved in replies[1:])
+            replies = self._conn.pipeline_replies(commands)[1:]
+            moved = sum(int(reply) for reply in replies if isinstance(reply, int))
+            raise_bad_keys(replies, moved, len(calls), "moved")
+        return moved
 
     def clear(self, where: str) -> int:
         """Empty ``queue:NAME`` (and drop NAME from ``queues``) or a set; returns how many jobs went."""
         if where.startswith(keys.QUEUE_PREFIX) and len(where) > len(keys.QUEUE_PREFIX):
             name = where[len(keys.QUEUE_PREFIX) :]
+            # Checked first: UNLINK of a key another application wrote would delete its data.
+            types = [(keys.queue(name), "list"), (keys.QUEUES, "set")]
             commands: list[Command] = [
                 ("LLEN", keys.queue(name)),
                 ("UNLINK", keys.queue(name)),
                 ("SREM", keys.QUEUES, name),
             ]
         elif where in keys.SET_KEYS:
+            types = [(keys.SET_KEYS[where], "zset")]
             commands = [("ZCARD", keys.SET_KEYS[where]), ("UNLINK", keys.SET_KEYS[where])]
         else:
             raise ValueError(f"cannot clear {where!r}: give 'queue:NAME', 'scheduled', 'retry' or 'dead'")
         with self._conn.errors(f"clearing {where}"):
-            return int(self._conn.transaction(commands)[0])
+            return int(self._conn.checked(types, commands)[0])
 
     def signal(self, identity: str, signal: str) -> None:
-        """Queue a signal for a process's next beat: MULTI LPUSH + EXPIRE 60, as Sidekiq's Web UI."""
+        """Queue a signal for a process's next beat: LPUSH + EXPIRE 60, as Sidekiq's Web UI (which uses
+        MULTI; here one checked call, so a signals key of another type writes nothing)."""
         with self._conn.errors(f"signalling {identity}"):
             key = keys.signals(identity)
-            self._conn.transaction([("LPUSH", key, signal), ("EXPIRE", key, keys.SIGNALS_TTL)])
+            self._conn.checked([(key, "list")], [("LPUSH", key, signal), ("EXPIRE", key, keys.SIGNALS_TTL)])

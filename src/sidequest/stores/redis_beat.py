@@ -2,9 +2,11 @@
 writes it (6.4 fields, plus what 7.x/8.x readers look for), so Sidekiq's Busy page lists sidequest
 processes and their running jobs.
 
-One beat is one MULTI/EXEC (built here as a list of commands): the stats deltas, the busy hashes, the
-``processes`` SET, the ``<identity>`` hash with its TTL (the lease), and popping the remote signals.
-If it fails, nothing was counted and the caller adds the deltas to its next beat.
+One beat is one atomic step (built here as a list of commands, run by ``lua/checked.lua``): the stats
+deltas, the busy hashes, the ``processes`` SET, the ``<identity>`` hash with its TTL (the lease), and
+popping the remote signals. Every key it writes is checked for its type first (:func:`written_types`),
+so if it fails, nothing was counted and the caller adds the deltas to its next beat. (MULTI/EXEC would
+have counted the stats and then failed on a ``processes`` key of another type.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import Heartbeat
 from sidequest.stores.redis_admin import score_text
 from sidequest.stores.redis_conn import Command
+
+HSET_FIELDS = 500
+"""Busy jobs written per HSET command."""
 
 MAX_SIGNALS = 100
 """Signals taken per beat (Sidekiq takes one; a burst of TSTP then TERM should not wait a beat)."""
@@ -49,6 +54,22 @@ def beat_commands(heartbeat: Heartbeat, now: float, rtt_us: int) -> list[Command
         ("PEXPIRE", keys.process(identity), ttl_ms),
         ("RPOP", keys.signals(identity), MAX_SIGNALS),
     ]
+
+
+def written_types(commands: list[Command]) -> list[tuple[str, str]]:
+    """The type each key the beat's ``commands`` write must hold beforehand: counters hold integers,
+    the process hash is a hash. Keys the beat deletes first (the busy hashes) hold anything."""
+    deleted = {str(key) for command in commands if command[0] == "DEL" for key in command[1:]}
+    types: dict[str, str] = {}
+    for command in commands:
+        key = str(command[1])
+        if key in deleted or key in types:
+            continue
+        if command[0] == "INCRBY":
+            types[key] = "integer"
+        else:
+            types[key] = keys.expected_type(key) or "hash"  # the process hash is named by its identity
+    return list(types.items())
 
 
 def stats_commands(heartbeat: Heartbeat, now: float) -> list[Command]:
@@ -86,7 +107,11 @@ def work_commands(heartbeat: Heartbeat, ttl_ms: int) -> list[Command]:
         for work in heartbeat.busy:
             fields += [work.thread_id, work_json(work)]
         for key in both:
-            commands += [("HSET", key, *fields), ("PEXPIRE", key, ttl_ms)]
+            # At most HSET_FIELDS fields per HSET: the checked script unpacks each command's arguments,
+            # and Lua's unpack stops near 8,000 (a process with thousands of threads would never beat).
+            step = 2 * HSET_FIELDS
+            commands += [("HSET", key, *fields[at : at + step]) for at in range(0, len(fields), step)]
+            commands.append(("PEXPIRE", key, ttl_ms))
     return commands
 
 

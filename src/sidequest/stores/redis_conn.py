@@ -8,7 +8,14 @@ caps single enqueues near 7k/s. Pushes, claims and acks go straight to a connect
 Why no automatic retries: redis-py would re-send a Lua call whose reply was lost, running it twice
 (a second claim, an ack reported as 0). The store fails fast with :class:`StoreError`; the runtime
 above retries with backoff, logs the outage, and after a failed claim reconciles what it holds with
-:meth:`RedisStore.owned <sidequest.stores.redis.RedisStore.owned>`.
+:meth:`RedisStore.owned <sidequest.stores.redis.RedisStore.owned>`. What an error means (an outage, a
+configuration error, a key of the wrong type) is decided in :mod:`sidequest.stores.redis_errors`.
+
+How long one call can wait when Redis hangs (SIGSTOP, a partition): every reply is awaited at most
+:data:`SOCKET_TIMEOUT` (5 s). A claim's replies are awaited until its own deadline plus
+:data:`BLOCK_MARGIN` (2 s) and never longer than that, so ``claim(timeout=T)`` gives up after about
+``T + 2`` s (a blocking ``BLMOVE`` waits at most :data:`BLOCK_CHUNK` each). A connection attempt gives
+up after :data:`CONNECT_TIMEOUT` (5 s).
 """
 
 from __future__ import annotations
@@ -20,25 +27,44 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, cast
-from urllib.parse import urlsplit, urlunsplit
 
 from hiredis import pack_command
 from redis.backoff import NoBackoff
 from redis.client import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.retry import Retry
 
-from sidequest.errors import StoreError
-from sidequest.stores.redis_scripts import Script
+from sidequest.stores import redis_keys as keys
+from sidequest.stores.redis_errors import (
+    BadKey,
+    BadKeyLog,
+    KeyTypeError,
+    bad_keys_of,
+    classify,
+    is_wrong_type,
+    parse_key_type_reply,
+    url_error,
+)
+from sidequest.stores.redis_scripts import Script, load_script
+from sidequest.stores.redis_urls import redact, scrub, secrets
+
+__all__ = ["BLOCK_CHUNK", "Command", "RedisConnection", "pack", "redact"]
 
 BLOCK_CHUNK = 5.0
 """The longest a single blocking command (BLMOVE) waits; longer waits are made of several."""
 
-SOCKET_TIMEOUT = BLOCK_CHUNK + 5.0
-"""A reply slower than this means Redis is unreachable. It must exceed :data:`BLOCK_CHUNK`, or a
-blocking fetch on an idle queue would look like an outage."""
+BLOCK_MARGIN = 2.0
+"""How much longer than its own wait a BLMOVE's reply is awaited before Redis counts as unreachable."""
+
+SOCKET_TIMEOUT = 5.0
+"""A reply to any other command slower than this means Redis is unreachable (a stopped server, a
+partition). A loading Redis answers LOADING at once; one stuck in another client's slow script answers
+BUSY once that script passes ``lua-time-limit`` (5 s by default): both are outages either way."""
 
 CONNECT_TIMEOUT = 5.0
+
+CHECKED_ARGS = 1000
+"""The most values one command passes through the checked script (Lua's unpack handles ~8,000)."""
 
 Command = tuple[Any, ...]
 
@@ -47,18 +73,20 @@ class Wire(Protocol):
     """The part of a redis-py connection the hot paths use (redis-py leaves it untyped)."""
 
     def send_packed_command(self, command: Any) -> None: ...
-    def read_response(self) -> Any: ...
+    def read_response(self, *, timeout: Any = ...) -> Any: ...
     def disconnect(self) -> None: ...
 
 
-def redact(url: str) -> str:
-    """The URL with its password replaced by ``***``, fit for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+def command_keys(command: Command) -> list[str]:
+    """The keys a command names (to say which one a WRONGTYPE reply is about)."""
+    name = str(command[0]).upper()
+    if name in ("EVALSHA", "EVAL"):
+        return [str(key) for key in command[3 : 3 + int(command[2])]]
+    if name in ("MULTI", "EXEC", "PING", "SCRIPT", "INFO", "WATCH", "UNWATCH"):
+        return []
+    if name in ("DEL", "UNLINK", "EXISTS", "MGET"):
+        return [str(key) for key in command[1:]]
+    return [str(command[1])] if len(command) > 1 else []
 
 
 def pack(commands: Sequence[Command]) -> bytes:
@@ -101,21 +129,69 @@ class RedisConnection:
                 # Redis version (redis-py 8 would otherwise negotiate RESP3 where it can).
                 protocol=2,
             )
-        except (ValueError, RedisError) as exc:
-            raise StoreError(f"cannot open Redis store {self.safe_url}: {exc}") from exc
+        except (ValueError, TypeError, RedisError) as exc:
+            # A URL redis-py cannot read does not heal by retrying.
+            error = url_error(exc, self.safe_url)
+            raise type(error)(scrub(str(error), secrets(url))) from None
+        self._secrets = secrets(url)
         self._local = threading.local()
         self._opened: weakref.WeakSet[Wire] = weakref.WeakSet()
         self._lock = threading.Lock()
+        self._checked = load_script("checked")
+        self.bad_keys = BadKeyLog()
+        """Keys of the wrong type that batch operations skipped, logged once a minute each."""
 
     @contextmanager
     def errors(self, action: str) -> Iterator[None]:
-        """Turn any redis-py error raised inside into :class:`StoreError` naming ``action``."""
+        """Turn any redis-py error raised inside into a :class:`StoreError` naming ``action``:
+        :class:`PermanentStoreError` for configuration errors, :class:`StoreDataError` for a key of the
+        wrong type, plain :class:`StoreError` for outages. No message holds the URL's password."""
         try:
             yield
         except RedisError as exc:
-            raise StoreError(
-                f"Redis store {self.safe_url}: {action} failed ({type(exc).__name__}: {exc})"
-            ) from exc
+            error = classify(exc, action, self.safe_url, self._server_version)
+            # from None: the redis-py error's text is in the message already (scrubbed of any secret);
+            # chained, it would be printed again, unscrubbed, by every traceback that logs this one.
+            raise type(error)(scrub(str(error), self._secrets)) from None
+
+    def report(self, action: str, flat: list[str], consequence: str) -> None:
+        """Log the keys a batch script skipped (its ``{key, actual, expected, ...}`` report)."""
+        if flat:
+            self.bad_keys.report(self.safe_url, action, bad_keys_of(flat), consequence)
+
+    def _server_version(self) -> tuple[int, ...] | None:
+        try:
+            info = str(self.call("INFO", "server"))
+        except RedisError:
+            return None
+        for line in info.splitlines():
+            if line.startswith("redis_version:"):
+                try:
+                    return tuple(int(part) for part in line.split(":", 1)[1].strip().split(".")[:3])
+                except ValueError:
+                    return None
+        return None
+
+    def _key_type_error(self, exc: ResponseError, command: Command) -> RedisError:
+        """The error to raise for an error reply to ``command``: :class:`KeyTypeError` naming the key
+        when the reply says a key has the wrong type, else the reply's own error."""
+        text = str(exc)
+        parsed = parse_key_type_reply(text)
+        if parsed is not None:
+            return KeyTypeError([parsed])
+        if not is_wrong_type(exc):
+            return exc
+        # A plain WRONGTYPE names no key: ask Redis for the type of each key the command touches.
+        bad: list[BadKey] = []
+        for key in command_keys(command):
+            expected = keys.expected_type(key)
+            try:
+                actual = str(self.call("TYPE", key))
+            except RedisError:
+                continue
+            if actual != "none" and (expected is None or actual != expected):
+                bad.append(BadKey(key, actual, expected))
+        return KeyTypeError(bad)
 
     # -- the calling thread's own connection --------------------------------------------------------
 
@@ -146,45 +222,72 @@ class RedisConnection:
             conn.disconnect()
         return conn
 
-    def call(self, *args: Any) -> Any:
-        """Run one command on this thread's connection and return its raw reply."""
+    def call(self, *args: Any, timeout: float | None = None) -> Any:
+        """Run one command on this thread's connection and return its raw reply, awaited at most
+        ``timeout`` seconds (default :data:`SOCKET_TIMEOUT`)."""
         conn = self._connection()
         try:
             conn.send_packed_command([pack([args])])
-            return conn.read_response()
+            return conn.read_response() if timeout is None else conn.read_response(timeout=timeout)
+        except ResponseError as exc:
+            raise self._key_type_error(exc, args) from None  # the stream is in step: keep the socket
         except BaseException:
             # After a failure the reply stream may be out of step; start afresh next time.
             conn.disconnect()
             raise
 
-    def pipeline(self, commands: Sequence[Command]) -> list[Any]:
-        """Send ``commands`` in one write and return their raw replies (one round trip)."""
+    def pipeline(self, commands: Sequence[Command], timeout: float | None = None) -> list[Any]:
+        """Send ``commands`` in one write and return their raw replies (one round trip). An error
+        reply is raised once every reply is read (the others have run: a pipeline is not atomic).
+        ``timeout``: how long to await each reply, when not :data:`SOCKET_TIMEOUT`."""
+        replies = self.pipeline_replies(commands, timeout)
+        for reply in replies:
+            if isinstance(reply, RedisError):
+                raise reply
+        return replies
+
+    def pipeline_replies(self, commands: Sequence[Command], timeout: float | None = None) -> list[Any]:
+        """As :meth:`pipeline`, with each error reply returned in its place as an exception (a
+        :class:`KeyTypeError` for a key of the wrong type) instead of raised."""
         conn = self._connection()
+        replies: list[Any] = []
         try:
             conn.send_packed_command([pack(commands)])
-            return [conn.read_response() for _ in commands]
+            for _ in commands:
+                try:
+                    if timeout is None:
+                        replies.append(conn.read_response())
+                    else:
+                        replies.append(conn.read_response(timeout=timeout))
+                except ResponseError as exc:
+                    replies.append(exc)
         except BaseException:
             conn.disconnect()
             raise
+        return [
+            self._key_type_error(reply, command) if isinstance(reply, ResponseError) else reply
+            for reply, command in zip(replies, commands, strict=True)
+        ]
 
-    def transaction(self, commands: Sequence[Command]) -> list[Any]:
-        """Run ``commands`` in MULTI/EXEC (all applied or none), one round trip; returns EXEC's replies."""
-        replies = self.pipeline([("MULTI",), *commands, ("EXEC",)])
-        results = replies[-1]
-        if not isinstance(results, list):
-            raise RedisError("MULTI/EXEC was aborted")
-        for result in results:
-            if isinstance(result, Exception):
-                raise result
-        return results
+    def checked(self, types: Sequence[tuple[str, str]], commands: Sequence[Command]) -> list[Any]:
+        """Run ``commands`` atomically, as MULTI/EXEC would, but only once every ``(key, type)`` in
+        ``types`` holds that type or nothing (``lua/checked.lua``): a key of the wrong type raises
+        :class:`KeyTypeError` with nothing written. Returns every command's reply. (No MULTI/EXEC
+        anywhere in this store: it does not roll back a command that fails, leaving the others applied.)"""
+        args: list[Any] = [kind for _, kind in types]
+        for command in commands:
+            args += [len(command), *command]
+        return list(self.run(self._checked, [key for key, _ in types], args))
 
-    def run(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    def run(
+        self, script: Script, keys: Sequence[str], args: Sequence[Any], timeout: float | None = None
+    ) -> Any:
         """Run a Lua script by SHA on this thread's connection, loading it first when Redis lacks it."""
         try:
-            return self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+            return self.call("EVALSHA", script.sha, len(keys), *keys, *args, timeout=timeout)
         except NoScriptError:
-            self.call("SCRIPT", "LOAD", script.source)
-            return self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+            self.call("SCRIPT", "LOAD", script.source, timeout=timeout)
+            return self.call("EVALSHA", script.sha, len(keys), *keys, *args, timeout=timeout)
 
     def close(self) -> None:
         """Close every connection this object opened (pool and per-thread ones)."""

@@ -64,6 +64,32 @@ METRICS_COARSE_TTL = 72 * 60 * 60
 SET_KEYS = {"scheduled": SCHEDULE, "retry": RETRY, "dead": DEAD}
 """The contract's set names and the Sidekiq keys behind them."""
 
+STATS_PREFIX = "stat:"
+METRICS_PREFIX = "j|"
+
+
+def expected_type(key: str) -> str | None:
+    """The Redis type (as ``TYPE`` names it) sidequest and Sidekiq keep in ``key``; None when the name
+    alone does not tell (a process's heartbeat hash is named by its identity only)."""
+    if key in (QUEUES, PROCESSES, INFLIGHT_REGISTRY):
+        return "set"
+    if key in (SCHEDULE, RETRY, DEAD):
+        return "zset"
+    if key.startswith(QUEUE_PREFIX) or key.endswith("-signals"):
+        return "list"  # queues and in-flight lists alike
+    if key.startswith((UNIQUE_PREFIX, STATS_PREFIX)):
+        return "string"
+    if key.startswith(CRON_PREFIX):
+        return "string" if "|" in key[len(CRON_PREFIX) :] else "hash"
+    if key.startswith(METRICS_PREFIX) or key.endswith((":work", ":workers")):
+        return "hash"
+    return None
+
+
+def is_sidequest_own(key: str) -> bool:
+    """True for the keys only sidequest writes (reliable fetch, unique and cron); Sidekiq writes the rest."""
+    return key.startswith(("sq|", INFLIGHT_PREFIX))
+
 
 def queue(name: str) -> str:
     """``queue:<name>``: the list a queue's jobs wait in."""

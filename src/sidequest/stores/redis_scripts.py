@@ -14,6 +14,9 @@ from importlib import resources
 LIBRARY = "json_fields.lua"
 """Lua helpers prepended to the scripts that edit payload text (Redis scripts cannot import)."""
 
+KEY_TYPES = "key_types.lua"
+"""Lua helpers prepended to the scripts that check the types of the keys they write."""
+
 
 @dataclass(frozen=True)
 class Script:
@@ -30,6 +33,8 @@ def load_script(name: str) -> Script:
     source = folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
     if "json_" in source:
         source = folder.joinpath(LIBRARY).read_text(encoding="utf-8") + "\n" + source
+    if "key_type" in source or "bad_key(" in source:
+        source = folder.joinpath(KEY_TYPES).read_text(encoding="utf-8") + "\n" + source
     return Script(name, source, hashlib.sha1(source.encode()).hexdigest())
 
 

@@ -1,18 +1,23 @@
 -- Claim: move up to `limit` jobs from the fetch (right) end of each queue, in the order given, to the
 -- head of the owner's in-flight list for that queue. Atomic: a job is always in exactly one list, so a
--- kill -9 of the caller at any instant loses nothing (the rescuer finds the in-flight list).
+-- kill -9 of the caller at any instant loses nothing (the rescuer finds the in-flight list). A queue
+-- whose list or in-flight list another application turned into another type is skipped (its jobs stay
+-- where they are) and reported, so the other queues are still served.
 --
 -- KEYS[1]          sq|inflight            SET of in-flight list keys (the rescuers' registry)
 -- KEYS[2k]         queue:<name k>         LIST, Sidekiq's queue (LPUSH by clients, next job at the right)
 -- KEYS[2k+1]       queue:sq|<owner>|<name k>  LIST, the owner's in-flight jobs from that queue
 -- ARGV[1]          limit                  the most jobs to move in this call
--- Returns one array per queue, in KEYS order, of the raw jobs moved (oldest first).
+-- Returns one array per queue, in KEYS order, of the raw jobs moved (oldest first), then one array
+-- {key, actual type, expected type, ...} of the keys skipped. SQWRONGTYPE when sq|inflight is wrong.
 
+local err = key_type_error(KEYS[1], 'set')
+if err then return err end
 local want = tonumber(ARGV[1])
-local out = {}
+local out, report = {}, {}
 for k = 2, #KEYS, 2 do
   local moved = {}
-  if want > 0 then
+  if want > 0 and not bad_key(report, KEYS[k], 'list') and not bad_key(report, KEYS[k + 1], 'list') then
     local jobs = redis.call('RPOP', KEYS[k], want)
     if jobs then
       -- Register before the jobs land, so no job sits in a list the rescuers cannot find.
@@ -26,4 +31,5 @@ for k = 2, #KEYS, 2 do
   end
   out[#out + 1] = moved
 end
+out[#out + 1] = report
 return out

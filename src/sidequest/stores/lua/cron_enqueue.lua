@@ -13,8 +13,11 @@
 -- ARGV[5]   how long the tick's key lives, in seconds
 -- ARGV[6]   the push time (float epoch seconds)
 -- Returns 1 when the job was pushed, 0 (nothing written) when paused, the tick was taken, or the tick is
--- older than the entry's latest by ARGV[5] seconds or more.
+-- older than the entry's latest by ARGV[5] seconds or more; SQWRONGTYPE (nothing written) when a key
+-- holds another type.
 
+local err = key_types_error({KEYS[1], 'hash', KEYS[2], 'string', KEYS[3], 'set', KEYS[4], 'list'})
+if err then return err end
 local entry = redis.call('HMGET', KEYS[1], 'paused', 'last_tick')
 if entry[1] == '1' then return 0 end
 local last = tonumber(entry[2])

@@ -9,8 +9,11 @@
 -- ARGV[3]   the time of death (float seconds)
 -- ARGV[4]   cutoff: deaths at or before it are trimmed (time of death - 180 days)
 -- ARGV[5]   keep: the most jobs the dead set holds (10,000)
--- Returns 1 when the job moved, 0 when the owner did not hold it.
+-- Returns 1 when the job moved, 0 when the owner did not hold it, SQWRONGTYPE (nothing written) when a
+-- key holds another type.
 
+local err = key_types_error({KEYS[1], 'list', KEYS[2], 'zset'})
+if err then return err end
 if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])

@@ -9,10 +9,16 @@
 -- also      queue:<q>  LIST, for each job's "queue" field (names are only known once the job is read;
 --                      Sidekiq's data model does not support Redis Cluster anyway)
 -- ARGV[1]   now: float seconds as JSON text; the due limit and the new enqueued_at
--- ARGV[2]   limit: the most jobs to move in this call
+-- ARGV[2]   limit: the most entries to look at in this call
 -- ARGV[3]   cutoff: dead-set trim (now - 180 days)
 -- ARGV[4]   keep: the most jobs the dead set holds
--- Returns {jobs moved to queues, entries buried in the dead set}.
+-- ARGV[5]   how many due retry entries to pass over (skipped by this caller's earlier calls)
+-- ARGV[6]   the same for the schedule set
+-- Returns {jobs moved to queues, entries buried in the dead set, retry entries skipped, scheduled
+-- entries skipped, {key, actual type, expected type, ...}}. An entry whose destination (its queue, or
+-- dead) another application turned into another type is skipped: it stays where it is, the key is
+-- reported, and every other due job still moves. A source set of the wrong type is reported and not
+-- read. SQWRONGTYPE (nothing written) when `queues` itself holds another type.
 
 -- The top-level members needed to set enqueued_at (rewritten on every push to a queue, as Sidekiq's
 -- Client#push does) and read queue, scanning no further than needed: a full scan costs ~10 us a job.
@@ -29,19 +35,35 @@ local function payload_members(job)
   return members, close
 end
 
+local err = key_type_error(KEYS[1], 'set')
+if err then return err end
 local now, limit = ARGV[1], tonumber(ARGV[2])
+local skip_r, skip_s = tonumber(ARGV[5] or '0'), tonumber(ARGV[6] or '0')
+local report, bad = {}, {}
+local function usable(key, kind)
+  if bad[key] == nil then bad[key] = bad_key(report, key, kind) end
+  return not bad[key]
+end
 -- Soonest first across both sets (a tie goes to the retry set, which Sidekiq's poller reads first):
 -- jobs due earlier land in their queue earlier, so they also run earlier.
-local retry = redis.call('ZRANGE', KEYS[2], '-inf', now, 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES')
-local scheduled = redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES')
+local retry, scheduled = {}, {}
+if usable(KEYS[2], 'zset') then
+  retry = redis.call('ZRANGE', KEYS[2], '-inf', now, 'BYSCORE', 'LIMIT', skip_r, limit, 'WITHSCORES')
+end
+if usable(KEYS[3], 'zset') then
+  scheduled = redis.call('ZRANGE', KEYS[3], '-inf', now, 'BYSCORE', 'LIMIT', skip_s, limit, 'WITHSCORES')
+end
 local r, s = 1, 1
-local moved, buried, by_queue, order = 0, 0, {}, {}
+local moved, buried, by_queue, order, to_dead = 0, 0, {}, {}, {}
+-- What leaves each set, and how many entries of each were passed over (their destination is bad).
+local taken = {[KEYS[2]] = {}, [KEYS[3]] = {}}
+local passed = {[KEYS[2]] = 0, [KEYS[3]] = 0}
 for _ = 1, limit do
-  local job
+  local job, from
   if r <= #retry and (s > #scheduled or tonumber(retry[r + 1]) <= tonumber(scheduled[s + 1])) then
-    job, r = retry[r], r + 2
+    job, r, from = retry[r], r + 2, KEYS[2]
   elseif s <= #scheduled then
-    job, s = scheduled[s], s + 2
+    job, s, from = scheduled[s], s + 2, KEYS[3]
   else
     break
   end
@@ -50,17 +72,26 @@ for _ = 1, limit do
   if edited then
     local queue = json_string(job, json_find(members, 'queue'))
     if not queue or queue == '' then queue = 'default' end
-    if not by_queue[queue] then
-      by_queue[queue] = {}
-      order[#order + 1] = queue
+    if usable('queue:' .. queue, 'list') then
+      if not by_queue[queue] then
+        by_queue[queue] = {}
+        order[#order + 1] = queue
+      end
+      table.insert(by_queue[queue], edited)
+      table.insert(taken[from], job)
+      moved = moved + 1
+    else
+      passed[from] = passed[from] + 1
     end
-    table.insert(by_queue[queue], edited)
-    moved = moved + 1
-  else
-    redis.call('ZADD', KEYS[4], now, job)
+  elseif usable(KEYS[4], 'zset') then
+    to_dead[#to_dead + 1] = job
+    table.insert(taken[from], job)
     buried = buried + 1
+  else
+    passed[from] = passed[from] + 1
   end
 end
+-- Every key written below was checked above: nothing fails half way.
 for _, queue in ipairs(order) do
   local jobs = by_queue[queue]
   redis.call('SADD', KEYS[1], queue)
@@ -68,11 +99,20 @@ for _, queue in ipairs(order) do
     redis.call('LPUSH', 'queue:' .. queue, unpack(jobs, first, math.min(first + 999, #jobs)))
   end
 end
--- The jobs taken are exactly the first ranks of each set (read above, in this same atomic call).
-if r > 1 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, (r - 1) / 2 - 1) end
-if s > 1 then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, (s - 1) / 2 - 1) end
+for _, job in ipairs(to_dead) do redis.call('ZADD', KEYS[4], now, job) end
+for set, offset in pairs({[KEYS[2]] = skip_r, [KEYS[3]] = skip_s}) do
+  local jobs = taken[set]
+  if passed[set] == 0 then
+    -- The jobs taken are exactly the ranks read (in this same atomic call): one cheap range delete.
+    if #jobs > 0 then redis.call('ZREMRANGEBYRANK', set, offset, offset + #jobs - 1) end
+  else
+    for first = 1, #jobs, 1000 do
+      redis.call('ZREM', set, unpack(jobs, first, math.min(first + 999, #jobs)))
+    end
+  end
+end
 if buried > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[3])
   redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -(tonumber(ARGV[4]) + 1))
 end
-return {moved, buried}
+return {moved, buried, passed[KEYS[2]], passed[KEYS[3]], report}

@@ -10,8 +10,11 @@
 -- ARGV[3]   the job's JSON text
 -- ARGV[4]   the queue's name (for the queues SET)
 -- ARGV[5]   the due time as float seconds for a scheduled job, '' to enqueue it now
--- Returns 1 when the job was pushed, 0 (nothing written) when a live lock holds the key.
+-- Returns 1 when the job was pushed, 0 (nothing written) when a live lock holds the key, SQWRONGTYPE
+-- (nothing written) when a key holds another type.
 
+local err = key_types_error({KEYS[1], 'string', KEYS[2], 'set', KEYS[3], ARGV[5] == '' and 'list' or 'zset'})
+if err then return err end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
 if ARGV[5] == '' then
   -- SADD first, as the plain push does: a job is never in a queue Sidekiq's UI does not list.

@@ -16,16 +16,35 @@
 -- ARGV[4]   cutoff: dead-set trim (now - 180 days)
 -- ARGV[5]   keep: the most jobs the dead set holds
 -- ARGV[6]   batch: the most jobs to move in this call (bounds the time Redis is busy)
--- Returns {requeued, killed, jobs still in the list} ({0, 0, -1} when the owner is alive).
+-- Returns {requeued, killed, jobs still in the list, {key, actual type, expected type, ...}}
+-- ({0, 0, -1, {}} when the owner is alive). When a key it would write (the queue, queues, or dead for a
+-- poison pill) or the in-flight list itself holds another type (another application wrote it), it
+-- stops before that job, which stays in the in-flight list, reports the key and returns 0 as "jobs
+-- still in the list" so the caller goes on with the other lists. SQWRONGTYPE when sq|inflight is wrong.
 
-if redis.call('EXISTS', KEYS[2]) == 1 then return {0, 0, -1} end
+local err = key_type_error(KEYS[1], 'set')
+if err then return err end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {0, 0, -1, {}} end
 
+local report = {}
+if bad_key(report, KEYS[3], 'list') or bad_key(report, KEYS[4], 'list') or bad_key(report, KEYS[5], 'set') then
+  return {0, 0, 0, report}
+end
+local dead_ok = nil
 local max_orphaned, requeued, killed = tonumber(ARGV[2]), 0, 0
 for _ = 1, tonumber(ARGV[6]) do
   -- Newest first: each RPUSH lands right of the previous one, so the oldest job runs first again.
-  local job = redis.call('LPOP', KEYS[3])
+  local job = redis.call('LINDEX', KEYS[3], 0)
   if not job then break end
   local members, close = json_members(job)
+  local count = members and close and (json_number(job, json_find(members, 'orphan_count')) or 0) + 1
+  if count and count > max_orphaned then
+    -- A poison pill goes to the dead set: check that key first, and stop here (the job stays) if it
+    -- is of the wrong type.
+    if dead_ok == nil then dead_ok = not bad_key(report, KEYS[6], 'zset') end
+    if not dead_ok then return {requeued, killed, 0, report} end
+  end
+  redis.call('LPOP', KEYS[3])
   if not members or not close then
     -- Not a JSON object: it cannot have crashed anyone. Back it goes, unchanged; the next claimer
     -- sends it to the dead set as malformed.
@@ -33,7 +52,6 @@ for _ = 1, tonumber(ARGV[6]) do
     redis.call('RPUSH', KEYS[4], job)
     requeued = requeued + 1
   else
-    local count = (json_number(job, json_find(members, 'orphan_count')) or 0) + 1
     local count_text = string.format('%d', count)
     if count <= max_orphaned then
       redis.call('SADD', KEYS[5], ARGV[3])
@@ -67,4 +85,4 @@ for _ = 1, tonumber(ARGV[6]) do
 end
 local left = redis.call('LLEN', KEYS[3])
 if left == 0 then redis.call('SREM', KEYS[1], KEYS[3]) end
-return {requeued, killed, left}
+return {requeued, killed, left, report}

@@ -7,8 +7,11 @@
 -- ARGV[2]   the time of death
 -- ARGV[3]   cutoff: deaths at or before it are trimmed (time of death - 180 days)
 -- ARGV[4]   keep: the most jobs the dead set holds
--- Returns 1 when the entry moved, 0 when it was gone.
+-- Returns 1 when the entry moved, 0 when it was gone, SQWRONGTYPE (nothing written) when a key holds
+-- another type.
 
+local err = key_types_error({KEYS[1], 'zset', KEYS[2], 'zset'})
+if err then return err end
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])

@@ -8,8 +8,11 @@
 -- ARGV[1]   the exact member text
 -- ARGV[2]   the payload to push (enqueued_at set, retry_count lowered)
 -- ARGV[3]   the queue's name
--- Returns 1 when the entry moved, 0 when it was gone.
+-- Returns 1 when the entry moved, 0 when it was gone, SQWRONGTYPE (nothing written) when a key holds
+-- another type.
 
+local err = key_types_error({KEYS[1], 'zset', KEYS[2], 'set', KEYS[3], 'list'})
+if err then return err end
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('LPUSH', KEYS[3], ARGV[2])
