@@ -26,7 +26,7 @@ import logging
 from collections.abc import Sequence
 
 from sidequest.client import Client
-from sidequest.errors import StoreError
+from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import NewJob
 from sidequest.periodic import PeriodicEntry
 from sidequest.stores.base import Store
@@ -69,6 +69,8 @@ class CronScheduler:
                 self._catching_up = []
             for entry in self.entries:
                 pushed += self._offer_due(entry, now)
+        except PermanentStoreError:
+            raise  # a configuration error ends the process (the ServiceLoop reports it)
         except StoreError as exc:
             if not self._down:
                 log.error("cron cannot reach the store (%s); will retry", exc)

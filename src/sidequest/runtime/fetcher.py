@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from sidequest.errors import StoreError
+from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import Claimed
 from sidequest.runtime.queues import QueueOrder
 from sidequest.runtime.tracker import Tracker
@@ -37,6 +37,7 @@ class Fetcher:
         requeue: Callable[[list[Claimed]], None],
         batch: int,
         timeout: float,
+        on_fatal: Callable[[PermanentStoreError], None] | None = None,
     ) -> None:
         self.store = store
         self.tracker = tracker
@@ -46,6 +47,7 @@ class Fetcher:
         self.requeue = requeue
         self.batch = batch
         self.timeout = timeout
+        self.on_fatal = on_fatal
         self.quiet = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sidequest-fetcher", daemon=True)
         self._outage_since: float | None = None
@@ -56,10 +58,17 @@ class Fetcher:
         self._thread.start()
 
     def stop(self, timeout: float) -> None:
-        """Stop fetching (quiet) and wait for the current claim to return."""
+        """Stop fetching (quiet) and wait up to ``timeout`` for the current claim to return. A claim
+        still in flight then gives its jobs back itself when it returns (it sees the quiet flag)."""
         self.quiet.set()
-        if self._thread.is_alive():
+        if timeout > 0 and self._thread.is_alive():
             self._thread.join(timeout)
+
+    def dead_threads(self) -> list[str]:
+        """The fetcher thread's name if it ended while the process was not quiet (a defect)."""
+        if self.quiet.is_set() or self._thread.ident is None or self._thread.is_alive():
+            return []
+        return [self._thread.name]
 
     def run_once(self) -> int:
         """Claim one batch for the free slots and dispatch it; returns how many jobs were claimed."""
@@ -106,6 +115,11 @@ class Fetcher:
         while not self.quiet.is_set():
             try:
                 self.run_once()
+            except PermanentStoreError as exc:
+                self.quiet.set()
+                if self.on_fatal is not None:
+                    self.on_fatal(exc)
+                return
             except StoreError as exc:
                 if self._outage_since is None:
                     self._outage_since = time.monotonic()

@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable
 
-from sidequest.errors import StoreError
+from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import ProcessInfo
 from sidequest.runtime.tracker import Tracker
 from sidequest.stores.base import Heartbeat as Beat
@@ -56,7 +56,8 @@ class Heartbeat:
         self._failing = False
 
     def run_once(self, now: float) -> bool:
-        """Beat once; True when the store recorded it."""
+        """Beat once; True when the store recorded it, False on an outage. A
+        :class:`~sidequest.errors.PermanentStoreError` is raised: it ends the process."""
         processed, failed = self.tracker.take_counts()
         busy = self.tracker.busy()
         info = dataclasses.replace(
@@ -64,6 +65,9 @@ class Heartbeat:
         )
         try:
             signals = self.store.beat(Beat(info, busy, processed, failed, self.ttl))
+        except PermanentStoreError:
+            self.tracker.give_back_counts(processed, failed)
+            raise  # a configuration error: the launcher stops the process, no retry loop
         except StoreError as exc:
             self.tracker.give_back_counts(processed, failed)
             if not self._failing:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from sidequest.errors import StoreError
+from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.stores.base import Store
 
 log = logging.getLogger("sidequest")
@@ -35,6 +35,8 @@ class Scheduler:
                 total += moved
                 if moved < PROMOTE_BATCH:
                     break
+        except PermanentStoreError:
+            raise  # a configuration error ends the process (the ServiceLoop reports it)
         except StoreError as exc:
             if not self._down:
                 log.error("scheduler cannot reach the store (%s); will retry", exc)
