@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+
 from processes import SidequestProcess, runs, wait_for
 from sidequest.client import Client
 from sidequest.stores import open_store
