@@ -63,7 +63,7 @@ EXIT_FAILED = 1
 """The exit code when held jobs could not be pushed back, a thread died, or the store refused the
 configuration (:class:`~sidequest.errors.PermanentStoreError`)."""
 
-STOP_MARGIN = 4.0
+STOP_MARGIN = 3.5
 """Seconds past the shutdown timeout for the stop's own store calls (requeue, last beat, unregister).
 With a second for the interpreter to exit, a stop ends within ``-t`` + 5 s, inside a platform's
 grace period, even when the store does not answer."""
