@@ -272,7 +272,14 @@ class Launcher:
 
     def _stop_in_stages(self, jobs_deadline: float, deadline: float) -> None:
         """The staged stop; its store calls may hang, which is why :meth:`stop` runs it in a thread."""
+        try:
+            self._stages(jobs_deadline, deadline)
+        except Exception:
+            # A defect in the stop itself: what is still held stays leased and is rescued.
+            log.exception("shutdown failed; held jobs stay leased to this process and will be rescued")
+            self._fail()
 
+    def _stages(self, jobs_deadline: float, deadline: float) -> None:
         def left(limit: float = deadline) -> float:
             return max(0.0, min(limit, deadline) - time.monotonic())
 
@@ -281,10 +288,9 @@ class Launcher:
             left(jobs_deadline),
             len(self.tracker.running()),
         )
+        # Asked now, joined at the end: a pass stuck in a hung store call must not delay the stop.
         for loop in self._loops[1:]:
-            loop.stop(
-                timeout=0
-            )  # asked now, joined at the end: a pass in a hung store call must not delay us
+            loop.stop(timeout=0)
         # A claim in flight (blocked on a frozen store) must not hold up the stop: it requeues its own
         # jobs when it returns, as it sees the quiet flag.
         self.fetcher.stop(timeout=min(self.config.fetch_timeout + 1.0, left(jobs_deadline)))
