@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,41 +17,64 @@ from sidequest.stores import open_store
 from testapp.workers import ActionWorker
 
 
-def test_term_with_redis_frozen_ends_within_the_timeout_plus_5_s_non_zero_and_loses_no_job(
-    own_redis: RedisServer, tmp_path: Path
+def term_with_the_store_frozen(
+    url: str, tmp_path: Path, freeze: Callable[[], None], thaw: Callable[[], None]
 ) -> None:
+    """5 jobs running with -t 3; the store freezes; TERM: the process must end within 3 + 5 s, non-zero,
+    and once the store thaws another process runs every job (requeued, or rescued from the lease)."""
     record = tmp_path / "record.txt"
-    store = open_store(own_redis.url)
+    store = open_store(url)
     client = Client(store)
     keys = [f"held-{n}" for n in range(5)]
     for key in keys:
         client.enqueue(ActionWorker, ["block", key, 60])
-    frozen = SidequestProcess(
-        own_redis.url,
-        tmp_path,
-        ["-t", "3", "-c", "5"],
-        record,
-        env={"SIDEQUEST_TEST_BLOCK": "1"},
-        name="frozen",
-    )
+    args = ["-t", "3", "-c", "5"]
+    stuck = SidequestProcess(url, tmp_path, args, record, env={"SIDEQUEST_TEST_BLOCK": "1"}, name="stuck")
     wait_for(lambda: store.counts().busy == 5, 20, "the 5 jobs to run")
-    assert own_redis.process is not None
-    own_redis.process.send_signal(signal.SIGSTOP)
+    freeze()
     try:
-        frozen.signal(signal.SIGTERM)
-        code = frozen.wait(3 + 5)  # raises TimeoutExpired past -t + 5 s
+        stuck.signal(signal.SIGTERM)
+        code = stuck.wait(3 + 5)  # raises TimeoutExpired past -t + 5 s
     finally:
-        own_redis.process.send_signal(signal.SIGCONT)
+        thaw()
     assert code != 0
-    assert "shutdown ran out of time" in frozen.output()
-    # The jobs were never lost: requeued, or still leased to the stopped process and rescued.
-    survivor = SidequestProcess(own_redis.url, tmp_path, [], record, name="survivor")
+    assert "shutdown ran out of time" in stuck.output()
+    survivor = SidequestProcess(url, tmp_path, [], record, name="survivor")
     try:
         wait_for(lambda: all(runs(record)[key] == 1 for key in keys), 30, "every held job to run")
     finally:
         assert survivor.terminate() == 0
     assert set(runs(record)) == set(keys)
     store.close()
+
+
+def test_term_with_redis_frozen_ends_within_the_timeout_plus_5_s_non_zero_and_loses_no_job(
+    own_redis: RedisServer, tmp_path: Path
+) -> None:
+    process = own_redis.process
+    assert process is not None
+    term_with_the_store_frozen(
+        own_redis.url,
+        tmp_path,
+        lambda: process.send_signal(signal.SIGSTOP),
+        lambda: process.send_signal(signal.SIGCONT),
+    )
+
+
+def test_term_with_the_sqlite_file_locked_ends_within_the_timeout_plus_5_s_non_zero_and_loses_no_job(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # Another program holding the write lock: every write waits SQLite's busy timeout (10 s).
+    locker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+
+    def freeze() -> None:
+        locker.execute("BEGIN IMMEDIATE")
+
+    def thaw() -> None:
+        locker.execute("ROLLBACK")
+        locker.close()
+
+    term_with_the_store_frozen(sqlite_url, tmp_path, freeze, thaw)
 
 
 def test_a_thread_that_dies_ends_the_process_non_zero_with_a_critical_line_naming_it(
