@@ -70,15 +70,11 @@ class Heartbeat:
             raise  # a configuration error: the launcher stops the process, no retry loop
         except StoreError as exc:
             self.tracker.give_back_counts(processed, failed)
-            if not self._failing:
-                log.error(
-                    "heartbeat failed, the store is unreachable (%s); this process's jobs are safe until "
-                    "its lease (%.0f s) runs out",
-                    exc,
-                    self.ttl,
-                )
-            self._failing = True
+            self._note_failure(exc)
             return False
+        except Exception:
+            self.tracker.give_back_counts(processed, failed)  # the loop logs it; the next beat counts them
+            raise
         if self._failing:
             log.warning("heartbeat recovered: the store is reachable again")
         self._failing = False
@@ -89,3 +85,13 @@ class Heartbeat:
             # Publish the new state (quiet) now rather than one interval later.
             return self.run_once(now)
         return True
+
+    def _note_failure(self, exc: StoreError) -> None:
+        if not self._failing:
+            log.error(
+                "heartbeat failed, the store is unreachable (%s); this process's jobs are safe until "
+                "its lease (%.0f s) runs out",
+                exc,
+                self.ttl,
+            )
+        self._failing = True

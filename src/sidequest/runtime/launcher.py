@@ -209,10 +209,19 @@ class Launcher:
 
     def _first_beat(self) -> None:
         delay = 0.1
-        while not self.heartbeat.run_once(time.time()):
+        while not self._beat_once():
             if self._stop_requested.wait(delay):
                 return
             delay = min(delay * 2, 5.0)
+
+    def _beat_once(self) -> bool:
+        try:
+            return self.heartbeat.run_once(time.time())
+        except PermanentStoreError:
+            raise
+        except Exception:
+            log.exception("the first heartbeat failed unexpectedly; trying again")
+            return False
 
     def quiet(self) -> None:
         """Stop taking new jobs; running jobs finish (TSTP)."""
