@@ -13,13 +13,16 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from sidequest.errors import PermanentStoreError, StoreError
+from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
 from sidequest.job import Claimed
 from sidequest.runtime.queues import QueueOrder
 from sidequest.runtime.tracker import Tracker
 from sidequest.stores.base import Store
 
 log = logging.getLogger("sidequest")
+
+BAD_QUEUE_RETRY = 30.0
+"""Seconds a queue whose key the store refused (:class:`StoreDataError`) is left out of claims."""
 
 
 class Fetcher:
@@ -52,6 +55,7 @@ class Fetcher:
         self._thread = threading.Thread(target=self._loop, name="sidequest-fetcher", daemon=True)
         self._outage_since: float | None = None
         self._claim_uncertain = False
+        self._bad_queues: dict[str, float] = {}
 
     def start(self) -> None:
         """Start fetching."""
@@ -77,8 +81,16 @@ class Fetcher:
         free = self.tracker.wait_for_free_slots(timeout=0.5)
         if free <= 0 or self.quiet.is_set():
             return 0
+        queues = self._usable(self.order.next(), time.monotonic())
+        if not queues:
+            self.quiet.wait(1.0)  # every queue's key is unusable for now; _usable retries them later
+            return 0
         try:
-            jobs = self.store.claim(self.order.next(), min(free, self.batch), self.owner, self.timeout)
+            jobs = self.store.claim(queues, min(free, self.batch), self.owner, self.timeout)
+        except StoreDataError as exc:
+            # One queue's key holds something else (set by another application): claim from the
+            # others, one by one, so that queue alone waits. The failed claim changed nothing.
+            jobs = self._claim_around(queues, min(free, self.batch), exc)
         except StoreError:
             # The claim may have run in the store with only its reply lost: those jobs now sit under
             # our own live lease, where no rescuer looks. Reconcile once the store answers again.
@@ -94,6 +106,38 @@ class Fetcher:
         for job in jobs:
             self.dispatch(job)
         return len(jobs)
+
+    def _usable(self, queues: list[str], now: float) -> list[str]:
+        """``queues`` without those whose key was refused less than :data:`BAD_QUEUE_RETRY` s ago."""
+        for name, until in list(self._bad_queues.items()):
+            if until <= now:
+                del self._bad_queues[name]
+        return [name for name in queues if name not in self._bad_queues]
+
+    def _claim_around(self, queues: list[str], limit: int, first: StoreDataError) -> list[Claimed]:
+        """Claim from each queue on its own (without waiting), setting aside those the store refuses."""
+        if len(queues) == 1:
+            self._set_aside(queues[0], first)
+            return []
+        jobs: list[Claimed] = []
+        for name in queues:
+            if len(jobs) >= limit:
+                break
+            try:
+                jobs.extend(self.store.claim([name], limit - len(jobs), self.owner, 0.0))
+            except StoreDataError as exc:
+                self._set_aside(name, exc)
+        return jobs
+
+    def _set_aside(self, name: str, exc: StoreDataError) -> None:
+        self._bad_queues[name] = time.monotonic() + BAD_QUEUE_RETRY
+        log.error(
+            "queue %s cannot be fetched from (%s); the other queues go on, this one is tried again "
+            "every %.0f s",
+            name,
+            exc,
+            BAD_QUEUE_RETRY,
+        )
 
     def reconcile(self) -> int:
         """Requeue jobs the store says we hold but this process never received; returns how many."""
