@@ -166,9 +166,9 @@ class Executor:
     ) -> Outcome:
         try:
             return self._decide(claimed, payload, exc, worker, started)
-        except BaseException as bug:  # the policy failing must not lose the job
+        except BaseException:  # the policy failing must not lose the job
             log.exception("retry policy failed; retrying with the default backoff", extra=_fields(payload))
-            return self._fallback(claimed, payload, bug)
+            return self._fallback(claimed, payload, exc)
 
     def _decide(
         self,
