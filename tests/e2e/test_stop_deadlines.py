@@ -30,15 +30,20 @@ def term_with_the_store_frozen(
         client.enqueue(ActionWorker, ["block", key, 60])
     args = ["-t", "3", "-c", "5"]
     stuck = SidequestProcess(url, tmp_path, args, record, env={"SIDEQUEST_TEST_BLOCK": "1"}, name="stuck")
-    wait_for(lambda: store.counts().busy == 5, 20, "the 5 jobs to run")
+    # And one whose fetcher waits in a claim on an empty queue: that claim must not hold up its stop.
+    idle = SidequestProcess(url, tmp_path, [*args, "-q", "nothing-here"], name="idle")
+    wait_for(lambda: store.counts().busy == 5 and len(store.processes()) == 2, 20, "the 5 jobs to run")
     freeze()
     try:
         stuck.signal(signal.SIGTERM)
+        idle.signal(signal.SIGTERM)
         code = stuck.wait(3 + 5)  # raises TimeoutExpired past -t + 5 s
+        idle_code = idle.wait(3 + 5)  # TERMed at the same moment
     finally:
         thaw()
-    assert code != 0
+    assert code != 0  # jobs could not be pushed back
     assert "shutdown ran out of time" in stuck.output()
+    assert idle_code == 0, idle.output()  # it held no job: nothing is at risk
     survivor = SidequestProcess(url, tmp_path, [], record, name="survivor")
     try:
         wait_for(lambda: all(runs(record)[key] == 1 for key in keys), 30, "every held job to run")

@@ -265,16 +265,23 @@ class Launcher:
             )
             stages.start()
             stages.join(max(0.0, start + grace + STOP_MARGIN - time.monotonic()))
-            if stages.is_alive():
+            held = len(self.tracker.held())
+            if stages.is_alive() and held:
                 log.error(
                     "shutdown ran out of time: the store did not answer within %.1f s; %d held jobs were "
                     "not pushed back: they stay leased to this process and another process rescues them "
                     "when the lease (%.0f s) runs out",
                     grace + STOP_MARGIN,
-                    len(self.tracker.held()),
+                    held,
                     self.config.lease_ttl,
                 )
                 self._fail()
+            elif stages.is_alive():
+                log.error(
+                    "shutdown ran out of time: the store did not answer within %.1f s; no job was held, "
+                    "this process leaves the process list when its heartbeat expires",
+                    grace + STOP_MARGIN,
+                )
         self._stopped.set()
         log.info("bye (exit code %d)", self._exit_code)
         return self._exit_code
