@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import random
 import traceback
 import zlib
@@ -26,6 +27,9 @@ DEFAULT_MAX_RETRIES = 25
 ERROR_MESSAGE_LIMIT = 10_000
 DEAD_MAX_JOBS = 10_000
 DEAD_TIMEOUT_SECONDS = 180 * 24 * 60 * 60
+MAX_RETRY_DELAY = 365 * 24 * 60 * 60
+"""The longest wait before a retry: a hook (or a retry count from elsewhere) asking for more is clamped,
+so a job's ``at`` is always a finite time a store and Sidekiq can sort by."""
 
 RetryHookResult = int | float | Literal["kill", "discard"] | None
 
@@ -37,6 +41,8 @@ class Decision:
     action: Literal["retry", "kill", "discard"]
     payload: Payload
     at: float | None = None
+    note: str | None = None
+    """Why the worker's ``retry_in`` answer was not used as given (clamped, or not a number), for the log."""
 
 
 def max_retries(retry_option: Any, default_max: int = DEFAULT_MAX_RETRIES) -> int | None:
@@ -56,21 +62,68 @@ def max_retries(retry_option: Any, default_max: int = DEFAULT_MAX_RETRIES) -> in
 def default_delay(count: int, rng: random.Random | None = None) -> float:
     """Sidekiq's backoff: ``count**4 + 15`` seconds plus ``rand(10) * (count + 1)`` jitter."""
     rng = rng or random.Random()
-    return float(count**4 + 15 + rng.randrange(10) * (count + 1))
+    # Capped before float(): a retry_count from another client can make count**4 overflow a float.
+    count = min(max(count, 0), 1000)
+    return float(min(count**4 + 15 + rng.randrange(10) * (count + 1), MAX_RETRY_DELAY))
+
+
+def hook_delay(hook_result: object) -> tuple[float | None, str | None]:
+    """The delay a ``retry_in`` answer asks for, made finite: ``(seconds, note)``.
+
+    ``seconds`` is None for the default backoff: None, 0, or an answer that is not a usable number (NaN,
+    a negative number, a bool, a string other than "kill"/"discard"). Infinity and huge numbers are
+    clamped to :data:`MAX_RETRY_DELAY`. ``note`` says what was wrong with the answer, or is None.
+    """
+    if hook_result is None or (isinstance(hook_result, str) and hook_result in ("kill", "discard")):
+        return None, None
+    if isinstance(hook_result, bool) or not isinstance(hook_result, (int, float)):
+        return None, f"retry_in returned {_short(hook_result)}, not seconds; using the default backoff"
+    if isinstance(hook_result, float) and math.isnan(hook_result):
+        return None, "retry_in returned NaN; using the default backoff"
+    if hook_result < 0:
+        return None, f"retry_in returned a negative delay ({_short(hook_result)}); using the default backoff"
+    if hook_result == 0:
+        return None, None
+    if hook_result > MAX_RETRY_DELAY:
+        return float(MAX_RETRY_DELAY), (
+            f"retry_in returned {_short(hook_result)} s; clamped to {MAX_RETRY_DELAY} s (a year)"
+        )
+    return float(hook_result), None
+
+
+def _short(value: object) -> str:
+    try:
+        text = repr(value)
+    except BaseException:  # a hostile __repr__ must not turn a failure into a crash
+        text = f"<unprintable {type(value).__name__}>"
+    return text if len(text) <= 40 else text[:20] + "..." + text[-10:]
 
 
 def error_message(exc: BaseException) -> str:
-    """The message Sidekiq stores: ``str(exc)`` cut at 10,000 characters, never raising."""
+    """The message Sidekiq stores: ``str(exc)`` cut at 10,000 characters, never raising.
+
+    The text may still hold what JSON cannot carry (a lone surrogate from a file name); the acker
+    escapes it when the store refuses the payload.
+    """
     try:
-        return str(exc)[:ERROR_MESSAGE_LIMIT]
-    except Exception:
+        text = str(exc)
+        if not isinstance(text, str):  # a C extension can return anything
+            raise TypeError("__str__ returned a non-string")
+        return text[:ERROR_MESSAGE_LIMIT]
+    except BaseException:  # any failure of a user's __str__ is the job's, not ours
         return "!!! ERROR MESSAGE THREW AN ERROR !!!"
 
 
 def error_class(exc: BaseException) -> str:
-    """The exception's class name, qualified unless it is a builtin."""
-    cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    """The exception's class name, qualified unless it is a builtin; never raising."""
+    try:
+        cls = type(exc)
+        module, name = cls.__module__, cls.__qualname__
+        if not isinstance(module, str) or not isinstance(name, str):
+            raise TypeError("class name is not a string")
+        return name if module == "builtins" else f"{module}.{name}"
+    except BaseException:  # a metaclass property that raises fails the job, not the thread
+        return "UnknownError"
 
 
 def encode_backtrace(lines: list[str]) -> str:
@@ -93,7 +146,10 @@ def decode_backtrace(value: Any) -> list[str]:
 
 def backtrace_lines(exc: BaseException, limit: int | None) -> list[str]:
     """The exception's traceback as ``file:line:in `func'`` lines, most recent call first, like Ruby."""
-    frames = traceback.extract_tb(exc.__traceback__)
+    try:
+        frames = traceback.extract_tb(exc.__traceback__)
+    except BaseException:  # a hostile traceback must not lose the failure itself
+        return []
     lines = [f"{frame.filename}:{frame.lineno}:in `{frame.name}'" for frame in reversed(frames)]
     return lines[:limit] if limit else lines
 
@@ -121,7 +177,7 @@ def decide(
     payload: Payload,
     exc: BaseException,
     at: float,
-    hook_result: RetryHookResult = None,
+    hook_result: object = None,
     rng: random.Random | None = None,
     default_max: int = DEFAULT_MAX_RETRIES,
 ) -> Decision:
@@ -134,14 +190,16 @@ def decide(
     if limit is None:
         return Decision("discard", payload)
     failed = record_failure(payload, exc, at)
-    if hook_result == "discard":
+    verdict = hook_result if isinstance(hook_result, str) else None  # never == on a user's object
+    if verdict == "discard":
         return Decision("discard", failed)
     count = failed["retry_count"]
-    if hook_result == "kill" or count >= limit:
+    if verdict == "kill" or count >= limit:
         return Decision("discard", failed) if payload.get("dead") is False else Decision("kill", failed)
-    if isinstance(hook_result, (int, float)) and not isinstance(hook_result, bool) and hook_result > 0:
+    seconds, note = hook_delay(hook_result)
+    if seconds is not None:
         rng = rng or random.Random()
-        delay = float(hook_result) + rng.randrange(10) * (count + 1)
+        delay = seconds + rng.randrange(10) * (min(count, 1000) + 1)
     else:
         delay = default_delay(count, rng)
-    return Decision("retry", failed, at + delay)
+    return Decision("retry", failed, at + delay, note)

@@ -142,7 +142,6 @@ def _build(options: dict[str, Any]) -> Launcher:
     from sidequest.defaults import DEFAULT
     from sidequest.loader import load_object
     from sidequest.runtime import Launcher, ProcessConfig, QueueSpec
-    from sidequest.runtime.logs import job_log_middleware
     from sidequest.stores import open_store
 
     registry = _load(list(options["requires"]))
@@ -161,8 +160,7 @@ def _build(options: dict[str, Any]) -> Launcher:
     )
     _warn_unread_queues(registry, [spec.name for spec in specs])
     client_chain = [load_object(spec) for spec in options["client_middleware"]]
-    # Outermost, so the application's log records inside perform and every middleware carry the job.
-    server_chain = [job_log_middleware, *(load_object(spec) for spec in options["middleware"])]
+    server_chain = [load_object(spec) for spec in options["middleware"]]
     store = open_store(options["url"])
     try:
         _first_contact(store)
@@ -216,9 +214,9 @@ def _warn_unread_queues(registry: WorkerRegistry, read: list[str]) -> None:
 
 
 def _first_contact(store: Store) -> None:
-    """Reach the store once before starting, say which database this is, and pass on the store's own
-    warnings. An outage (a server not up yet during a deploy) is waited out, one line per attempt; a
-    configuration error (:class:`PermanentStoreError`) ends the command with one line."""
+    """Reach the store once before starting and say which database this is (the launcher logs the
+    store's own warnings). An outage (a server not up yet during a deploy) is waited out, one line per
+    attempt; a configuration error (:class:`PermanentStoreError`) ends the command with one line."""
     from sidequest.stores.sqlite import SQLiteStore
 
     if isinstance(store, SQLiteStore):
@@ -243,8 +241,6 @@ def _first_contact(store: Store) -> None:
                 delay = min(delay * 2, 10.0)
     finally:
         restore()
-    for warning in store.startup_warnings():
-        log.warning("%s", warning)
 
 
 def _give_up_waiting(name: str) -> None:

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Sequence
 
 from sidequest.client import Client
-from sidequest.errors import StoreError
+from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
 from sidequest.job import NewJob
 from sidequest.periodic import PeriodicEntry
 from sidequest.stores.base import Store
@@ -69,9 +69,15 @@ class CronScheduler:
                 self._catching_up = []
             for entry in self.entries:
                 pushed += self._offer_due(entry, now)
+        except PermanentStoreError:
+            raise  # a configuration error ends the process (the ServiceLoop reports it)
         except StoreError as exc:
             if not self._down:
-                log.error("cron cannot reach the store (%s); will retry", exc)
+                # StoreDataError: one key of the wrong type, not an outage; its message names the key.
+                what = (
+                    "is refused by the store" if isinstance(exc, StoreDataError) else "cannot reach the store"
+                )
+                log.error("cron %s (%s); will retry", what, exc)
             self._down = True
             return pushed
         self._down = False

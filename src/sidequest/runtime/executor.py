@@ -3,15 +3,23 @@
 Class lookup goes through the process's :class:`~sidequest.registry.WorkerRegistry` only, so a payload
 can never make the process import or call anything but a loaded Worker. Every failure, including an
 unknown class or a malformed payload, becomes an :class:`Outcome`; nothing a job does can stop the
-process.
+process. That includes every ``BaseException`` a job raises (``KeyboardInterrupt``, ``SystemExit``,
+``GeneratorExit``, a ``CancelledError`` sidequest did not cause), a retry hook or ``retries_exhausted``
+that raises, and an exception whose ``__str__`` or class name raises: each is that job's failure,
+retried with backoff like any other.
+
+An awaitable returned by ``perform`` is awaited whichever path ran it (a coroutine function hidden
+under a decorator looks synchronous), so no job is logged "done" before its coroutine finished.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,7 +29,8 @@ from sidequest.errors import MalformedJobError
 from sidequest.job import Claimed, Payload
 from sidequest.middleware import ServerMiddleware, enter_server_chain
 from sidequest.registry import WorkerRegistry
-from sidequest.retry import RetryHookResult, decide, error_class, error_message, max_retries
+from sidequest.retry import decide, default_delay, error_class, error_message, max_retries
+from sidequest.runtime.logs import job_log_context
 from sidequest.worker import Worker
 
 log = logging.getLogger("sidequest.job")
@@ -68,7 +77,7 @@ class Executor:
         return isinstance(name, str) and name in self.registry and self.registry.get(name).is_async()
 
     def run(self, claimed: Claimed) -> Outcome:
-        """Perform a job on the calling thread and return its outcome."""
+        """Perform a job on the calling thread and return its outcome. Never raises."""
         started = time.perf_counter()
         prepared = self._prepare(claimed)
         if isinstance(prepared, Outcome):
@@ -76,15 +85,24 @@ class Executor:
         worker, payload = prepared
         _log_start(payload)
         try:
-            with DEFAULT.current(self.client), enter_server_chain(self.middleware, worker, payload):
-                worker.perform(*payload["args"])  # type: ignore[attr-defined]
-        except (Exception, SystemExit) as exc:  # sys.exit() in a job fails the job, not the thread
+            with (
+                job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
+                DEFAULT.current(self.client),
+                enter_server_chain(self.middleware, worker, payload),
+            ):
+                result = worker.perform(*payload["args"])  # type: ignore[attr-defined]
+                if inspect.isawaitable(result):
+                    # An async perform under a decorator that hides it: run it to the end here, or the
+                    # coroutine would be dropped and the job logged done without having run.
+                    asyncio.run(_awaited(result))
+        except BaseException as exc:  # whatever a job raises is that job's failure
             return self._failure(claimed, payload, exc, worker, started)
         _log_done(payload, started)
         return Outcome(claimed, "ack")
 
-    async def run_async(self, claimed: Claimed) -> Outcome:
-        """Perform a job whose ``perform`` is ``async def`` on the running event loop."""
+    async def run_async(self, claimed: Claimed, cancelled_by_us: Callable[[], bool] = bool) -> Outcome:
+        """Perform a job whose ``perform`` is ``async def`` on the running event loop. Never raises,
+        except ``CancelledError`` when ``cancelled_by_us()`` says sidequest's shutdown cancelled it."""
         started = time.perf_counter()
         prepared = self._prepare(claimed)
         if isinstance(prepared, Outcome):
@@ -92,12 +110,34 @@ class Executor:
         worker, payload = prepared
         _log_start(payload)
         try:
-            with DEFAULT.current(self.client), enter_server_chain(self.middleware, worker, payload):
-                await worker.perform(*payload["args"])  # type: ignore[attr-defined]
-        except (Exception, SystemExit) as exc:  # sys.exit() in a job fails the job, not the thread
+            with (
+                job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
+                DEFAULT.current(self.client),
+                enter_server_chain(self.middleware, worker, payload),
+            ):
+                result = worker.perform(*payload["args"])  # type: ignore[attr-defined]
+                if inspect.isawaitable(result):
+                    await result
+        except asyncio.CancelledError as exc:
+            if cancelled_by_us():
+                raise  # the launcher requeued the job at the shutdown deadline: record nothing
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # the job cancelled itself; that is its failure, not the loop's
+            return self._failure(claimed, payload, exc, worker, started)
+        except BaseException as exc:  # whatever a job raises is that job's failure
             return self._failure(claimed, payload, exc, worker, started)
         _log_done(payload, started)
         return Outcome(claimed, "ack")
+
+    def crashed(self, claimed: Claimed, exc: BaseException) -> Outcome:
+        """The outcome of a job whose run failed inside sidequest itself (a bug): a retry with the
+        default backoff, so the job is recorded rather than left claimed until the process exits."""
+        log.error("internal error while running a job; it is retried: %s", error_message(exc))
+        payload = claimed.payload
+        if payload is None:
+            return Outcome(claimed, "kill", None, time.time(), failed=True)
+        return self._fallback(claimed, payload, exc)
 
     def _prepare(self, claimed: Claimed) -> tuple[Worker, Payload] | Outcome:
         payload = claimed.payload
@@ -112,7 +152,7 @@ class Executor:
             worker_class = self.registry.get(payload["class"])
             worker = worker_class()
             worker.jid = payload.get("jid")
-        except Exception as exc:
+        except BaseException as exc:  # a worker's __init__ may raise anything
             return self._failure(claimed, payload, exc, None, time.perf_counter())
         return worker, payload
 
@@ -124,15 +164,31 @@ class Executor:
         worker: Worker | None,
         started: float,
     ) -> Outcome:
+        try:
+            return self._decide(claimed, payload, exc, worker, started)
+        except BaseException:  # the policy failing must not lose the job
+            log.exception("retry policy failed; retrying with the default backoff", extra=_fields(payload))
+            return self._fallback(claimed, payload, exc)
+
+    def _decide(
+        self,
+        claimed: Claimed,
+        payload: Payload,
+        exc: BaseException,
+        worker: Worker | None,
+        started: float,
+    ) -> Outcome:
         now = time.time()
         count = payload["retry_count"] + 1 if isinstance(payload.get("retry_count"), int) else 0
-        hook: RetryHookResult = None
+        hook: object = None
         if worker is not None:
             try:
                 hook = worker.retry_in(count, exc)
-            except Exception:
+            except BaseException:  # a hook that raises anything gets the default backoff
                 log.exception("retry_in raised; using the default backoff", extra=_fields(payload))
         decision = decide(payload, exc, now, hook, self.rng, self.max_retries)
+        if decision.note is not None:
+            log.warning("%s", decision.note, extra=_fields(payload))
         elapsed = time.perf_counter() - started
         log.warning(
             "fail: %s: %s (%.3f s) -> %s",
@@ -145,19 +201,33 @@ class Executor:
         )
         exhausted = (
             decision.action != "retry"
-            and hook not in ("kill", "discard")
+            and not (isinstance(hook, str) and hook in ("kill", "discard"))
             and max_retries(payload.get("retry", True), self.max_retries) is not None
         )
         if exhausted and worker is not None:
             try:
                 worker.retries_exhausted(decision.payload, exc)
-            except Exception:
+            except BaseException:  # the job still goes where the policy says
                 log.exception("retries_exhausted raised", extra=_fields(payload))
         if decision.action == "retry":
             return Outcome(claimed, "retry", decision.payload, decision.at, failed=True)
         if decision.action == "kill":
             return Outcome(claimed, "kill", decision.payload, now, failed=True)
         return Outcome(claimed, "ack", failed=True)
+
+    def _fallback(self, claimed: Claimed, payload: Payload, exc: BaseException) -> Outcome:
+        now = time.time()
+        failed = dict(payload)
+        failed["error_class"] = error_class(exc)
+        failed["error_message"] = error_message(exc)
+        count = payload.get("retry_count")
+        failed["retry_count"] = count + 1 if isinstance(count, int) else 0
+        failed.setdefault("failed_at", now)
+        return Outcome(claimed, "retry", failed, now + default_delay(failed["retry_count"]), failed=True)
+
+
+async def _awaited(awaitable: Awaitable[object]) -> None:
+    await awaitable
 
 
 def _fields(payload: Payload) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable
 
-from sidequest.errors import StoreError
+from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import ProcessInfo
 from sidequest.runtime.tracker import Tracker
 from sidequest.stores.base import Heartbeat as Beat
@@ -56,7 +56,8 @@ class Heartbeat:
         self._failing = False
 
     def run_once(self, now: float) -> bool:
-        """Beat once; True when the store recorded it."""
+        """Beat once; True when the store recorded it, False on an outage. A
+        :class:`~sidequest.errors.PermanentStoreError` is raised: it ends the process."""
         processed, failed = self.tracker.take_counts()
         busy = self.tracker.busy()
         info = dataclasses.replace(
@@ -64,17 +65,16 @@ class Heartbeat:
         )
         try:
             signals = self.store.beat(Beat(info, busy, processed, failed, self.ttl))
+        except PermanentStoreError:
+            self.tracker.give_back_counts(processed, failed)
+            raise  # a configuration error: the launcher stops the process, no retry loop
         except StoreError as exc:
             self.tracker.give_back_counts(processed, failed)
-            if not self._failing:
-                log.error(
-                    "heartbeat failed, the store is unreachable (%s); this process's jobs are safe until "
-                    "its lease (%.0f s) runs out",
-                    exc,
-                    self.ttl,
-                )
-            self._failing = True
+            self._note_failure(exc)
             return False
+        except Exception:
+            self.tracker.give_back_counts(processed, failed)  # the loop logs it; the next beat counts them
+            raise
         if self._failing:
             log.warning("heartbeat recovered: the store is reachable again")
         self._failing = False
@@ -85,3 +85,13 @@ class Heartbeat:
             # Publish the new state (quiet) now rather than one interval later.
             return self.run_once(now)
         return True
+
+    def _note_failure(self, exc: StoreError) -> None:
+        if not self._failing:
+            log.error(
+                "heartbeat failed, the store is unreachable (%s); this process's jobs are safe until "
+                "its lease (%.0f s) runs out",
+                exc,
+                self.ttl,
+            )
+        self._failing = True

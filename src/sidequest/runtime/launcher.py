@@ -8,9 +8,18 @@ Shutdown (TERM, or :meth:`Launcher.stop`):
    payload unchanged, so they run next somewhere else;
 4. flush the stats with a last heartbeat and leave the process list; exit 0.
 
+The whole stop ends within ``timeout`` + :data:`STOP_MARGIN` seconds whatever the store does: its
+calls run in a thread the launcher stops waiting for at that deadline (a frozen Redis makes each call
+wait its socket timeout).
+
 It is worse to lose a job than to run it twice: a job cut off at the deadline is requeued even though
 its thread may still finish it, and a job whose requeue fails stays under this process's lease, to be
 rescued by another process when the lease expires.
+
+While it runs, the launcher watches every thread it started: one that ended without being asked to
+(a defect) is logged at CRITICAL and the process stops with exit code 1, so a supervisor or the
+platform replaces it instead of it beating on as a zombie holding leases. A
+:class:`~sidequest.errors.PermanentStoreError` (wrong password, not a database) stops it the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from collections.abc import Callable, Sequence
 
 from sidequest import __version__
 from sidequest.client import Client
-from sidequest.errors import StoreError
+from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import Claimed, ProcessInfo
 from sidequest.middleware import ServerMiddleware
 from sidequest.registry import WorkerRegistry
@@ -48,6 +57,19 @@ from sidequest.runtime.unique_locks import release_at_start
 from sidequest.stores.base import Store
 
 log = logging.getLogger("sidequest")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""The exit code when held jobs could not be pushed back, a thread died, or the store refused the
+configuration (:class:`~sidequest.errors.PermanentStoreError`)."""
+
+STOP_MARGIN = 3.5
+"""Seconds past the shutdown timeout for the stop's own store calls (requeue, last beat, unregister).
+With a second for the interpreter to exit, a stop ends within ``-t`` + 5 s, inside a platform's
+grace period, even when the store does not answer."""
+
+WATCH_INTERVAL = 0.5
+"""Seconds between two checks that every thread of the process is alive."""
 
 
 def make_identity() -> str:
@@ -79,7 +101,10 @@ class Launcher:
         # Innermost, so a unique_until="start" lock goes just before perform, after the user's middleware.
         chain = [*middleware, release_at_start(store)]
         self.executor = Executor(registry, self.client, chain, cfg.max_retries)
-        self.acker = Acker(store, self.tracker, self.identity)
+        self._exit_code = EXIT_OK
+        self._fatal: PermanentStoreError | None = None
+        self._state_lock = threading.Lock()
+        self.acker = Acker(store, self.tracker, self.identity, self._on_fatal)
         self.threads = ThreadProcessors(self.executor, self.tracker, self.acker.submit, cfg.concurrency)
         self.async_processor: AsyncProcessor | None = None
         if any(worker.is_async() for worker in registry):
@@ -93,11 +118,14 @@ class Launcher:
             self._requeue,
             batch=min(cfg.claim_batch, cfg.concurrency + cfg.prefetch_size),
             timeout=cfg.fetch_timeout,
+            on_fatal=self._on_fatal,
         )
         self._quiet = threading.Event()
         self._stop_requested = threading.Event()
         self._stopped = threading.Event()
+        self._stopping = False
         self._started = False
+        self._threads_started = False
         host = this_process()
         info = ProcessInfo(
             identity=self.identity,
@@ -117,18 +145,25 @@ class Launcher:
         self.scheduler = Scheduler(store)
         self.rescuer = Rescuer(store, cfg.max_orphaned, self.identity)
         self.monitor = Monitor(self.tracker, cfg.timeout)
+        fatal = self._on_fatal
         self._loops = [
             ServiceLoop(
-                self.heartbeat, cfg.heartbeat_interval, jitter=0.1, initial_delay=cfg.heartbeat_interval
+                self.heartbeat,
+                cfg.heartbeat_interval,
+                jitter=0.1,
+                initial_delay=cfg.heartbeat_interval,
+                on_fatal=fatal,
             ),
-            ServiceLoop(self.scheduler, cfg.scheduler_interval),
-            ServiceLoop(self.rescuer, cfg.rescue_interval, initial_delay=min(1.0, cfg.rescue_interval)),
-            ServiceLoop(self.monitor, 1.0, jitter=0.0),
+            ServiceLoop(self.scheduler, cfg.scheduler_interval, on_fatal=fatal),
+            ServiceLoop(
+                self.rescuer, cfg.rescue_interval, initial_delay=min(1.0, cfg.rescue_interval), on_fatal=fatal
+            ),
+            ServiceLoop(self.monitor, 1.0, jitter=0.0, on_fatal=fatal),
         ]
         # Only processes whose workers registered periodic entries run the cron loop.
         self.cron = CronScheduler(store, self.client, registry.periodic_entries())
         if self.cron.entries:
-            self._loops.append(ServiceLoop(self.cron, CRON_INTERVAL, jitter=0.25))
+            self._loops.append(ServiceLoop(self.cron, CRON_INTERVAL, jitter=0.25, on_fatal=fatal))
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -148,7 +183,11 @@ class Launcher:
             queues,
             len(self.registry),
         )
+        self._warn_about_store()
         self._first_beat()
+        if self._stop_requested.is_set():
+            return
+        self._threads_started = True
         self.acker.start()
         self.threads.start()
         if self.async_processor is not None:
@@ -157,12 +196,32 @@ class Launcher:
             loop.start()
         self.fetcher.start()
 
+    def _warn_about_store(self) -> None:
+        try:
+            warnings = self.store.startup_warnings()
+        except PermanentStoreError:
+            raise
+        except StoreError as exc:
+            log.warning("could not check the store's settings (%s)", exc)
+            return
+        for warning in warnings:
+            log.warning("%s", warning)
+
     def _first_beat(self) -> None:
         delay = 0.1
-        while not self.heartbeat.run_once(time.time()):
+        while not self._beat_once():
             if self._stop_requested.wait(delay):
                 return
             delay = min(delay * 2, 5.0)
+
+    def _beat_once(self) -> bool:
+        try:
+            return self.heartbeat.run_once(time.time())
+        except PermanentStoreError:
+            raise
+        except Exception:
+            log.exception("the first heartbeat failed unexpectedly; trying again")
+            return False
 
     def quiet(self) -> None:
         """Stop taking new jobs; running jobs finish (TSTP)."""
@@ -187,24 +246,75 @@ class Launcher:
         """Ask :meth:`run` to shut down (thread-safe)."""
         self._stop_requested.set()
 
-    def stop(self, timeout: float | None = None) -> None:
-        """Shut down in stages within ``timeout`` (default: the configured ``timeout``)."""
-        if self._stopped.is_set():
-            return
+    def stop(self, timeout: float | None = None) -> int:
+        """Shut down in stages within ``timeout`` (default: the configured ``timeout``) plus
+        :data:`STOP_MARGIN`, whatever the store does. Returns the exit code (see :meth:`run`)."""
+        with self._state_lock:
+            if self._stopped.is_set() or self._stopping:
+                return self._exit_code
+            self._stopping = True
         grace = self.config.timeout if timeout is None else timeout
-        deadline = time.monotonic() + grace
-        log.info(
-            "shutting down: waiting up to %.1f s for %d running jobs", grace, len(self.tracker.running())
-        )
+        start = time.monotonic()
         self.quiet()
+        if self._threads_started:
+            stages = threading.Thread(
+                target=self._stop_in_stages,
+                args=(start + grace, start + grace + STOP_MARGIN),
+                name="sidequest-stop",
+                daemon=True,
+            )
+            stages.start()
+            stages.join(max(0.0, start + grace + STOP_MARGIN - time.monotonic()))
+            held = len(self.tracker.held())
+            if stages.is_alive() and held:
+                log.error(
+                    "shutdown ran out of time: the store did not answer within %.1f s; %d held jobs were "
+                    "not pushed back: they stay leased to this process and another process rescues them "
+                    "when the lease (%.0f s) runs out",
+                    grace + STOP_MARGIN,
+                    held,
+                    self.config.lease_ttl,
+                )
+                self._fail()
+            elif stages.is_alive():
+                log.error(
+                    "shutdown ran out of time: the store did not answer within %.1f s; no job was held, "
+                    "this process leaves the process list when its heartbeat expires",
+                    grace + STOP_MARGIN,
+                )
+        self._stopped.set()
+        log.info("bye (exit code %d)", self._exit_code)
+        return self._exit_code
+
+    def _stop_in_stages(self, jobs_deadline: float, deadline: float) -> None:
+        """The staged stop; its store calls may hang, which is why :meth:`stop` runs it in a thread."""
+        try:
+            self._stages(jobs_deadline, deadline)
+        except Exception:
+            # A defect in the stop itself: what is still held stays leased and is rescued.
+            log.exception("shutdown failed; held jobs stay leased to this process and will be rescued")
+            self._fail()
+
+    def _stages(self, jobs_deadline: float, deadline: float) -> None:
+        def left(limit: float = deadline) -> float:
+            return max(0.0, min(limit, deadline) - time.monotonic())
+
+        log.info(
+            "shutting down: waiting up to %.1f s for %d running jobs",
+            left(jobs_deadline),
+            len(self.tracker.running()),
+        )
+        # Asked now, joined at the end: a pass stuck in a hung store call must not delay the stop.
         for loop in self._loops[1:]:
-            loop.stop(timeout=1.0)
-        self.fetcher.stop(timeout=max(0.0, self.config.fetch_timeout + 1.0))
+            loop.stop(timeout=0)
+        # A claim in flight (blocked on a frozen store) must not hold up the stop: it requeues its own
+        # jobs when it returns, as it sees the quiet flag.
+        self.fetcher.stop(timeout=min(self.config.fetch_timeout + 1.0, left(jobs_deadline)))
         waiting = self.threads.take_waiting()
         if waiting:  # prefetched, never started: back to the front of their queues at once
             self._requeue(waiting)
-        self.tracker.wait_until_nothing_runs(max(0.0, deadline - time.monotonic()))
-        self._flush_outcomes(timeout=2.0)
+        self.tracker.wait_until_nothing_runs(left(jobs_deadline))
+        self._flush_outcomes(timeout=min(2.0, left()))
         leftover = self.tracker.held()
         if leftover:
             log.warning(
@@ -214,30 +324,81 @@ class Launcher:
                 self.async_processor.cancel_all()
             self._requeue(leftover)
         self.threads.stop()
-        self.acker.stop(timeout=2.0)
-        self._loops[0].stop(timeout=1.0)
-        self.heartbeat.run_once(time.time())
+        self.acker.stop(timeout=min(2.0, left()))
+        self._loops[0].stop(timeout=min(1.0, left()))
+        try:
+            self.heartbeat.run_once(time.time())
+        except PermanentStoreError as exc:
+            log.error("could not send the last heartbeat (%s)", exc)
         try:
             self.store.unregister(self.identity)
         except StoreError as exc:
             log.error("could not unregister from the store (%s); it will expire on its own", exc)
         if self.async_processor is not None:
             self.async_processor.stop()
-        self._stopped.set()
-        log.info("bye")
+        for loop in self._loops[1:]:
+            loop.stop(timeout=min(1.0, left()))
+        if self.tracker.held():
+            self._fail()
 
     def run(self, install_signals: bool = True) -> int:
-        """Start, serve until TERM/INT (or a remote stop), then shut down. Returns the exit code (0)."""
+        """Start, serve until TERM/INT (or a remote stop), then shut down. Returns the exit code:
+
+        * 0: a clean stop, every held job recorded or pushed back to its queue;
+        * 1: held jobs could not be pushed back (the store did not answer; they stay leased and are
+          rescued when the lease runs out), a thread of the process died (logged at CRITICAL), or the
+          store refused the configuration (a :class:`~sidequest.errors.PermanentStoreError`, logged).
+        """
         restore: Callable[[], None] | None = install(self.signal) if install_signals else None
         try:
-            self.start()
-            while not self._stop_requested.wait(0.5):
-                pass
+            try:
+                self.start()
+            except PermanentStoreError as exc:
+                self._on_fatal(exc)
+            while not self._stop_requested.wait(WATCH_INTERVAL):
+                if self._watch():
+                    break
             self.stop()
         finally:
             if restore is not None:
                 restore()
-        return 0
+        return self._exit_code
+
+    def dead_threads(self) -> list[str]:
+        """Names of this process's threads that ended without being asked to stop (a defect)."""
+        dead = [*self.threads.dead_threads(), *self.acker.dead_threads(), *self.fetcher.dead_threads()]
+        if self.async_processor is not None:
+            dead.extend(self.async_processor.dead_threads())
+        for loop in self._loops:
+            dead.extend(loop.dead_threads())
+        return dead
+
+    def _watch(self) -> bool:
+        """True (and logged at CRITICAL) when a thread died: the process must stop and be replaced."""
+        dead = self.dead_threads()
+        if not dead or self._stop_requested.is_set():
+            return False
+        log.critical(
+            "thread %s died (a sidequest defect; its error is above): stopping this process with exit "
+            "code %d so that its supervisor or the platform replaces it",
+            ", ".join(dead),
+            EXIT_FAILED,
+        )
+        self._fail()
+        return True
+
+    def _on_fatal(self, exc: PermanentStoreError) -> None:
+        """A configuration error from the store: log it once, stop, exit non-zero. Never retried."""
+        with self._state_lock:
+            first = self._fatal is None
+            self._fatal = exc
+        if first:
+            log.error("stopping: the store refused this process: %s", exc)
+        self._fail()
+        self._stop_requested.set()
+
+    def _fail(self) -> None:
+        self._exit_code = EXIT_FAILED
 
     # -- burst mode for tests and scripts ----------------------------------------------------------------
 
@@ -280,6 +441,9 @@ class Launcher:
             self.tracker.release_slot(job)
         try:
             moved = self.store.requeue(self.identity, jobs)
+        except PermanentStoreError as exc:
+            self._on_fatal(exc)
+            return
         except StoreError as exc:
             log.error(
                 "could not push %d jobs back (%s); they stay leased to this process and will be "
@@ -296,7 +460,9 @@ class Launcher:
         deadline = time.monotonic() + timeout
         running = {id(run.claimed) for run in self.tracker.running()}
         while time.monotonic() < deadline:
-            finished = [job for job in self.tracker.held() if id(job) not in running]
+            # A parked outcome (one key of the wrong type) is not waited for: its job is requeued.
+            skip = running | self.acker.parked_jobs()
+            finished = [job for job in self.tracker.held() if id(job) not in skip]
             if not finished:
                 return
             time.sleep(0.01)

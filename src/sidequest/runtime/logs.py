@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import orjson
 
 if TYPE_CHECKING:
-    from sidequest.job import Payload
-    from sidequest.worker import Worker
+    pass
 
 JOB_FIELDS = ("job_class", "jid", "queue", "elapsed")
 TRACEBACK_FIELD = "traceback"
@@ -58,13 +57,6 @@ def job_log_context(job_class: str, jid: str) -> Iterator[None]:
         yield
     finally:
         CURRENT_JOB.reset(token)
-
-
-@contextmanager
-def job_log_middleware(worker: Worker, payload: Payload) -> Iterator[None]:
-    """A server middleware doing what :func:`job_log_context` does, around ``perform`` only."""
-    with job_log_context(str(payload.get("class")), str(payload.get("jid"))):
-        yield
 
 
 class TextFormatter(logging.Formatter):

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from sidequest.errors import PermanentStoreError
+
 log = logging.getLogger("sidequest")
 
 
@@ -30,8 +32,10 @@ class ServiceLoop:
         interval: Callable[[], float] | float,
         jitter: float = 0.5,
         initial_delay: float = 0.0,
+        on_fatal: Callable[[PermanentStoreError], None] | None = None,
     ) -> None:
         self.service = service
+        self.on_fatal = on_fatal
         self._interval = interval
         self._jitter = jitter
         self._initial = initial_delay
@@ -43,10 +47,16 @@ class ServiceLoop:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop after the current pass."""
+        """Stop after the current pass (waiting up to ``timeout`` for it; 0 only asks)."""
         self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+        if timeout > 0 and self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
+
+    def dead_threads(self) -> list[str]:
+        """The loop thread's name if it ended without being asked to stop (a defect)."""
+        if self._stop.is_set() or self._thread.ident is None or self._thread.is_alive():
+            return []
+        return [self._thread.name]
 
     def _sleep_time(self) -> float:
         base = self._interval() if callable(self._interval) else self._interval
@@ -58,6 +68,12 @@ class ServiceLoop:
         while not self._stop.is_set():
             try:
                 self.service.run_once(time.time())
+            except PermanentStoreError as exc:
+                # A configuration error (wrong password, not a database): retrying cannot help.
+                self._stop.set()
+                if self.on_fatal is not None:
+                    self.on_fatal(exc)
+                return
             except Exception:
                 log.exception("%s pass failed; trying again at the next one", self.service.name)
             if self._stop.wait(self._sleep_time()):

@@ -8,6 +8,7 @@ before a restart does.
 from __future__ import annotations
 
 import logging
+import math
 
 from sidequest.runtime.tracker import Tracker
 
@@ -29,7 +30,10 @@ class Monitor:
         for run in self.tracker.running():
             payload = run.claimed.payload or {}
             limit = payload.get("time_limit") or self.default_limit
-            if not isinstance(limit, (int, float)) or limit <= 0 or run.over_limit_logged:
+            # A limit from another client may be anything: a bool, NaN, infinity, a string.
+            usable = isinstance(limit, (int, float)) and not isinstance(limit, bool)
+            finite = usable and not (isinstance(limit, float) and not math.isfinite(limit))
+            if not finite or limit <= 0 or run.over_limit_logged:
                 continue
             if now - run.started > limit:
                 run.over_limit_logged = True

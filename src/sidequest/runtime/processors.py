@@ -43,6 +43,7 @@ class ThreadProcessors:
         self.tracker = tracker
         self.sink = sink
         self._work: queue.SimpleQueue[Claimed | None] = queue.SimpleQueue()
+        self._stopping = False
         self._threads = [
             threading.Thread(target=self._loop, name=f"sidequest-processor-{n}", daemon=True)
             for n in range(concurrency)
@@ -70,8 +71,15 @@ class ThreadProcessors:
 
     def stop(self) -> None:
         """Ask every thread to exit after its current job (threads stuck in a job are abandoned)."""
+        self._stopping = True
         for _ in self._threads:
             self._work.put(None)
+
+    def dead_threads(self) -> list[str]:
+        """Names of started threads that ended without being asked to stop (a defect)."""
+        if self._stopping:
+            return []
+        return [t.name for t in self._threads if t.ident is not None and not t.is_alive()]
 
     def _loop(self) -> None:
         tid = thread_id()
@@ -82,10 +90,8 @@ class ThreadProcessors:
             self.tracker.start_running(job, tid)
             try:
                 outcome = self.executor.run(job)
-            except BaseException:  # the executor catches job errors; this is a sidequest bug
-                log.exception("processor failed on a job; it stays claimed until this process exits")
-                self.tracker.finish_running(job, failed=True)
-                continue
+            except BaseException as exc:  # the executor catches job errors: a sidequest bug
+                outcome = self.executor.crashed(job, exc)
             self.tracker.finish_running(job, outcome.failed)
             self.sink(outcome)
 
@@ -101,6 +107,8 @@ class AsyncProcessor:
         self._thread = threading.Thread(target=self._run_loop, name="sidequest-asyncio", daemon=True)
         self._tasks: set[Future[None]] = set()
         self._lock = threading.Lock()
+        self._cancelling = threading.Event()
+        self._stopping = threading.Event()
 
     def start(self) -> None:
         """Start the event loop thread."""
@@ -120,16 +128,19 @@ class AsyncProcessor:
     async def _perform(self, job: Claimed) -> None:
         self.tracker.start_running(job, f"async-{id(job) % 100000}")
         try:
-            outcome = await self.executor.run_async(job)
+            outcome = await self.executor.run_async(job, self._cancelling.is_set)
         except asyncio.CancelledError:
             # Cancelled at shutdown: the job was requeued by the launcher; record nothing.
             self.tracker.release_slot(job)
             raise
+        except BaseException as exc:  # the executor catches job errors: a sidequest bug
+            outcome = self.executor.crashed(job, exc)
         self.tracker.finish_running(job, outcome.failed)
         self.sink(outcome)
 
     def cancel_all(self) -> None:
         """Cancel running async jobs (shutdown deadline passed; they have been requeued)."""
+        self._cancelling.set()
         with self._lock:
             tasks = list(self._tasks)
         for task in tasks:
@@ -137,8 +148,24 @@ class AsyncProcessor:
 
     def stop(self) -> None:
         """Stop the event loop."""
+        self._stopping.set()
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+    def dead_threads(self) -> list[str]:
+        """The loop thread's name if it ended without being asked to stop (a defect)."""
+        if self._stopping.is_set() or self._thread.ident is None or self._thread.is_alive():
+            return []
+        return [self._thread.name]
 
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
+        while not self._stopping.is_set():
+            try:
+                self.loop.run_forever()
+            except Exception:
+                # A callback or a task the job started raised out of the loop (asyncio lets
+                # KeyboardInterrupt and SystemExit through): log it and run the loop again, or every
+                # async job would stall while the process kept beating and holding their leases.
+                log.exception("the event loop stopped on an error; restarting it")
+            except BaseException as exc:  # same, for what asyncio re-raises on purpose
+                log.error("the event loop stopped on %s; restarting it", type(exc).__name__)

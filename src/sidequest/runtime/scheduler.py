@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from sidequest.errors import StoreError
+from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
 from sidequest.stores.base import Store
 
 log = logging.getLogger("sidequest")
@@ -35,9 +35,15 @@ class Scheduler:
                 total += moved
                 if moved < PROMOTE_BATCH:
                     break
+        except PermanentStoreError:
+            raise  # a configuration error ends the process (the ServiceLoop reports it)
         except StoreError as exc:
             if not self._down:
-                log.error("scheduler cannot reach the store (%s); will retry", exc)
+                # StoreDataError: one key of the wrong type, not an outage; its message names the key.
+                what = (
+                    "is refused by the store" if isinstance(exc, StoreDataError) else "cannot reach the store"
+                )
+                log.error("scheduler %s (%s); will retry", what, exc)
             self._down = True
             return total
         self._down = False

@@ -23,7 +23,7 @@ def dump_threads() -> str:
         stack = "".join(traceback.format_stack(frame))
         parts.append(f"Thread {names.get(ident, '?')} ({ident}):\n{stack}")
     text = "\n".join(parts)
-    log.warning("thread dump (TTIN):\n%s", text)
+    log.warning("thread dump (TTIN)", extra={"traceback": text})  # printed as indented lines
     return text
 
 
