@@ -122,6 +122,7 @@ class Launcher:
             heartbeat_interval=cfg.heartbeat_interval,
             renew=self.heartbeat.run_once,
             facts=host,
+            settle_first=True,
         )
         self.monitor = Monitor(self.tracker, cfg.timeout)
         self._loops = [

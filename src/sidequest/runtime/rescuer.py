@@ -46,6 +46,7 @@ class Rescuer:
 
     ``renew`` (the heartbeat's ``run_once``) renews this process's lease before each pass; a falsy
     result skips the pass. ``facts`` are this process's host facts (``host.this_process()``).
+    ``settle_first`` holds the first ``SETTLE_HEARTBEATS`` heartbeat intervals too (a new process).
     """
 
     name = "rescuer"
@@ -59,6 +60,7 @@ class Rescuer:
         heartbeat_interval: float = 5.0,
         renew: Callable[[float], object] | None = None,
         facts: host.HostFacts | None = None,
+        settle_first: bool = False,
     ) -> None:
         self.store = store
         self.max_orphaned = max_orphaned
@@ -66,8 +68,11 @@ class Rescuer:
         self.settle = SETTLE_HEARTBEATS * heartbeat_interval
         self.renew = renew
         self.facts = facts if facts is not None else host.this_process()
-        self._last: tuple[float, float] | None = None  # (wall, monotonic) at the previous pass
-        self._hold_until = 0.0  # monotonic time before which no rescue runs (after a clock step)
+        # The clocks as the rescuer was made, so a step before its first pass is noticed too.
+        self._last = (time.time(), time.monotonic())
+        # Monotonic time before which no rescue runs. A process started just after a step cannot know
+        # it happened: with ``settle_first`` it gives the others the same few heartbeats first.
+        self._hold_until = self._last[1] + self.settle if settle_first else 0.0
 
     def run_once(self, now: float) -> RescueResult:
         """Rescue orphans of expired leases as of ``now`` (and of neighbours proven dead), unless the
@@ -95,16 +100,15 @@ class Rescuer:
         """True while passes are held after a wall-clock step (detected between two passes)."""
         mono = time.monotonic()
         last, self._last = self._last, (now, mono)
-        if last is not None:
-            step = (now - last[0]) - (mono - last[1])
-            if abs(step) > CLOCK_STEP_TOLERANCE:
-                self._hold_until = mono + self.settle
-                log.warning(
-                    "the wall clock stepped %+.1f s since the last rescue pass; no rescue for %.1f s, so "
-                    "every live process renews its lease under the new clock first",
-                    step,
-                    self.settle,
-                )
+        step = (now - last[0]) - (mono - last[1])
+        if abs(step) > CLOCK_STEP_TOLERANCE:
+            self._hold_until = mono + self.settle
+            log.warning(
+                "the wall clock stepped %+.1f s since the last rescue pass; no rescue for %.1f s, so "
+                "every live process renews its lease under the new clock first",
+                step,
+                self.settle,
+            )
         return mono < self._hold_until
 
     def _end_dead_neighbours(self) -> None:
