@@ -73,6 +73,7 @@ class Rescuer:
         # Monotonic time before which no rescue runs. A process started just after a step cannot know
         # it happened: with ``settle_first`` it gives the others the same few heartbeats first.
         self._hold_until = self._last[1] + self.settle if settle_first else 0.0
+        self._skipping = False
 
     def run_once(self, now: float) -> RescueResult:
         """Rescue orphans of expired leases as of ``now`` (and of neighbours proven dead), unless the
@@ -80,8 +81,11 @@ class Rescuer:
         if self._clock_stepped(now):
             return RescueResult()
         if self.renew is not None and not self.renew(now):
-            log.warning("rescuer skips this pass: this process could not renew its own lease")
+            if not self._skipping:  # once per outage: the heartbeat already logs the store's error
+                log.warning("rescuer skips its passes until this process can renew its own lease")
+            self._skipping = True
             return RescueResult()
+        self._skipping = False
         try:
             self._end_dead_neighbours()
             result = self.store.rescue_orphans(now, self.max_orphaned, exclude=self.identity)
