@@ -42,9 +42,8 @@ def test_kill_9_of_a_process_holding_20_jobs_is_rescued_at_once_by_its_neighbour
         assert holder.pid in [process.pid for process in store.processes()]
 
         holder.kill9()
-        killed_at = time.monotonic()
+        # Well under the 60 s lease: only the proof that the holder died explains a rescue this soon.
         wait_for(lambda: len(runs(record)) == 20, 20, "the neighbour to run every job of the killed one")
-        assert time.monotonic() - killed_at < 30  # well under the 60 s lease
         assert set(runs(record).values()) == {1}
         assert "died on this machine" in neighbour.output()
     finally:
