@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,6 +163,46 @@ def test_a_directory_at_the_url_is_a_permanent_error_naming_the_path(tmp_path: P
     with pytest.raises(PermanentStoreError, match="is a directory") as raised:
         SQLiteStore(f"sqlite:///{path}")
     assert str(path) in str(raised.value)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_file_this_user_cannot_write_is_a_permanent_error_naming_the_path() -> None:
+    # Root writes any file whatever its mode, so the opening runs in a child that drops to nobody;
+    # the directory lives outside pytest's (root-only) tmp tree so that nobody can reach it.
+    directory = Path(tempfile.mkdtemp(prefix="sidequest-readonly-"))
+    try:
+        directory.chmod(0o755)
+        path = directory / "jobs.db"
+        SQLiteStore(f"sqlite:///{path}").close()
+        path.chmod(0o444)
+        directory.chmod(0o555)
+        reader, writer = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            os.close(reader)
+            message = "opened"
+            try:
+                if os.geteuid() == 0:
+                    os.setgid(65534)
+                    os.setuid(65534)
+                SQLiteStore(f"sqlite:///{path}").close()
+            except PermanentStoreError as exc:
+                message = f"PermanentStoreError: {exc}"
+            except BaseException as exc:
+                message = f"{type(exc).__name__}: {exc}"
+            finally:
+                os.write(writer, message.encode())
+                os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader, "rb") as answer:
+            message = answer.read().decode()
+        os.waitpid(child, 0)
+        assert message.startswith("PermanentStoreError: ")
+        assert str(path) in message
+        assert "read-only for this process" in message
+    finally:
+        directory.chmod(0o755)
+        shutil.rmtree(directory)
 
 
 class Collect(logging.Handler):
