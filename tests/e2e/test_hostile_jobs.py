@@ -93,7 +93,7 @@ def run_51_jobs_around(store_url: str, tmp_path: Path, put_deep_job: Callable[[]
     return proc
 
 
-def test_a_failed_job_nested_too_deep_to_write_goes_to_the_dead_set_as_its_text_and_others_run_once(
+def test_a_failed_job_nested_too_deep_to_write_goes_to_the_dead_set_with_its_reason_and_others_run_once(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     # Another writer (an older version, a script) put the row there: sidequest itself cannot write it.
@@ -111,10 +111,13 @@ def test_a_failed_job_nested_too_deep_to_write_goes_to_the_dead_set_as_its_text_
     proc = run_51_jobs_around(sqlite_url, tmp_path, put_deep_job)
     store = open_store(sqlite_url)
     [entry] = store.list_set("dead")
-    assert entry.jid == jid and entry.raw == raw  # its original text, unchanged
+    # Its original text, with the reason appended (nothing re-encoded), so a person sees why.
+    assert entry.jid == jid and entry.raw.startswith(raw[:-1])
+    assert entry.payload is not None and entry.payload["error_class"] == "StoreDataError"
+    assert "nested deeper than 254 levels" in entry.payload["error_message"]
     assert store.list_set("retry") == []
     output = proc.output()
-    assert "cannot be written as JSON" in output and "moved to the dead set as its original text" in output
+    assert f"job {jid}" in output and "moved to the dead set as stored" in output
     store.close()
 
 

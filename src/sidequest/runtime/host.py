@@ -39,8 +39,8 @@ def pid_namespace() -> str:
 
 
 def pid_started(pid: int) -> int | None:
-    """The start time of process ``pid`` in clock ticks since boot; None when no such process exists
-    (or /proc cannot say)."""
+    """The start time of process ``pid`` in clock ticks since boot; None when no such process is alive:
+    none exists, it is a zombie (exited, not yet reaped by its parent), or /proc cannot say."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as source:
             stat = source.read()
@@ -48,6 +48,8 @@ def pid_started(pid: int) -> int | None:
         return None
     # The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
     fields = stat[stat.rfind(b")") + 2 :].split()
+    if fields[:1] in ([b"Z"], [b"X"]):  # field 3, the state: a zombie or a dead task runs nothing
+        return None
     try:
         return int(fields[19])  # field 22 of the whole line
     except (IndexError, ValueError):

@@ -143,7 +143,15 @@ class Launcher:
         )
         self.heartbeat = Heartbeat(store, self.tracker, info, cfg.lease_ttl, self._quiet.is_set, self.signal)
         self.scheduler = Scheduler(store)
-        self.rescuer = Rescuer(store, cfg.max_orphaned, self.identity)
+        self.rescuer = Rescuer(
+            store,
+            cfg.max_orphaned,
+            self.identity,
+            heartbeat_interval=cfg.heartbeat_interval,
+            renew=self.heartbeat.run_once,
+            facts=host,
+            settle_first=True,
+        )
         self.monitor = Monitor(self.tracker, cfg.timeout)
         fatal = self._on_fatal
         self._loops = [

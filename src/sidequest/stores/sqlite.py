@@ -17,6 +17,7 @@ locks in ``sqlite_unique.py``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -39,7 +40,9 @@ from sidequest.stores import sqlite_moves as moves
 from sidequest.stores import sqlite_unique as unique
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.sqlite_admin_methods import SQLiteAdminMethods
-from sidequest.stores.sqlite_schema import connect, database_path, migrate
+from sidequest.stores.sqlite_schema import connect, database_path, migrate, open_error
+
+log = logging.getLogger("sidequest")
 
 POLL_INTERVAL = 0.01
 """How often an idle claim checks ``PRAGMA data_version`` for a commit by another process."""
@@ -85,11 +88,27 @@ class SQLiteStore(SQLiteAdminMethods, Store):
         # Claimers waiting on empty queues sleep on this; writers that add ready jobs bump the count.
         self._ready = threading.Condition()
         self._ready_count = 0
+        created = not os.path.exists(self.path)
         conn = self._connection()
         try:
             migrate(conn)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from exc
+            self.close()
+            raise open_error(self.path, exc) from exc
+        if created:
+            self._warn_created(url)
+
+    def _warn_created(self, url: str) -> None:
+        # A relative path resolves against the working directory: an enqueue script run from a
+        # subdirectory silently writes to a second database nobody reads. Say where the file is.
+        relative = not url[len("sqlite:///") :].startswith("/")
+        log.warning(
+            "created a new SQLite store at %s%s; if you expected existing jobs, check the URL",
+            self.path,
+            f" (the relative URL {url} was resolved against the working directory {os.getcwd()})"
+            if relative
+            else "",
+        )
 
     # ----------------------------------------------------------------------------------------------
     # Connections and transactions
@@ -104,7 +123,7 @@ class SQLiteStore(SQLiteAdminMethods, Store):
             try:
                 held = _ThreadConnection(connect(self.path))
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from exc
+                raise open_error(self.path, exc) from exc
             self._connections.add(held)
         self._local.held = held
         return held.conn
@@ -287,22 +306,42 @@ class SQLiteStore(SQLiteAdminMethods, Store):
         """Turn the running row into a retry row in place (one UPDATE; nothing if no longer held)."""
         job_id, claims = job.token
         queue = moves.queue_of(payload, job.queue)
+        written = moves.try_encode(payload)
+        if written is None:
+            return self._bury_held(owner, job, payload, at)
         with self._write() as conn:
-            moved = conn.execute(
-                moves.TO_RETRY, (queue, moves.encode(payload), float(at), job_id, claims, owner)
-            ).rowcount
+            moved = conn.execute(moves.TO_RETRY, (queue, written, float(at), job_id, claims, owner)).rowcount
         return moved == 1
 
     def kill(self, owner: str, job: Claimed, payload: Payload | None, at: float) -> bool:
         """Turn the running row into a dead row in place and trim the dead set, in one transaction."""
         job_id, claims = job.token
-        raw = moves.encode(payload) if payload is not None else None
+        raw = moves.try_encode(payload) if payload is not None else None
+        if payload is not None and raw is None:
+            return self._bury_held(owner, job, payload, at)
         queue = moves.queue_of(payload, job.queue)
         with self._write() as conn:
             moved = conn.execute(moves.TO_DEAD, (queue, raw, float(at), job_id, claims, owner)).rowcount
             if moved:
                 moves.trim_dead(conn, float(at))
         return moved == 1
+
+    def _bury_held(self, owner: str, job: Claimed, failure: Payload, at: float) -> bool:
+        """The failure of a job whose payload cannot be written back (nested too deep): the row goes
+        to the dead set as it was claimed, with the reason appended, instead of failing the acker's
+        every try."""
+        job_id, claims = job.token
+        stored = job.payload if job.payload is not None else failure
+        with self._write() as conn:
+            held = conn.execute(f"SELECT 1 FROM jobs WHERE {moves.HELD}", (job_id, claims, owner))
+            if held.fetchone() is None:
+                return False
+            buried = moves.bury(
+                conn, job_id, "running", job.raw, stored, "recording its failure", float(at), failure
+            )
+            if buried:
+                moves.trim_dead(conn, float(at))
+        return buried == 1
 
     def requeue(self, owner: str, jobs: Sequence[Claimed]) -> int:
         """Put held jobs back at the front, in one transaction; the first job given runs first."""

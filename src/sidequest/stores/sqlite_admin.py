@@ -168,9 +168,23 @@ def retry_now(conn: sqlite3.Connection, entries: Sequence[JobEntry], now: float)
         if row is None:
             continue
         queue = row[0]
+        written = moves.retried_now(entry.raw, now)
+        if isinstance(written, dict):
+            # Readable but not writable: a scheduled or retry row goes to the dead set with the reason,
+            # a dead one stays where it is; either way the other entries move on.
+            if entry.state != "dead":
+                moves.bury(conn, match[0], entry.state, entry.raw, written, "moving it to its queue", now)
+            else:
+                moves.log.error(
+                    "dead job %s (row %d) cannot be written back to its queue (nested too deep?); "
+                    "it stays in the dead set",
+                    written.get("jid"),
+                    match[0],
+                )
+            continue
         moved += conn.execute(
             "UPDATE jobs SET state = 'enqueued', payload = ?, position = ?, score = NULL WHERE id = ?",
-            (moves.retried_now(entry.raw, now), moves.back_position(conn, queue), match[0]),
+            (written, moves.back_position(conn, queue), match[0]),
         ).rowcount
         queues.add(queue)
     moves.register_queues(conn, queues)

@@ -56,6 +56,8 @@ ORPHANS = """
     ORDER BY claimed_at, id
 """
 
+RESCUING = "rescuing it from a process that stopped"
+
 FORGET_EXPIRED_PROCESSES = "DELETE FROM processes WHERE expires_at <= ?"
 
 
@@ -98,20 +100,31 @@ def signal(conn: sqlite3.Connection, identity: str, name: str, now: float) -> No
 
 def promote_due(conn: sqlite3.Connection, now: float, limit: int) -> int:
     """Move up to ``limit`` scheduled and retry rows due by ``now`` to the back of their queues, soonest
-    due first, with ``enqueued_at`` set to ``now``. Returns how many moved."""
-    due = [row for state in ("scheduled", "retry") for row in conn.execute(DUE, (state, now, limit))]
+    due first, with ``enqueued_at`` set to ``now``. Returns how many moved.
+
+    Row by row: a payload that cannot be written back goes to the dead set as stored (``moves.bury``)
+    and the other rows move on; it is counted as not moved.
+    """
+    due = [
+        (*row, state) for state in ("scheduled", "retry") for row in conn.execute(DUE, (state, now, limit))
+    ]
     due.sort(key=lambda row: (row[3], row[0]))
     by_queue: dict[str, list[tuple[int, str]]] = {}
-    for job_id, queue, raw, _score in due[:limit]:
-        by_queue.setdefault(queue, []).append((job_id, raw))
+    buried = 0
+    for job_id, queue, raw, _score, state in due[:limit]:
+        written = moves.with_enqueued_at(raw, now)
+        if isinstance(written, dict):
+            buried += moves.bury(conn, job_id, state, raw, written, "promoting it to its queue", now)
+            continue
+        by_queue.setdefault(queue, []).append((job_id, written))
     moved = 0
     for queue, rows in by_queue.items():
         first = moves.back_position(conn, queue)
-        params = [
-            (moves.with_enqueued_at(raw, now), first + i, job_id) for i, (job_id, raw) in enumerate(rows)
-        ]
+        params = [(written, first + i, job_id) for i, (job_id, written) in enumerate(rows)]
         moved += conn.executemany(ENQUEUE_DUE, params).rowcount
     moves.register_queues(conn, by_queue)
+    if buried:
+        moves.trim_dead(conn, now)
     return moved
 
 
@@ -131,22 +144,29 @@ def rescue_orphans(
     """
     requeued = killed = 0
     orphans = conn.execute(ORPHANS, (now, exclude)).fetchall()
-    # Last first, so the jobs claimed first end up at the very front.
+    # Last first, so the jobs claimed first end up at the very front. Row by row: a payload that
+    # cannot be written back goes to the dead set as stored, and the other orphans are rescued.
     for job_id, queue, raw, claims, owner in reversed(orphans):
         payload = moves.decode(raw)
+        if payload is None:
+            # A malformed payload cannot carry a count; it goes back as it is and the runtime kills it.
+            requeued += conn.execute(moves.TO_FRONT, (None, job_id, claims, owner)).rowcount
+            continue
         count = _orphan_count(payload) + 1
-        if payload is not None and count > max_orphaned:
+        if count > max_orphaned:
             dead = _orphaned_dead(payload, count, now)
-            conn.execute(
-                moves.TO_DEAD, (moves.queue_of(dead, queue), moves.encode(dead), now, job_id, claims, owner)
-            )
+            written = moves.try_encode(dead)
+            if written is None:
+                killed += moves.bury(conn, job_id, "running", raw, payload, RESCUING, now)
+                continue
+            conn.execute(moves.TO_DEAD, (moves.queue_of(dead, queue), written, now, job_id, claims, owner))
             killed += 1
             continue
-        if payload is not None:
-            payload["orphan_count"] = count
-            raw = moves.encode(payload)
-        # A malformed payload cannot carry a count; it goes back as it is and the runtime kills it.
-        requeued += conn.execute(moves.TO_FRONT, (raw, job_id, claims, owner)).rowcount
+        written = moves.try_encode({**payload, "orphan_count": count})
+        if written is None:
+            killed += moves.bury(conn, job_id, "running", raw, payload, RESCUING, now)
+            continue
+        requeued += conn.execute(moves.TO_FRONT, (written, job_id, claims, owner)).rowcount
     if orphans:
         moves.register_queues(conn, {row[1] for row in orphans})
     if killed:

@@ -7,14 +7,21 @@ Tables touched: ``jobs`` (position, score, state), ``queues``.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
+from sidequest.errors import JobArgumentError
 from sidequest.job import Payload
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
+
+log = logging.getLogger("sidequest")
+
+UNWRITABLE = "StoreDataError"
+"""``error_class`` of a stored job that sidequest can read but cannot write back (see :func:`bury`)."""
 
 # A queue is an ordered run of positions: claim takes the lowest, push appends above the highest,
 # requeue prepends below the lowest. min()/max() read one end of the jobs_ready index.
@@ -97,8 +104,85 @@ def decode(raw: str) -> Payload | None:
 
 
 def encode(value: Payload | list[Any]) -> str:
-    """A payload (or a list of JSON values) as the compact JSON text the store keeps."""
-    return orjson.dumps(value).decode()
+    """A payload (or a list of JSON values) as the compact JSON text the store keeps.
+
+    Raises :class:`JobArgumentError` (a TypeError) for a value orjson cannot write: orjson reads 1024
+    levels of nesting but writes only 254, so a payload read from the store may not go back as JSON.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError as exc:
+        jid = value.get("jid") if isinstance(value, dict) else None
+        raise JobArgumentError(
+            f"job {jid or '(no jid)'} cannot be written as JSON ({exc}): its arguments are nested deeper "
+            "than the 254 levels JSON writers allow, or hold a value JSON cannot represent; flatten them"
+        ) from None
+
+
+def try_encode(payload: Payload) -> str | None:
+    """``encode(payload)``, or None when it cannot be written (the caller buries the row)."""
+    try:
+        return encode(payload)
+    except JobArgumentError:
+        return None
+
+
+# Matches the row in the state the caller read it in, inside the caller's transaction.
+BURY = """
+    UPDATE jobs
+    SET state = 'dead', payload = ?, score = ?, owner = NULL, claimed_at = NULL, position = NULL
+    WHERE id = ? AND state = ?
+"""
+
+
+def bury(
+    conn: sqlite3.Connection,
+    job_id: int,
+    state: str,
+    raw: str,
+    payload: Payload,
+    doing: str,
+    now: float,
+    failure: Payload | None = None,
+) -> int:
+    """Move a row whose payload reads but cannot be written back to the dead set, its text kept as it is.
+
+    Without this the row would fail its whole pass (a promotion, a rescue) every time, and with it every
+    other row of that pass. The failure fields are appended to the stored text, not re-encoded into it
+    (a JSON reader keeps the last of two equal keys), so ``sidequest jobs dead`` shows why; ``failure``,
+    the payload a failed run would have written, adds its error to the message. Returns 1 if the row
+    was still in ``state``.
+    """
+    message = (
+        f"sidequest could not write this job back while {doing}: its payload reads as JSON but cannot be "
+        "written again (arguments nested deeper than 254 levels?), so it was moved to the dead set as "
+        "stored. Flatten its arguments and enqueue it again; retrying it as it is cannot succeed."
+    )
+    if failure is not None and failure.get("error_class"):
+        message += f" It had failed with {failure['error_class']}: {failure.get('error_message', '')}"
+    fields = {"error_class": UNWRITABLE, "error_message": message, "failed_at": float(now)}
+    dead = _append_fields(raw, payload, fields)
+    moved = int(conn.execute(BURY, (dead, float(now), job_id, state)).rowcount)
+    if moved:
+        log.error(
+            "job %s (class %s, queue %s, row %d) cannot be written back while %s; moved to the dead set "
+            "as stored, the other jobs go on",
+            payload.get("jid"),
+            payload.get("class"),
+            payload.get("queue"),
+            job_id,
+            doing,
+        )
+    return moved
+
+
+def _append_fields(raw: str, payload: Payload, fields: dict[str, Any]) -> str:
+    """``raw`` (a JSON object's text) with ``fields`` written after its last member, the rest untouched."""
+    body = raw.rstrip()
+    if not body.endswith("}"):  # cannot happen for text that decoded to an object; keep it as it is
+        return raw
+    added = ",".join(f"{encode([key])[1:-1]}:{encode([value])[1:-1]}" for key, value in fields.items())
+    return f"{body[:-1]}{',' if payload else ''}{added}}}"
 
 
 def queue_of(payload: Payload | None, fallback: str = "default") -> str:
@@ -107,29 +191,33 @@ def queue_of(payload: Payload | None, fallback: str = "default") -> str:
     return queue if isinstance(queue, str) and queue else fallback
 
 
-def with_enqueued_at(raw: str, now: float) -> str:
+def with_enqueued_at(raw: str, now: float) -> str | Payload:
     """``raw`` with ``enqueued_at`` set to ``now``, every other field kept; malformed text unchanged.
 
+    Returns the decoded payload instead of text when it cannot be written back (see :func:`bury`).
     ``now`` is written as a float on purpose: Sidekiq 8 readers take an integer timestamp as milliseconds.
     """
     payload = decode(raw)
     if payload is None:
         return raw
-    payload["enqueued_at"] = float(now)
-    return encode(payload)
+    written = try_encode({**payload, "enqueued_at": float(now)})
+    return payload if written is None else written
 
 
-def retried_now(raw: str, now: float) -> str:
+def retried_now(raw: str, now: float) -> str | Payload:
     """``raw`` moved to its queue by a person ("Retry Now"): ``retry_count`` down by one if present, so
-    the next failure counts the same, and ``enqueued_at`` set to ``now``."""
+    the next failure counts the same, and ``enqueued_at`` set to ``now``. Returns the decoded payload,
+    unchanged, instead of text when it cannot be written back."""
     payload = decode(raw)
     if payload is None:
         return raw
+    changed = dict(payload)
     count = payload.get("retry_count")
     if isinstance(count, int) and not isinstance(count, bool):
-        payload["retry_count"] = count - 1
-    payload["enqueued_at"] = float(now)
-    return encode(payload)
+        changed["retry_count"] = count - 1
+    changed["enqueued_at"] = float(now)
+    written = try_encode(changed)
+    return payload if written is None else written
 
 
 def decode_list(raw: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import random
 import sqlite3
 import time
 
-from sidequest.errors import ConfigurationError, StoreError
+from sidequest.errors import ConfigurationError, PermanentStoreError, StoreError
 
 BUSY_TIMEOUT_SECONDS = 10.0
 """How long a write waits for another process's write transaction before it fails with SQLITE_BUSY."""
@@ -141,10 +141,49 @@ def connect(path: str) -> sqlite3.Connection:
     :meth:`close` close connections from another thread; each thread otherwise uses its own.
     """
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+    # Text that is not UTF-8 (written by another tool) would fail the whole statement reading it - a
+    # claim, a promotion, a rescue - on every try, blocking every other row with it. Read with the
+    # bad bytes replaced, the row reaches the code that copes with one bad payload.
+    conn.text_factory = _lenient_text
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
     # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt the file.
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
+
+
+def _lenient_text(data: bytes) -> str:
+    return str(data, "utf-8", "replace")
+
+
+# Primary result codes that no retry can change: the file is not a database, is damaged, cannot be
+# opened at all (a directory, a missing permission) or cannot be written. A busy or locked file is an
+# outage (another process holds it) and stays a plain StoreError.
+PERMANENT_CODES = {
+    sqlite3.SQLITE_NOTADB: "is not a SQLite database; point the URL at a sidequest database file, or move "
+    "this file away so that sidequest creates a new one",
+    sqlite3.SQLITE_CORRUPT: "is a damaged database; restore it from a backup, or move it away so that "
+    "sidequest creates a new one",
+    sqlite3.SQLITE_CANTOPEN: "cannot be opened; check that it is a file (not a directory) and that this "
+    "user may read and write it and create files in its directory",
+    sqlite3.SQLITE_READONLY: "is read-only for this process; sidequest writes the file and creates "
+    "-wal and -shm files beside it: let this user write the file and its directory",
+    sqlite3.SQLITE_PERM: "may not be accessed by this process; fix its permissions",
+    sqlite3.SQLITE_AUTH: "refused access to this process",
+}
+
+
+def open_error(path: str, exc: sqlite3.Error) -> StoreError:
+    """The error to raise when opening ``path`` failed with ``exc``: a :class:`PermanentStoreError`
+    naming the file and what to do, for conditions no retry changes; else a plain StoreError."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    advice = PERMANENT_CODES.get(code & 0xFF) if isinstance(code, int) else None
+    if os.path.isdir(path):
+        advice = (
+            f"is a directory, not a database file; name a file inside it, e.g. sqlite:///{path}/sidequest.db"
+        )
+    if advice is None:
+        return StoreError(f"cannot open the SQLite store {path}: {exc}")
+    return PermanentStoreError(f"the SQLite store {path} {advice} (SQLite: {exc})")
 
 
 def migrate(conn: sqlite3.Connection) -> None:
