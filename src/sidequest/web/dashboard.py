@@ -1,0 +1,111 @@
+"""The dashboard's state, shared by every request of one app: the Admin, the cron entries, the
+templates and the access rules. One instance per :func:`sidequest.web.create_app` call, kept in
+``app.state`` (no module-level state, so several dashboards live in one process)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from sidequest.admin import Admin
+from sidequest.admin_cron import CronAdmin
+from sidequest.web.templating import Templates
+
+Authorize = Callable[[Request, str], bool]
+"""``authorize(request, action) -> bool``: the host application's access check. ``action`` is
+``"read"`` for every page and API read, else the action's name (``"retry"``, ``"delete"``, ``"kill"``,
+``"clear"``, ``"quiet"``, ``"stop"``, ``"cron.pause"``, ``"cron.resume"``, ``"cron.enqueue"``)."""
+
+PAGE_SIZES = (25, 50, 100, 500)
+"""The choices of the page-size selector on every list."""
+
+LOG = logging.getLogger("sidequest.web")
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """Which page of a list a request asks for (``?page=1&count=25``), clamped to sane values."""
+
+    page: int
+    count: int
+
+    @classmethod
+    def of(cls, request: Request, default: int = 25) -> Paging:
+        """Read ``page`` (from 1) and ``count`` (one of :data:`PAGE_SIZES`) from the query."""
+        page = _int(request.query_params.get("page"), 1)
+        count = _int(request.query_params.get("count"), default)
+        return cls(max(page, 1), count if count in PAGE_SIZES else default)
+
+    @property
+    def offset(self) -> int:
+        """Index of the page's first item."""
+        return (self.page - 1) * self.count
+
+    def pages(self, total: int) -> int:
+        """How many pages ``total`` items fill (at least 1)."""
+        return max(1, -(-total // self.count))
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
+
+
+class Dashboard:
+    """Everything a request handler needs; ``app.state.dashboard`` holds the app's one instance."""
+
+    def __init__(
+        self,
+        admin: Admin,
+        cron: CronAdmin,
+        templates: Templates,
+        authorize: Authorize | None,
+        read_only: bool,
+    ) -> None:
+        self.admin = admin
+        self.cron = cron
+        self.templates = templates
+        self.authorize = authorize
+        self.read_only = read_only
+
+    @staticmethod
+    def of(request: Request) -> Dashboard:
+        """The dashboard serving ``request``."""
+        dashboard: Dashboard = request.app.state.dashboard
+        return dashboard
+
+    def allowed(self, request: Request, action: str) -> bool:
+        """True when ``authorize`` (if any) lets this request do ``action``."""
+        return self.authorize is None or bool(self.authorize(request, action))
+
+    def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+        """A template rendered with the common context (links, read-only flag)."""
+        context.setdefault("read_only", self.read_only)
+        return self.templates.render(request, template, context, status_code)
+
+    def done(self, request: Request, action: str, where: str, count: int, missing: Sequence[str] = ()) -> None:
+        """Write the log line every action leaves: who did what, where, and to how many jobs."""
+        client = request.client.host if request.client else "?"
+        LOG.info(
+            "dashboard action %s on %s: %d done, %d missing (from %s)", action, where, count, len(missing), client
+        )
+
+
+def back_to(request: Request, fallback: str, notice: str, form_back: str | None = None) -> Response:
+    """A 303 redirect after a POST, to ``form_back`` when it is a path of this app, else ``fallback``,
+    with ``notice`` shown on the page. A ``back`` leading off the site (``//host``, ``https:``) is
+    ignored, so the form field cannot be used to redirect people elsewhere."""
+    root = request.scope.get("root_path", "")
+    target = fallback
+    if form_back and form_back.startswith("/") and not form_back.startswith("//") and "\\" not in form_back:
+        target = form_back
+    separator = "&" if "?" in target else "?"
+    return RedirectResponse(f"{root}{target}{separator}{urlencode({'notice': notice})}", status_code=303)
