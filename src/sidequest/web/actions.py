@@ -30,9 +30,7 @@ def _plural(count: int) -> str:
     return f"{count} job" if count == 1 else f"{count} jobs"
 
 
-async def _act(
-    request: Request, action: str, fallback: str, work: Callable[[FormData], str]
-) -> Response:
+async def _act(request: Request, action: str, fallback: str, work: Callable[[FormData], str]) -> Response:
     """Authorize ``action``, run ``work`` (blocking, in a thread) with the form, redirect back."""
     dashboard = Dashboard.of(request)
     if not dashboard.allowed(request, action):
@@ -66,7 +64,9 @@ async def set_action(request: Request) -> Response:
     action = page.action(name)
     if action is None:
         choices = ", ".join(a.name for a in page.actions)
-        return back_to(request, f"/{page.slug}", f"Nothing done: {page.title} has no action {name!r} ({choices})")
+        return back_to(
+            request, f"/{page.slug}", f"Nothing done: {page.title} has no action {name!r} ({choices})"
+        )
     everything = "action" in request.path_params or _text(form, "all") == "1"
     job_filter = JobFilter(
         worker=_text(form, "class"),
@@ -167,7 +167,9 @@ async def error_group_action(request: Request) -> Response:
     where = _text(form, "where")
     page = next((p for p in PAGE_OF_SET.values() if p.where == where), None)
     if verb not in ("retry", "delete") or page is None or where not in ("retry", "dead"):
-        return back_to(request, "/errors", "Nothing done: the group action must be retry or delete on retry or dead")
+        return back_to(
+            request, "/errors", "Nothing done: the group action must be retry or delete on retry or dead"
+        )
     action = page.action(verb)
     assert action is not None  # both sets have retry and delete
 
@@ -176,7 +178,9 @@ async def error_group_action(request: Request) -> Response:
         if not jids:
             return "Nothing done: that group has no jobs any more"
         result = action.run(dashboard.admin, page.where, jids)
-        dashboard.done(request, verb, f"{where} group {_text(form, 'class')}/{_text(form, 'error_class')}", result.done)
+        dashboard.done(
+            request, verb, f"{where} group {_text(form, 'class')}/{_text(form, 'error_class')}", result.done
+        )
         return f"{action.verb} {_plural(result.done)}"
 
     return await _act(request, verb, "/errors", work)

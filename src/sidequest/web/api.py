@@ -96,7 +96,9 @@ def api_jobs(request: Request) -> Response:
     )  # fmt: skip
     if job_filter.active:
         result = filter_jobs(admin, location, job_filter, paging.count)
-        return json_response({"where": where, "jobs": result.matches, "scanned": result.scanned, "capped": result.capped})
+        return json_response(
+            {"where": where, "jobs": result.matches, "scanned": result.scanned, "capped": result.capped}
+        )
     return json_response(
         {
             "where": where,
@@ -110,10 +112,14 @@ def api_jobs(request: Request) -> Response:
 
 def api_job(request: Request) -> Response:
     """``GET /api/jobs/{jid}``: where the job is and its payload; 404 when it is nowhere."""
-    found = find_job(Dashboard.of(request).admin, request.path_params["jid"], request.query_params.get("in", ""))
+    found = find_job(
+        Dashboard.of(request).admin, request.path_params["jid"], request.query_params.get("in", "")
+    )
     if found is None:
         return json_response({"error": "no such job (it may have finished or been deleted)"}, 404)
-    return json_response({"location": found.location, "payload": found.payload, "entry": found.entry, "work": found.work})
+    return json_response(
+        {"location": found.location, "payload": found.payload, "entry": found.entry, "work": found.work}
+    )
 
 
 def api_cron(request: Request) -> Response:

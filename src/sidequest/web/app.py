@@ -164,9 +164,7 @@ def create_app(
     if (url is None) == (store is None):
         raise ValueError("create_app needs exactly one of url= (a store URL) or store= (an open Store)")
     opened = store if store is not None else open_store(str(url))
-    dashboard = Dashboard(
-        Admin(opened), CronAdmin(opened, list(periodic)), Templates(), authorize, read_only
-    )
+    dashboard = Dashboard(Admin(opened), CronAdmin(opened, list(periodic)), Templates(), authorize, read_only)
     app = Starlette(
         routes=_routes(),
         middleware=[Middleware(Reads), Middleware(WriteGuard, read_only=read_only)],

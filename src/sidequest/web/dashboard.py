@@ -91,11 +91,18 @@ class Dashboard:
         context.setdefault("read_only", self.read_only)
         return self.templates.render(request, template, context, status_code)
 
-    def done(self, request: Request, action: str, where: str, count: int, missing: Sequence[str] = ()) -> None:
+    def done(
+        self, request: Request, action: str, where: str, count: int, missing: Sequence[str] = ()
+    ) -> None:
         """Write the log line every action leaves: who did what, where, and to how many jobs."""
         client = request.client.host if request.client else "?"
         LOG.info(
-            "dashboard action %s on %s: %d done, %d missing (from %s)", action, where, count, len(missing), client
+            "dashboard action %s on %s: %d done, %d missing (from %s)",
+            action,
+            where,
+            count,
+            len(missing),
+            client,
         )
 
 

@@ -76,7 +76,9 @@ def queue(request: Request) -> Response:
     if newest_first:
         start = max(total - paging.offset - paging.count, 0)
         stop = max(total - paging.offset, 0)
-        jobs = list(reversed(dashboard.admin.jobs(f"queue:{name}", start, stop - start))) if stop > start else []
+        jobs = (
+            list(reversed(dashboard.admin.jobs(f"queue:{name}", start, stop - start))) if stop > start else []
+        )
     else:
         jobs = dashboard.admin.jobs(f"queue:{name}", paging.offset, paging.count)
     return dashboard.render(
@@ -193,4 +195,3 @@ def _int(text: str | None, default: int) -> int:
         return int(text) if text is not None else default
     except ValueError:
         return default
-

@@ -23,7 +23,10 @@ class JobAction:
 
 RETRY_NOW = JobAction("retry", "Retry now", "Retried", lambda admin, where, jobs: admin.retry(where, jobs))
 ADD_TO_QUEUE = JobAction(
-    "add_to_queue", "Add to queue", "Added to their queues", lambda admin, where, jobs: admin.retry(where, jobs)
+    "add_to_queue",
+    "Add to queue",
+    "Added to their queues",
+    lambda admin, where, jobs: admin.retry(where, jobs),
 )
 DELETE = JobAction("delete", "Delete", "Deleted", lambda admin, where, jobs: admin.delete(where, jobs))
 KILL = JobAction("kill", "Kill", "Killed", lambda admin, where, jobs: admin.kill(where, jobs))

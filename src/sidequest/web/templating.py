@@ -87,7 +87,9 @@ class Templates:
         env.filters.update(ago=ago, when=when, pretty=pretty, compact=compact, duration=duration)
         self._templates = Jinja2Templates(env=env)
 
-    def render(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    def render(
+        self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
+    ) -> Response:
         """Render ``name`` with ``context`` plus ``url()`` (prefix-aware links), ``here`` and version."""
         root = str(request.scope.get("root_path", ""))
 
