@@ -77,7 +77,11 @@ def test_every_page_loads_with_no_console_error_no_offsite_request_and_html_in_j
     Client(opened).enqueue(ACTION, ["sleep", "long", 60.0])  # one job running on the Busy page
     wait_for(lambda: len(opened.busy()) == 1, 20, "the long job to show as running")
     shots = tmp_path / "screenshots"
-    pages = {**PAGES, "job-dead": f"/jobs/{seeded.dead[0]}?in=dead", "job-hostile": f"/jobs/{seeded.hostile[0]}"}
+    pages = {
+        **PAGES,
+        "job-dead": f"/jobs/{seeded.dead[0]}?in=dead",
+        "job-hostile": f"/jobs/{seeded.hostile[0]}",
+    }
     with watched_page(browser) as (page, watch):
         for name, path in pages.items():
             response = page.goto(dashboard.url + path)
@@ -88,7 +92,7 @@ def test_every_page_loads_with_no_console_error_no_offsite_request_and_html_in_j
         assert "<script>alert('args')</script>" in page.inner_text("#args")
         assert SCRIPT_ERROR in page.inner_text("#error")
         page.goto(dashboard.url + "/morgue")
-        assert str(SCRIPT_ARGS)[2:-2][:20] in page.inner_text("#jobs")
+        assert f'["{SCRIPT_ARGS[0]}"]' in page.inner_text("#jobs")
         page.goto(dashboard.url + "/retries")
         assert "<img src=x onerror=alert('img')>" in page.inner_text("#jobs")
         assert page.locator("#jobs img").count() == 0 and page.locator("main script:not([type])").count() == 0
@@ -104,7 +108,9 @@ def test_every_page_loads_with_no_console_error_no_offsite_request_and_html_in_j
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background != "rgb(247, 247, 248)", "dark mode follows prefers-color-scheme"
         watch.assert_clean()
-    assert sorted(p.name for p in shots.glob("*.png")) == sorted([f"{n}.png" for n in pages] + ["dashboard-dark.png"])
+    assert sorted(p.name for p in shots.glob("*.png")) == sorted(
+        [f"{n}.png" for n in pages] + ["dashboard-dark.png"]
+    )
     keep_screenshots(shots)
 
 
@@ -115,7 +121,11 @@ def test_the_real_time_graph_moves_when_jobs_are_performed_and_the_history_shows
         page.goto(dashboard.url + "/")
         page.locator("#interval").fill("2")
         assert page.inner_text("#interval-value") == "2"
-        wait_for(lambda: int(page.get_attribute("#realtime-status", "data-polls") or 0) >= 1, 10, "a first interval")
+        wait_for(
+            lambda: int(page.get_attribute("#realtime-status", "data-polls") or 0) >= 1,
+            10,
+            "a first interval",
+        )
         Client(opened).enqueue_bulk(ACTION, [["ok", f"rt-{n}"] for n in range(12)])
 
         def processed() -> int:
@@ -129,7 +139,6 @@ def test_the_real_time_graph_moves_when_jobs_are_performed_and_the_history_shows
         assert page.get_attribute("#history", "data-days") == "30"
         assert int(page.get_attribute("#history", "data-processed") or 0) >= 12
         today = datetime.now(UTC).date().isoformat()
-        assert today in page.inner_text("#history-table", timeout=1000) or page.locator("#history-table").count() == 1
         page.click("summary")
         assert today in page.inner_text("#history-table")
         watch.assert_clean()
@@ -157,7 +166,9 @@ def test_click_paths_change_the_store_and_the_running_process_acts_on_them(
         page.fill('#filter input[name="class"]', ACTION)
         page.click("#filter button")
         rows = page.locator("#jobs tbody tr")
-        assert sorted(rows.nth(n).get_attribute("data-jid") for n in range(rows.count())) == sorted(seeded.dead)
+        assert sorted(rows.nth(n).get_attribute("data-jid") for n in range(rows.count())) == sorted(
+            seeded.dead
+        )
         assert BILLING not in page.inner_text("#jobs")
         assert "2 matches" in page.inner_text("#filter-summary")
 
@@ -215,4 +226,4 @@ def test_click_paths_change_the_store_and_the_running_process_acts_on_them(
         assert len(confirmations) == 9, confirmations
         watch.assert_clean()
     # Every other job ran exactly once.
-    assert {key: count for key, count in runs(record).items()} == {"dead-0": 1, "scheduled-0": 1}
+    assert dict(runs(record)) == {"dead-0": 1, "scheduled-0": 1}

@@ -22,13 +22,26 @@ from sidequest.admin import Admin
 from sidequest.stores import open_store
 from sidequest.web import create_app
 from web.harness import DashboardServer
-from web.seed import ACTION, IMG_ARGS, NIGHTLY, SCRIPT_ARGS, seed
+from web.seed import ACTION, NIGHTLY, seed
 
-PAGES = ["/", "/busy", "/queues", "/queues/mail", "/retries", "/scheduled", "/morgue", "/cron", "/errors", "/metrics"]
+PAGES = [
+    "/",
+    "/busy",
+    "/queues",
+    "/queues/mail",
+    "/retries",
+    "/scheduled",
+    "/morgue",
+    "/cron",
+    "/errors",
+    "/metrics",
+]
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 
 
-def test_every_page_and_the_json_api_answer_on_a_seeded_store(store_url: str, dashboard: DashboardServer) -> None:
+def test_every_page_and_the_json_api_answer_on_a_seeded_store(
+    store_url: str, dashboard: DashboardServer
+) -> None:
     with open_store(store_url) as store:
         seeded = seed(store)
     with httpx.Client(base_url=dashboard.url) as client:
@@ -50,7 +63,10 @@ def test_every_page_and_the_json_api_answer_on_a_seeded_store(store_url: str, da
         [entry] = client.get("/api/cron").json()
         assert entry["name"] == "web-nightly-report" and entry["tz"] == "Europe/Berlin"
         groups = client.get("/api/errors").json()["groups"]
-        assert {(g["where"], g["worker"], g["count"]) for g in groups} >= {("dead", ACTION, 2), ("retry", ACTION, 3)}
+        assert {(g["where"], g["worker"], g["count"]) for g in groups} >= {
+            ("dead", ACTION, 2),
+            ("retry", ACTION, 3),
+        }
         assert client.get("/api/history", params={"days": 999}).status_code == 400
         assert client.get("/jobs/" + "0" * 24).status_code == 404
 
@@ -59,7 +75,10 @@ def test_job_data_holding_html_is_escaped_on_every_page(store_url: str, dashboar
     with open_store(store_url) as store:
         seeded = seed(store)
     with httpx.Client(base_url=dashboard.url) as client:
-        bodies = [client.get(p).text for p in ["/morgue", "/retries", "/errors", *(f"/jobs/{j}" for j in seeded.hostile)]]
+        bodies = [
+            client.get(p).text
+            for p in ["/morgue", "/retries", "/errors", *(f"/jobs/{j}" for j in seeded.hostile)]
+        ]
     text = "\n".join(bodies)
     assert "<script>alert" not in text and "<img src=x" not in text
     assert "&lt;script&gt;alert(" in text and "&lt;img src=x onerror=alert(" in text
@@ -98,14 +117,24 @@ def test_read_only_and_authorize_refuse_actions_and_hide_buttons(store_url: str)
     with open_store(store_url) as store:
         seed(store)
         admin = Admin(store)
-        with DashboardServer(create_app(store=store, read_only=True)) as server, httpx.Client(base_url=server.url) as client:
+        with (
+            DashboardServer(create_app(store=store, read_only=True)) as server,
+            httpx.Client(base_url=server.url) as client,
+        ):
             page = client.get("/morgue").text
-            assert "read-only" in page and "Retry all" not in page and 'type="checkbox" name="jid"' not in page
+            assert (
+                "read-only" in page and "Retry all" not in page and 'type="checkbox" name="jid"' not in page
+            )
             assert client.post("/morgue/all/delete", headers=SAME_ORIGIN).status_code == 403
-        with DashboardServer(create_app(store=store, authorize=authorize)) as server, httpx.Client(base_url=server.url) as client:
+        with (
+            DashboardServer(create_app(store=store, authorize=authorize)) as server,
+            httpx.Client(base_url=server.url) as client,
+        ):
             assert client.post("/morgue/all/delete", headers=SAME_ORIGIN).status_code == 403
             assert admin.size("dead") == 4
-            ok = client.post("/morgue/all/delete", headers={**SAME_ORIGIN, "x-user": "admin"}, follow_redirects=False)
+            ok = client.post(
+                "/morgue/all/delete", headers={**SAME_ORIGIN, "x-user": "admin"}, follow_redirects=False
+            )
             assert ok.status_code == 303 and "Deleted+4+jobs" in ok.headers["location"]
         assert admin.size("dead") == 0
         assert asked.count("delete") == 2 and "read" in asked
@@ -131,7 +160,10 @@ def test_each_action_leaves_a_log_line(
 ) -> None:
     with open_store(store_url) as store:
         seeded = seed(store)
-    with caplog.at_level(logging.INFO, logger="sidequest.web"), httpx.Client(base_url=dashboard.url, headers=SAME_ORIGIN) as client:
+    with (
+        caplog.at_level(logging.INFO, logger="sidequest.web"),
+        httpx.Client(base_url=dashboard.url, headers=SAME_ORIGIN) as client,
+    ):
         client.post("/retries", data={"action": "kill", "jid": seeded.retry[0]})
     assert any("dashboard action kill on retry: 1 done" in record.getMessage() for record in caplog.records)
 
@@ -141,19 +173,28 @@ def test_links_honour_the_prefix_when_mounted_in_starlette_and_in_a_wsgi_app(sto
         seeded = seed(store)
         dashboard = create_app(store=store, periodic=[NIGHTLY])
         host = Starlette(routes=[Mount("/jobs", app=dashboard)])
-        with DashboardServer(host) as server, httpx.Client(base_url=server.url, follow_redirects=False) as client:
+        with (
+            DashboardServer(host) as server,
+            httpx.Client(base_url=server.url, follow_redirects=False) as client,
+        ):
             page = client.get("/jobs/morgue").text
             assert 'href="/jobs/retries"' in page and 'src="/jobs/static/app.js' in page
             assert f'href="/jobs/jobs/{seeded.dead[0]}?in=dead"' in page
             assert client.get("/jobs/static/app.js").status_code == 200
-            redirect = client.post("/jobs/morgue", data={"action": "delete", "jid": seeded.dead[0]}, headers=SAME_ORIGIN)
+            redirect = client.post(
+                "/jobs/morgue", data={"action": "delete", "jid": seeded.dead[0]}, headers=SAME_ORIGIN
+            )
             assert redirect.headers["location"].startswith("/jobs/morgue?notice=Deleted+1+job")
 
         # WSGI (Flask, Django): a2wsgi runs the ASGI app; the WSGI server's SCRIPT_NAME is the prefix.
         wsgi = ASGIMiddleware(create_app(store=store))
         from wsgiref.util import setup_testing_defaults
 
-        environ: dict[str, object] = {"PATH_INFO": "/morgue", "SCRIPT_NAME": "/admin/jobs", "REQUEST_METHOD": "GET"}
+        environ: dict[str, object] = {
+            "PATH_INFO": "/morgue",
+            "SCRIPT_NAME": "/admin/jobs",
+            "REQUEST_METHOD": "GET",
+        }
         setup_testing_defaults(environ)
         status: list[str] = []
         body = b"".join(wsgi(environ, lambda s, headers, exc_info=None: status.append(s)))  # type: ignore[arg-type]
@@ -173,9 +214,22 @@ def _listening(port: int) -> list[str]:
     return found
 
 
-def test_the_standalone_server_listens_on_loopback_only_and_asks_for_basic_auth(sqlite_url: str, tmp_path: Path) -> None:
+def test_the_standalone_server_listens_on_loopback_only_and_asks_for_basic_auth(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     port = free_port()
-    command = [sys.executable, "-m", "sidequest", "web", "--url", sqlite_url, "--port", str(port), "--basic-auth", "ops:s3cret"]
+    command = [
+        sys.executable,
+        "-m",
+        "sidequest",
+        "web",
+        "--url",
+        sqlite_url,
+        "--port",
+        str(port),
+        "--basic-auth",
+        "ops:s3cret",
+    ]
     env = {"PYTHONPATH": f"{TESTS}:{SRC}", "PATH": "/usr/bin:/bin"}
     with open(tmp_path / "web.log", "wb") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -18,18 +18,25 @@ class JobAction:
     label: str
     verb: str
     """Past tense for the notice ("Retried 3 jobs")."""
+    bulk: str
+    """The label before "all" ("Retry all")."""
     run: Callable[[Admin, str, Selection], ActionResult]
 
 
-RETRY_NOW = JobAction("retry", "Retry now", "Retried", lambda admin, where, jobs: admin.retry(where, jobs))
+RETRY_NOW = JobAction(
+    "retry", "Retry now", "Retried", "Retry", lambda admin, where, jobs: admin.retry(where, jobs)
+)
 ADD_TO_QUEUE = JobAction(
     "add_to_queue",
     "Add to queue",
     "Added to their queues",
+    "Add to queue",
     lambda admin, where, jobs: admin.retry(where, jobs),
 )
-DELETE = JobAction("delete", "Delete", "Deleted", lambda admin, where, jobs: admin.delete(where, jobs))
-KILL = JobAction("kill", "Kill", "Killed", lambda admin, where, jobs: admin.kill(where, jobs))
+DELETE = JobAction(
+    "delete", "Delete", "Deleted", "Delete", lambda admin, where, jobs: admin.delete(where, jobs)
+)
+KILL = JobAction("kill", "Kill", "Killed", "Kill", lambda admin, where, jobs: admin.kill(where, jobs))
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,13 +27,21 @@
 
   function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
+  function utcDays(u, splits) {
+    return splits.map(function (s) { return new Date(s * 1000).toISOString().slice(5, 10); });
+  }
+  function clock(u, splits) {
+    return splits.map(function (s) { return new Date(s * 1000).toTimeString().slice(0, 8); });
+  }
+
   function chart(element, title, data, bars) {
     var width = Math.max(element.clientWidth, 300);
+    var x = { stroke: css("--muted"), grid: { stroke: css("--border") }, values: bars ? utcDays : clock, space: 70 };
+    if (bars) x.incrs = [86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400];
     var opts = {
       title: title, width: width, height: 220,
-      scales: { x: { time: true } },
-      axes: [{ stroke: css("--muted"), grid: { stroke: css("--border") } },
-             { stroke: css("--muted"), grid: { stroke: css("--border") } }],
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max, 5)]; } } },
+      axes: [x, { stroke: css("--muted"), grid: { stroke: css("--border") } }],
       series: [{}, { label: "processed", stroke: css("--processed"), width: 2 },
                    { label: "failed", stroke: css("--failed"), width: 2 }]
     };
