@@ -60,11 +60,11 @@ def seed_processes(store: Store, count: int, busy_each: int) -> None:
         info = ProcessInfo(
             identity, f"bench-{n:03d}", 1000 + n, now - 600, 10, ["default", "low"], busy_each, now
         )
-        busy = [
-            WorkInfo(identity, f"t{t}", "default", {"jid": f"{n:04d}{t:020d}", "class": "app.workers.ReportWorker",
-                     "args": [t], "queue": "default"}, "{}", now - t)
+        jobs = [
+            {"jid": f"{n:04d}{t:020d}", "class": "app.workers.ReportWorker", "args": [t], "queue": "default"}
             for t in range(busy_each)
-        ]  # fmt: skip
+        ]
+        busy = [WorkInfo(identity, f"t{t}", "default", job, "{}", now - t) for t, job in enumerate(jobs)]
         store.beat(Heartbeat(info, busy=busy, ttl=600))
 
 
