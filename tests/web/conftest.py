@@ -15,6 +15,5 @@ from web.seed import NIGHTLY
 def dashboard(store_url: str) -> Iterator[DashboardServer]:
     """The dashboard over the test's store (sqlite and redis), with the seed's periodic entry."""
     app = create_app(url=store_url, periodic=[NIGHTLY])
-    with DashboardServer(app) as server:
+    with DashboardServer(app) as server:  # the app closes the store it opened when uvicorn stops
         yield server
-    app.state.dashboard.admin.store.close()

@@ -115,7 +115,7 @@ def test_every_page_loads_with_no_console_error_no_offsite_request_and_html_in_j
 
 
 def test_the_real_time_graph_moves_when_jobs_are_performed_and_the_history_shows_the_day(
-    browser: Any, dashboard: DashboardServer, opened: Store, process: SidequestProcess
+    browser: Any, dashboard: DashboardServer, opened: Store, process: SidequestProcess, tmp_path: Path
 ) -> None:
     with watched_page(browser) as (page, watch):
         page.goto(dashboard.url + "/")
@@ -134,6 +134,7 @@ def test_the_real_time_graph_moves_when_jobs_are_performed_and_the_history_shows
         wait_for(lambda: processed() >= 12, 30, "the real-time graph to count the 12 jobs", poll=0.25)
         assert "processed" in page.inner_text("#realtime-status")
         assert int(page.inner_text('[data-stat="processed"]')) >= 12
+        page.screenshot(path=str(tmp_path / "dashboard-realtime.png"), full_page=True)
         # The history graph (and its table) shows today's jobs once the process's counters reach the store.
         page.goto(dashboard.url + "/?days=30")
         assert page.get_attribute("#history", "data-days") == "30"
@@ -141,7 +142,9 @@ def test_the_real_time_graph_moves_when_jobs_are_performed_and_the_history_shows
         today = datetime.now(UTC).date().isoformat()
         page.click("summary")
         assert today in page.inner_text("#history-table")
+        page.screenshot(path=str(tmp_path / "dashboard-live.png"), full_page=True)
         watch.assert_clean()
+    keep_screenshots(tmp_path)
 
 
 def _select_and_click(page: Any, jid: str, button: str) -> None:

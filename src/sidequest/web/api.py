@@ -29,7 +29,9 @@ def health(request: Request) -> Response:
     try:
         Dashboard.of(request).admin.size("dead")
     except (SidequestError, OSError) as exc:
-        return Response(status_code=503, headers={"X-Sidequest-Error": str(exc)[:200]})
+        # A header must be one line of latin-1: keep the message printable ASCII.
+        reason = " ".join(str(exc).split()).encode("ascii", "replace").decode()[:200]
+        return Response(status_code=503, headers={"X-Sidequest-Error": reason})
     return Response(status_code=200)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -165,7 +166,14 @@ def create_app(
         raise ValueError("create_app needs exactly one of url= (a store URL) or store= (an open Store)")
     opened = store if store is not None else open_store(str(url))
     dashboard = Dashboard(Admin(opened), CronAdmin(opened, list(periodic)), Templates(), authorize, read_only)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if store is None:  # the store this app opened is its own to close; a given one is the caller's
+            opened.close()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=_routes(),
         middleware=[Middleware(Reads), Middleware(WriteGuard, read_only=read_only)],
         exception_handlers={SidequestError: _store_error, HTTPException: _http_error},

@@ -37,10 +37,13 @@
   function chart(element, title, data, bars) {
     var width = Math.max(element.clientWidth, 300);
     var x = { stroke: css("--muted"), grid: { stroke: css("--border") }, values: bars ? utcDays : clock, space: 70 };
-    if (bars) x.incrs = [86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400];
+    x.incrs = bars ? [86400, 2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400] : [1, 2, 5, 10, 15, 30, 60, 120, 300, 600];
+    var xScale = { time: true };
+    // Half a day on each side, so the first and last days' bars are drawn whole.
+    if (bars) xScale.range = function (u, min, max) { return [min - 43200, max + 43200]; };
     var opts = {
       title: title, width: width, height: 220,
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max, 5)]; } } },
+      scales: { x: xScale, y: { range: function (u, min, max) { return [0, Math.max(max, 5)]; } } },
       axes: [x, { stroke: css("--muted"), grid: { stroke: css("--border") } }],
       series: [{}, { label: "processed", stroke: css("--processed"), width: 2 },
                    { label: "failed", stroke: css("--failed"), width: 2 }]
@@ -86,7 +89,10 @@
             var cell = document.querySelector('[data-stat="' + key + '"]');
             if (cell) cell.textContent = String(stats[key]);
           });
-          if (last !== null) {
+          if (last === null) {
+            data[0].push(Date.now() / 1000); data[1].push(0); data[2].push(0);  // where the graph starts
+            plot.setData(data);
+          } else {
             var processed = Math.max(stats.processed - last.processed, 0);
             var failed = Math.max(stats.failed - last.failed, 0);
             data[0].push(Date.now() / 1000); data[1].push(processed); data[2].push(failed);
