@@ -4,6 +4,7 @@ authorize), escaping, mounting under a prefix in Starlette and in a WSGI app, an
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.routing import Mount
 
 from processes import SRC, TESTS, wait_for
-from servers import free_port, wait_for_port
+from servers import RedisServer, free_port, wait_for_port
 from sidequest.admin import Admin
 from sidequest.stores import open_store
 from sidequest.web import create_app
@@ -244,3 +245,51 @@ def test_the_standalone_server_listens_on_loopback_only_and_asks_for_basic_auth(
         server.terminate()
         server.wait(15)
     wait_for(lambda: not _listening(port), 5, "the port to close")
+
+
+def test_hand_edited_urls_get_clear_answers_not_errors(store_url: str, dashboard: DashboardServer) -> None:
+    with open_store(store_url) as store:
+        seed(store)
+    with httpx.Client(base_url=dashboard.url) as client:
+        assert client.get("/morgue", params={"page": "abc", "count": "9999"}).status_code == 200
+        assert client.get("/morgue", params={"page": "999999"}).status_code == 200
+        assert client.get("/?days=12345").status_code == 200
+        assert client.get("/queues/bad name!").status_code == 404
+        bad_where = client.get("/api/jobs", params={"where": "nowhere"})
+        assert bad_where.status_code == 400 and "unknown location" in bad_where.json()["error"]
+        assert client.get("/busy", params={"jobs_page": "-3"}).status_code == 200
+
+
+def test_a_payload_that_is_not_json_is_listed_as_malformed_text(redis_url: str) -> None:
+    import redis
+
+    # Another program (or a bug) wrote a dead-set member that is no job: the pages still render it.
+    odd = {
+        "jid": "odd1", "class": 5, "args": "text", "error_class": ["x"], "error_message": 42,
+        "failed_at": "yesterday", "retry_count": "many", "enqueued_at": None, "error_backtrace": 7,
+    }  # fmt: skip
+    redis.Redis.from_url(redis_url).zadd(
+        "dead", {"<b>not json at all": 1_700_000_000.0, json.dumps(odd): 1_700_000_001.0}
+    )
+    with open_store(redis_url) as store, DashboardServer(create_app(store=store)) as server:
+        with httpx.Client(base_url=server.url) as client:
+            for path in ("/morgue", "/errors", "/api/jobs?where=dead", "/api/errors", "/"):
+                assert client.get(path).status_code == 200, path
+            page = client.get("/morgue").text
+        assert "(malformed)" in page and "&lt;b&gt;not json at all" in page
+
+
+def test_the_dashboard_answers_503_while_its_store_is_down_and_recovers(own_redis: RedisServer) -> None:
+    with open_store(own_redis.url) as store:
+        seed(store)
+    app = create_app(url=own_redis.url)
+    with DashboardServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        assert client.head("/").status_code == 200
+        own_redis.kill()
+        down = client.get("/morgue")
+        assert down.status_code == 503 and "The store did not answer" in down.text
+        health = client.head("/")
+        assert health.status_code == 503 and health.headers["x-sidequest-error"]
+        own_redis.start()
+        wait_for(lambda: client.head("/").status_code == 200, 30, "the dashboard to reach the store again")
+        assert client.get("/morgue").status_code == 200

@@ -166,6 +166,7 @@ def create_app(
         raise ValueError("create_app needs exactly one of url= (a store URL) or store= (an open Store)")
     opened = store if store is not None else open_store(str(url))
     dashboard = Dashboard(Admin(opened), CronAdmin(opened, list(periodic)), Templates(), authorize, read_only)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield

@@ -38,8 +38,8 @@ class Paging:
     @classmethod
     def of(cls, request: Request, default: int = 25) -> Paging:
         """Read ``page`` (from 1) and ``count`` (one of :data:`PAGE_SIZES`) from the query."""
-        page = _int(request.query_params.get("page"), 1)
-        count = _int(request.query_params.get("count"), default)
+        page = parse_int(request.query_params.get("page"), 1)
+        count = parse_int(request.query_params.get("count"), default)
         return cls(max(page, 1), count if count in PAGE_SIZES else default)
 
     @property
@@ -52,7 +52,8 @@ class Paging:
         return max(1, -(-total // self.count))
 
 
-def _int(text: str | None, default: int) -> int:
+def parse_int(text: str | None, default: int) -> int:
+    """``text`` as an int; ``default`` when it is absent or not a number (a hand-edited URL)."""
     try:
         return int(text) if text is not None else default
     except ValueError:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
+from cronsim import CronSim, CronSimError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +14,7 @@ from starlette.responses import Response
 from sidequest.admin import MAX_HISTORY_DAYS
 from sidequest.admin_views import SCAN_CAP, JobFilter, error_groups, filter_jobs, find_job
 from sidequest.options import QUEUE_NAME
-from sidequest.web.dashboard import PAGE_SIZES, Dashboard, Paging
+from sidequest.web.dashboard import PAGE_SIZES, Dashboard, Paging, parse_int
 from sidequest.web.sets import PAGE_OF_SET, SET_PAGES
 from sidequest.web.store_panel import store_panel
 
@@ -41,7 +43,7 @@ def busy(request: Request) -> Response:
     """``/busy``: processes with Quiet and Stop, and the jobs they run, each list paged."""
     dashboard = Dashboard.of(request)
     paging = Paging.of(request)
-    job_paging = Paging(max(_int(request.query_params.get("jobs_page"), 1), 1), paging.count)
+    job_paging = Paging(max(parse_int(request.query_params.get("jobs_page"), 1), 1), paging.count)
     processes = dashboard.admin.processes()
     work = sorted(dashboard.admin.busy(), key=lambda item: (item.run_at, item.identity, item.thread_id))
     return dashboard.render(
@@ -158,10 +160,8 @@ def cron(request: Request) -> Response:
 
 
 def _explain(expression: str) -> str:
-    from datetime import datetime
-
-    from cronsim import CronSim, CronSimError
-
+    """A cron expression in words ("At 03:30 every day"), from cronsim; the expression itself when
+    cronsim cannot say it."""
     fields = expression.split()
     minutes = " ".join(fields[-5:])
     try:
@@ -186,12 +186,5 @@ def metrics(request: Request) -> Response:
 
 
 def _choice(text: str | None, choices: tuple[int, ...], default: int) -> int:
-    value = _int(text, default)
+    value = parse_int(text, default)
     return value if value in choices else default
-
-
-def _int(text: str | None, default: int) -> int:
-    try:
-        return int(text) if text is not None else default
-    except ValueError:
-        return default
