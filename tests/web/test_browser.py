@@ -135,6 +135,17 @@ def test_the_real_time_graph_moves_when_jobs_are_performed_and_the_history_shows
         assert "processed" in page.inner_text("#realtime-status")
         assert int(page.inner_text('[data-stat="processed"]')) >= 12
         page.screenshot(path=str(tmp_path / "dashboard-realtime.png"), full_page=True)
+
+        # A hidden tab stops polling; shown again, it resumes.
+        polled: list[str] = []
+        page.on("request", lambda request: polled.append(request.url) if "/stats" in request.url else None)
+        page.evaluate(_SET_HIDDEN, True)
+        assert page.inner_text("#realtime-state") == "paused while the tab is hidden"
+        time.sleep(4.5)  # two intervals of 2 s: a live graph would have polled twice
+        assert polled == []
+        page.evaluate(_SET_HIDDEN, False)
+        assert page.inner_text("#realtime-state") == "live"
+        wait_for(lambda: len(polled) >= 1, 5, "polling to resume")
         # The history graph (and its table) shows today's jobs once the process's counters reach the store.
         page.goto(dashboard.url + "/?days=30")
         assert page.get_attribute("#history", "data-days") == "30"
@@ -145,6 +156,13 @@ def test_the_real_time_graph_moves_when_jobs_are_performed_and_the_history_shows
         page.screenshot(path=str(tmp_path / "dashboard-live.png"), full_page=True)
         watch.assert_clean()
     keep_screenshots(tmp_path)
+
+
+_SET_HIDDEN = """hidden => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
+"""Make the page believe its tab was hidden or shown (what switching tabs does)."""
 
 
 def _select_and_click(page: Any, jid: str, button: str) -> None:
