@@ -230,6 +230,8 @@ def test_the_standalone_server_listens_on_loopback_only_and_asks_for_basic_auth(
         str(port),
         "--basic-auth",
         "ops:s3cret",
+        "-r",
+        "web.seed",
     ]
     env = {"PYTHONPATH": f"{TESTS}:{SRC}", "PATH": "/usr/bin:/bin"}
     with open(tmp_path / "web.log", "wb") as log:
@@ -241,6 +243,8 @@ def test_the_standalone_server_listens_on_loopback_only_and_asks_for_basic_auth(
         assert httpx.get(base + "/").status_code == 401
         assert httpx.get(base + "/", auth=("ops", "wrong")).status_code == 401
         assert httpx.get(base + "/stats", auth=("ops", "s3cret")).json()["sidekiq"]["dead"] == 0
+        [entry] = httpx.get(base + "/api/cron", auth=("ops", "s3cret")).json()  # loaded with -r web.seed
+        assert entry["name"] == "web-nightly-report"
     finally:
         server.terminate()
         server.wait(15)
@@ -293,3 +297,36 @@ def test_the_dashboard_answers_503_while_its_store_is_down_and_recovers(own_redi
         own_redis.start()
         wait_for(lambda: client.head("/").status_code == 200, 30, "the dashboard to reach the store again")
         assert client.get("/morgue").status_code == 200
+
+
+def test_actions_on_selected_jobs_on_every_match_of_a_filter_on_a_group_and_on_one_queued_job(
+    store_url: str, dashboard: DashboardServer
+) -> None:
+    with open_store(store_url) as store:
+        seeded = seed(store)
+        admin = Admin(store)
+        with httpx.Client(base_url=dashboard.url, headers=SAME_ORIGIN, follow_redirects=True) as client:
+            # Two checked retries, killed together.
+            page = client.post("/retries", data={"action": "kill", "jid": seeded.retry[:2]}).text
+            assert "Killed 2 jobs" in page
+            assert {e.jid for e in admin.find("dead", seeded.retry)} == set(seeded.retry[:2])
+            # "Retry all" while the dead set is filtered by class: only the matches move.
+            page = client.post(
+                "/morgue/all/retry", data={"class": ACTION, "error_class": "RuntimeError"}
+            ).text
+            assert "Retried 4 jobs" in page  # the two seeded dead ActionWorker jobs and the two just killed
+            assert {e.display_class for e in admin.jobs("dead")} == {"app.workers.BillingWorker"}
+            # A whole error group deleted from /errors.
+            form = {
+                "action": "delete",
+                "where": "dead",
+                "class": "app.workers.BillingWorker",
+                "error_class": "RuntimeError",
+            }
+            assert "Deleted 2 jobs" in client.post("/errors", data=form).text
+            assert admin.size("dead") == 0
+            # One job deleted from a queue page; every scheduled job killed.
+            assert "Deleted 1 job" in client.post("/queues/mail/delete", data={"jid": seeded.mail[1]}).text
+            assert [e.jid for e in admin.jobs("queue:mail")] == [seeded.mail[0], seeded.mail[2]]
+            assert "Killed 2 jobs" in client.post("/scheduled/all/kill").text
+            assert admin.size("scheduled") == 0 and admin.size("dead") == 2
