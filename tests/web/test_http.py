@@ -330,3 +330,18 @@ def test_actions_on_selected_jobs_on_every_match_of_a_filter_on_a_group_and_on_o
             assert [e.jid for e in admin.jobs("queue:mail")] == [seeded.mail[0], seeded.mail[2]]
             assert "Killed 2 jobs" in client.post("/scheduled/all/kill").text
             assert admin.size("scheduled") == 0 and admin.size("dead") == 2
+
+
+def test_after_an_action_the_page_keeps_its_filter_and_shows_only_the_new_notice(
+    store_url: str, dashboard: DashboardServer
+) -> None:
+    with open_store(store_url) as store:
+        seeded = seed(store)
+    back = f"/morgue?class={ACTION}&count=50&notice=Retried+9+jobs"
+    with httpx.Client(base_url=dashboard.url, headers=SAME_ORIGIN) as client:
+        answer = client.post("/morgue", data={"action": "delete", "jid": seeded.dead[0], "back": back})
+        assert answer.headers["location"] == f"/morgue?class={ACTION}&count=50&notice=Deleted+1+job"
+        elsewhere = client.post(
+            "/morgue", data={"action": "delete", "jid": seeded.dead[1], "back": "//evil.example/x"}
+        )
+        assert elsewhere.headers["location"] == "/morgue?notice=Deleted+1+job"

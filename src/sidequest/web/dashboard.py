@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -115,5 +115,9 @@ def back_to(request: Request, fallback: str, notice: str, form_back: str | None 
     target = fallback
     if form_back and form_back.startswith("/") and not form_back.startswith("//") and "\\" not in form_back:
         target = form_back
-    separator = "&" if "?" in target else "?"
-    return RedirectResponse(f"{root}{target}{separator}{urlencode({'notice': notice})}", status_code=303)
+    # The page's own address may carry the previous action's notice: replace it, keep the rest
+    # (page, filter, page size).
+    parts = urlsplit(target)
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "notice"]
+    query.append(("notice", notice))
+    return RedirectResponse(f"{root}{parts.path}?{urlencode(query)}", status_code=303)
