@@ -57,6 +57,7 @@ def test_every_page_and_the_json_api_answer_on_a_seeded_store(
             "scheduled": 2, "retries": 4, "dead": 4, "default_latency": 0,
         }  # fmt: skip
         assert client.get("/stats/queues").json()["mail"] == 3
+        assert client.get("/dashboard/stats", follow_redirects=True).json()["sidekiq"]["dead"] == 4
         dead = client.get("/api/jobs", params={"where": "dead", "count": 25}).json()
         assert dead["size"] == 4 and len(dead["jobs"]) == 4
         assert client.get(f"/api/jobs/{seeded.retry[0]}").json()["location"] == "retry"

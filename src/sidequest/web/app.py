@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,6 +42,7 @@ def _routes() -> list[BaseRoute]:
         Route("/", pages.home, methods=["GET"]),
         Route("/stats", api.stats, methods=["GET"]),
         Route("/stats/queues", api.stats_queues, methods=["GET"]),
+        Route("/dashboard/stats", _to_stats, methods=["GET"]),  # Sidekiq's old URL for the same JSON
         Route("/busy", pages.busy, methods=["GET"]),
         Route("/busy", actions.busy_action, methods=["POST"]),
         Route("/queues", pages.queues, methods=["GET"]),
@@ -69,6 +70,10 @@ def _routes() -> list[BaseRoute]:
             Route(path + "/all/{action}", _action_with_slug(actions.set_action, slug), methods=["POST"]),
         ]
     return routes
+
+
+def _to_stats(request: Request) -> Response:
+    return RedirectResponse(str(request.scope.get("root_path", "")) + "/stats", status_code=301)
 
 
 def _page_with_slug(endpoint: Callable[[Request], Response], slug: str) -> Callable[[Request], Response]:
