@@ -74,12 +74,14 @@ def test_every_page_loads_with_no_console_error_no_offsite_request_and_html_in_j
     process: SidequestProcess,
     tmp_path: Path,
 ) -> None:
-    Client(opened).enqueue(ACTION, ["sleep", "long", 60.0])  # one job running on the Busy page
+    long_job = Client(opened).enqueue(ACTION, ["sleep", "long", 60.0])  # one job running on the Busy page
     wait_for(lambda: len(opened.busy()) == 1, 20, "the long job to show as running")
     shots = tmp_path / "screenshots"
     pages = {
         **PAGES,
         "job-dead": f"/jobs/{seeded.dead[0]}?in=dead",
+        "job-queued": f"/jobs/{seeded.mail[0]}",
+        "job-running": f"/jobs/{long_job}",
         "job-hostile": f"/jobs/{seeded.hostile[0]}",
     }
     with watched_page(browser) as (page, watch):
@@ -88,7 +90,8 @@ def test_every_page_loads_with_no_console_error_no_offsite_request_and_html_in_j
             assert response is not None and response.status == 200, path
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-        # The job whose args and error hold markup shows them as text; no dialog opened anywhere.
+        # The job whose args and error hold markup (the last page shown) shows them as text; no dialog
+        # opened anywhere.
         assert "<script>alert('args')</script>" in page.inner_text("#args")
         assert SCRIPT_ERROR in page.inner_text("#error")
         page.goto(dashboard.url + "/morgue")
@@ -96,6 +99,8 @@ def test_every_page_loads_with_no_console_error_no_offsite_request_and_html_in_j
         page.goto(dashboard.url + "/retries")
         assert "<img src=x onerror=alert('img')>" in page.inner_text("#jobs")
         assert page.locator("#jobs img").count() == 0 and page.locator("main script:not([type])").count() == 0
+        page.goto(dashboard.url + f"/jobs/{long_job}")
+        assert "running in" in page.inner_text("#job-facts")
         page.goto(dashboard.url + "/busy")
         assert page.locator("#processes tbody tr").count() == 1
         assert "long" in page.inner_text("#running")
@@ -165,10 +170,15 @@ _SET_HIDDEN = """hidden => {
 """Make the page believe its tab was hidden or shown (what switching tabs does)."""
 
 
+def _submit(page: Any, selector: str) -> None:
+    """Click a form's button and wait for the page the POST redirects to (so the action is done)."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def _select_and_click(page: Any, jid: str, button: str) -> None:
     page.check(f'input[name="jid"][value="{jid}"]')
-    page.click(f'#bulk button[value="{button}"]')
-    page.wait_for_load_state("load")
+    _submit(page, f'#bulk button[value="{button}"]')
 
 
 def test_click_paths_change_the_store_and_the_running_process_acts_on_them(
@@ -185,7 +195,7 @@ def test_click_paths_change_the_store_and_the_running_process_acts_on_them(
         # Filter the dead set by class: only the two ActionWorker jobs are listed.
         page.goto(dashboard.url + "/morgue")
         page.fill('#filter input[name="class"]', ACTION)
-        page.click("#filter button")
+        _submit(page, "#filter button")
         rows = page.locator("#jobs tbody tr")
         assert sorted(rows.nth(n).get_attribute("data-jid") for n in range(rows.count())) == sorted(
             seeded.dead
@@ -215,23 +225,23 @@ def test_click_paths_change_the_store_and_the_running_process_acts_on_them(
 
         # Clear a queue (confirmed): its jobs and its name are gone.
         page.goto(dashboard.url + "/queues")
-        page.click('tr[data-queue="mail"] button')
+        _submit(page, 'tr[data-queue="mail"] button')
         assert "Cleared queue mail: 3 jobs deleted" in page.inner_text(".notice")
         assert "mail" not in [q.name for q in admin.queues()]
 
         # Enqueue a cron entry now: one job in its queue, marked with the entry.
         page.goto(dashboard.url + "/cron")
-        page.click('tr[data-entry="web-nightly-report"] button:has-text("Enqueue now")')
+        _submit(page, 'tr[data-entry="web-nightly-report"] button:has-text("Enqueue now")')
         [job] = admin.jobs("queue:reports")
         assert job.payload is not None and job.payload["cron"] == "web-nightly-report"
         page.goto(dashboard.url + "/cron")
-        page.click('tr[data-entry="web-nightly-report"] button:has-text("Pause")')
+        _submit(page, 'tr[data-entry="web-nightly-report"] button:has-text("Pause")')
         assert "paused" in page.inner_text('tr[data-entry="web-nightly-report"]')
         assert opened.cron_state(["web-nightly-report"])["web-nightly-report"].paused
 
         # Quiet the process: it stops taking jobs. Then stop it: it exits.
         page.goto(dashboard.url + "/busy")
-        page.click('#processes button[value="quiet"]')
+        _submit(page, '#processes button[value="quiet"]')
         wait_for(lambda: admin.processes()[0].quiet, 10, "the process to report quiet")
         waiting = Client(opened).enqueue(ACTION, ["ok", "after-quiet"])
         time.sleep(1.5)  # three heartbeats and many fetch rounds: a fetching process would take it
@@ -239,7 +249,7 @@ def test_click_paths_change_the_store_and_the_running_process_acts_on_them(
         assert runs(record)["after-quiet"] == 0
         page.goto(dashboard.url + "/busy")
         assert "quiet" in page.inner_text("#processes")
-        page.click('#processes button[value="stop"]')
+        _submit(page, '#processes button[value="stop"]')
         assert process.wait(30) == 0
         wait_for(lambda: admin.processes() == [], 10, "the process to leave the list")
 
