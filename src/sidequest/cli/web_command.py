@@ -43,6 +43,7 @@ def web(
     """
     try:
         import uvicorn
+        from starlette.types import ASGIApp
 
         from sidequest.web import create_app
         from sidequest.web.security import BasicAuth, parse_credentials
@@ -63,13 +64,13 @@ def web(
         app = create_app(url=url, read_only=read_only, periodic=entries)
     except ConfigurationError as exc:
         raise ArgumentProblem(str(exc)) from None
-    served = app
+    served: ASGIApp = app
     if basic_auth is not None:
         try:
             user, password = parse_credentials(basic_auth)
         except ValueError as exc:
             raise ArgumentProblem(f"--basic-auth: {exc}") from None
-        served = BasicAuth(app, user, password)  # type: ignore[assignment]
+        served = BasicAuth(app, user, password)
     if host not in ("127.0.0.1", "localhost", "::1") and basic_auth is None:
         click.echo(
             f"Warning: listening on {host} without --basic-auth: "

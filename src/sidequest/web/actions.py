@@ -8,7 +8,6 @@ comes back as that notice, never as a 500: the dashboard keeps serving.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -16,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sidequest.admin import ALL, AdminError, Selection
+from sidequest.admin import ALL, AdminError, ProcessSelection, Selection
 from sidequest.admin_views import JobFilter, filter_jobs, group_jids
 from sidequest.options import QUEUE_NAME
 from sidequest.web.dashboard import Dashboard, back_to
@@ -128,7 +127,7 @@ async def busy_action(request: Request) -> Response:
     identity = _text(form, "identity")
 
     def work(_form: FormData) -> str:
-        target: Any = identity or ALL
+        target: ProcessSelection = identity or ALL
         signal = dashboard.admin.quiet if verb == "quiet" else dashboard.admin.stop
         sent = signal(target)
         dashboard.done(request, verb, identity or "all processes", len(sent))
