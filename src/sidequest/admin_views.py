@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sidequest.admin import SETS, Admin, Location
-from sidequest.job import JobEntry, SetName, WorkInfo
+from sidequest.job import JobEntry, SetName, WorkInfo, timestamp_seconds
 from sidequest.retry import decode_backtrace
 
 SCAN_CAP = 10_000
@@ -162,9 +162,17 @@ class ErrorGroup:
     jids: list[str] = field(default_factory=list)
 
 
-def error_groups(admin: Admin, cap: int = SCAN_CAP) -> tuple[list[ErrorGroup], dict[str, bool]]:
+def failed_time(payload: dict[str, Any]) -> float:
+    """When a job last failed (``retried_at``, else ``failed_at``), epoch seconds; 0 when unknown."""
+    return timestamp_seconds(payload.get("retried_at")) or timestamp_seconds(payload.get("failed_at")) or 0.0
+
+
+def error_groups(
+    admin: Admin, cap: int = SCAN_CAP, since: float | None = None
+) -> tuple[list[ErrorGroup], dict[str, bool]]:
     """The retry and dead sets grouped by (class, error class), largest group first, and for each
-    set whether the scan stopped at ``cap``."""
+    set whether the scan stopped at ``cap``. With ``since``, only jobs that last failed at or after
+    it (epoch seconds) count."""
     groups: dict[tuple[str, str, str], ErrorGroup] = {}
     capped: dict[str, bool] = {}
     where: SetName
@@ -173,6 +181,9 @@ def error_groups(admin: Admin, cap: int = SCAN_CAP) -> tuple[list[ErrorGroup], d
         for entry in walk(admin, where, cap):
             scanned += 1
             payload = entry.payload or {}
+            when = failed_time(payload)
+            if since is not None and when < since:
+                continue
             error = str(payload.get("error_class", "") or "(none)")
             key = (where, entry.display_class, error)
             group = groups.get(key)
@@ -180,8 +191,6 @@ def error_groups(admin: Admin, cap: int = SCAN_CAP) -> tuple[list[ErrorGroup], d
                 group = groups[key] = ErrorGroup(where, entry.display_class, error)
             group.count += 1
             group.jids.append(entry.jid)
-            failed = payload.get("retried_at") or payload.get("failed_at") or 0
-            when = float(failed) if isinstance(failed, int | float) else 0.0
             if when >= group.latest_at:
                 group.latest_at = when
                 group.latest_message = str(payload.get("error_message", ""))
@@ -189,9 +198,17 @@ def error_groups(admin: Admin, cap: int = SCAN_CAP) -> tuple[list[ErrorGroup], d
     return sorted(groups.values(), key=lambda g: (-g.count, g.where, g.worker, g.error_class)), capped
 
 
-def group_jids(admin: Admin, where: SetName, worker: str, error_class: str, cap: int = SCAN_CAP) -> list[str]:
-    """The jids of one error group (as :func:`error_groups` names it), for a group action."""
-    groups, _ = error_groups(admin, cap)
+def group_jids(
+    admin: Admin,
+    where: SetName,
+    worker: str,
+    error_class: str,
+    since: float | None = None,
+    cap: int = SCAN_CAP,
+) -> list[str]:
+    """The jids of one error group (as :func:`error_groups` names it, in the same window), for a
+    group action."""
+    groups, _ = error_groups(admin, cap, since)
     for group in groups:
         if (group.where, group.worker, group.error_class) == (where, worker, error_class):
             return group.jids

@@ -3,6 +3,8 @@ that caps what it scans and says so, a job found wherever it is, failures groupe
 
 from __future__ import annotations
 
+import time
+
 from cli.states import beat, enqueue, failed, process, running, schedule
 from sidequest.admin import Admin
 from sidequest.admin_views import JobFilter, error_groups, filter_jobs, find_job, group_jids, walk
@@ -61,3 +63,8 @@ def test_failures_are_grouped_by_set_class_and_error(store: Store) -> None:
     assert groups[0].latest_message.startswith("declined") and capped == {"retry": False, "dead": False}
     assert sorted(group_jids(admin, "dead", "app.workers.BillingWorker", "RuntimeError")) == sorted(declined)
     assert group_jids(admin, "dead", "app.workers.Nobody", "RuntimeError") == []
+    # A window that starts after every failure holds no group.
+    assert error_groups(admin, since=time.time() + 60)[0] == []
+    assert (
+        group_jids(admin, "dead", "app.workers.BillingWorker", "RuntimeError", since=time.time() + 60) == []
+    )

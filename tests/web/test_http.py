@@ -318,11 +318,13 @@ def test_actions_on_selected_jobs_on_every_match_of_a_filter_on_a_group_and_on_o
             assert "Retried 4 jobs" in page  # the two seeded dead ActionWorker jobs and the two just killed
             assert {e.display_class for e in admin.jobs("dead")} == {"app.workers.BillingWorker"}
             # A whole error group deleted from /errors.
+            assert "app.workers.BillingWorker" in client.get("/errors", params={"window": "1h"}).text
             form = {
                 "action": "delete",
                 "where": "dead",
                 "class": "app.workers.BillingWorker",
                 "error_class": "RuntimeError",
+                "window": "24h",
             }
             assert "Deleted 2 jobs" in client.post("/errors", data=form).text
             assert admin.size("dead") == 0

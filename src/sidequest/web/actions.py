@@ -18,7 +18,7 @@ from starlette.responses import Response
 from sidequest.admin import ALL, AdminError, ProcessSelection, Selection
 from sidequest.admin_views import JobFilter, filter_jobs, group_jids
 from sidequest.options import QUEUE_NAME
-from sidequest.web.dashboard import Dashboard, back_to
+from sidequest.web.dashboard import Dashboard, back_to, error_window
 from sidequest.web.sets import PAGE_OF_SET, SET_PAGES
 
 ALL_MATCHING_CAP = 1000
@@ -173,7 +173,10 @@ async def error_group_action(request: Request) -> Response:
     assert action is not None  # both sets have retry and delete
 
     def work(_form: FormData) -> str:
-        jids = group_jids(dashboard.admin, page.where, _text(form, "class"), _text(form, "error_class"))
+        _, since = error_window(_text(form, "window"))
+        jids = group_jids(
+            dashboard.admin, page.where, _text(form, "class"), _text(form, "error_class"), since
+        )
         if not jids:
             return "Nothing done: that group has no jobs any more"
         result = action.run(dashboard.admin, page.where, jids)

@@ -5,8 +5,10 @@ templates and the access rules. One instance per :func:`sidequest.web.create_app
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -26,6 +28,18 @@ PAGE_SIZES = (25, 50, 100, 500)
 """The choices of the page-size selector on every list."""
 
 LOG = logging.getLogger("sidequest.web")
+
+ERROR_WINDOWS: Mapping[str, int | None] = MappingProxyType(
+    {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "all": None}
+)
+"""The Errors page's windows: jobs that last failed within the last hour, day, week, or ever."""
+
+
+def error_window(text: str | None) -> tuple[str, float | None]:
+    """The window a request names (``?window=24h``; ``all`` when absent or unknown) and its start."""
+    name = text if text is not None and text in ERROR_WINDOWS else "all"
+    seconds = ERROR_WINDOWS[name]
+    return name, (time.time() - seconds if seconds is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from sidequest.admin import MAX_HISTORY_DAYS
 from sidequest.admin_views import SCAN_CAP, JobFilter, error_groups, filter_jobs, find_job
 from sidequest.options import QUEUE_NAME
-from sidequest.web.dashboard import PAGE_SIZES, Dashboard, Paging, parse_int
+from sidequest.web.dashboard import ERROR_WINDOWS, PAGE_SIZES, Dashboard, Paging, error_window, parse_int
 from sidequest.web.sets import PAGE_OF_SET, SET_PAGES
 from sidequest.web.store_panel import store_panel
 
@@ -174,10 +174,19 @@ def _explain(expression: str) -> str:
 
 
 def errors(request: Request) -> Response:
-    """``/errors``: retry and dead jobs grouped by class and error class."""
+    """``/errors``: retry and dead jobs grouped by class and error class, over a window."""
     dashboard = Dashboard.of(request)
-    groups, capped = error_groups(dashboard.admin)
-    return dashboard.render(request, "errors.html", groups=groups, capped=capped, scan_cap=SCAN_CAP)
+    window, since = error_window(request.query_params.get("window"))
+    groups, capped = error_groups(dashboard.admin, since=since)
+    return dashboard.render(
+        request,
+        "errors.html",
+        groups=groups,
+        capped=capped,
+        scan_cap=SCAN_CAP,
+        window=window,
+        windows=list(ERROR_WINDOWS),
+    )
 
 
 def metrics(request: Request) -> Response:
