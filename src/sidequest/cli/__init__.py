@@ -17,6 +17,7 @@ def _register() -> None:
     from sidequest.cli import run as run_module
 
     main.add_command(run_module.run)
+    main.add_command(__import__("sidequest.cli.web_command", fromlist=["web"]).web)
     try:
         from sidequest.cli import admin_commands
     except ImportError:  # pragma: no cover - while the admin commands are being written
