@@ -90,7 +90,7 @@ class LeakWorker(sidequest.Worker):
     hoard: ClassVar[list[bytes]] = []  # the leak is the point: it outlives the job, in this child only
 
     def perform(self, path: str, key: str, megabytes: int) -> None:
-        type(self).hoard.append(os.urandom(megabytes * 1024 * 1024))
+        type(self).hoard.append(b"\x01" * (megabytes * 1024 * 1024))  # written, so resident
         record(path, key)
 
 
