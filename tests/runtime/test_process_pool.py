@@ -8,6 +8,7 @@ should have finished did, exactly once.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -348,3 +349,18 @@ def test_kill_9_of_the_parent_leaves_no_child_behind(tmp_path: Path, runs: Runs)
 def _parent_of(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as stat:
         return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_log_records_of_a_job_in_a_child_are_logged_by_the_parent_thread_that_waits_for_it(
+    make_pool: Callable[..., ProcessPool], runs: Runs, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    pool = make_pool(1)
+    [pid] = child_pids(pool)
+    pool.perform(f"{MODULE}.LogWorker", [str(runs.path), "k1"], "jid-log", None)
+    mine = [record for record in caplog.records if record.name == "testapp.cpu_workers"]
+    assert [record.getMessage().splitlines()[0] for record in mine] == ["hello from k1", "handled k1"]
+    assert "LookupError: k1" in mine[1].getMessage()
+    assert [record.levelno for record in mine] == [logging.WARNING, logging.ERROR]
+    assert all(record.process == pid and record.thread == threading.get_ident() for record in mine)
+    assert runs.counts() == Counter({"k1": 1})

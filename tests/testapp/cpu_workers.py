@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import logging
 import os
 import time
 from typing import ClassVar
@@ -99,4 +100,18 @@ class EnqueueWorker(sidequest.Worker):
 
     def perform(self, path: str, key: str) -> None:
         SpinWorker.perform_async(path, key, 0.0)
+        record(path, key)
+
+
+class LogWorker(sidequest.Worker):
+    """Logs a warning and an error with its traceback, as application code in a job does."""
+
+    def perform(self, path: str, key: str) -> None:
+        log = logging.getLogger("testapp.cpu_workers")
+        log.info("not shown at WARNING (%s)", key)
+        log.warning("hello from %s", key)
+        try:
+            raise LookupError(key)
+        except LookupError:
+            log.exception("handled %s", key)
         record(path, key)

@@ -10,6 +10,7 @@ Messages::
     parent -> child:        {"class": "app.workers.Resize", "args": [...], "jid": "..."}
     child -> parent:        {"ok": true}  or  {"ok": false, "error_class": ..., "message": ...,
                              "backtrace": [...], "formatted": "..."}
+    child -> parent, any time: {"log": {...}}   a log record (see child_logs.py)
 
 The parent ends a child by closing its end of the pipe (the child's next read sees EOF and it exits) or,
 past a deadline, with SIGKILL.
@@ -33,6 +34,7 @@ from sidequest.defaults import URL_ENV
 from sidequest.loader import load_worker_modules
 from sidequest.registry import WorkerRegistry
 from sidequest.retry import backtrace_lines, error_class, error_message
+from sidequest.runtime import child_logs
 
 # The parent decides when a child stops. Platforms send TERM to every process of a dyno or cgroup
 # (Heroku, systemd's KillMode=control-group) and a terminal sends INT and TSTP to the whole process
@@ -42,10 +44,14 @@ IGNORED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGTSTP", "SIGTTIN", "SIGQUIT
 PARENT_DIED_EXIT_CODE = 70
 
 
-def serve(conn: Connection, modules: list[str], cwd: str | None, store_url: str | None) -> None:
+def serve(
+    conn: Connection, modules: list[str], cwd: str | None, store_url: str | None, log_level: int
+) -> None:
     """The child's main function (the ``Process`` target): load the workers, then answer jobs."""
     _ignore_stop_signals()
     _watch_parent()
+    pipe_lock = threading.Lock()
+    child_logs.install(conn, pipe_lock, log_level)
     if store_url:
         # A job that enqueues (MyWorker.perform_async inside perform) writes to the process's store,
         # not to sqlite:///sidequest.db in the working directory. The client is made on first use.
@@ -53,15 +59,19 @@ def serve(conn: Connection, modules: list[str], cwd: str | None, store_url: str 
     try:
         registry = load_registry(modules, Path(cwd) if cwd else None)
     except BaseException as exc:  # a module that raises SystemExit at import must still be reported
-        conn.send_bytes(_encode({"ready": False, "error": f"{error_class(exc)}: {error_message(exc)}"}))
+        with pipe_lock:
+            conn.send_bytes(_encode({"ready": False, "error": f"{error_class(exc)}: {error_message(exc)}"}))
         return
-    conn.send_bytes(_encode({"ready": True, "pid": os.getpid()}))
+    with pipe_lock:
+        conn.send_bytes(_encode({"ready": True, "pid": os.getpid()}))
     while True:
         try:
             request = orjson.loads(conn.recv_bytes())
         except EOFError:
             return  # the parent closed the pipe: a clean stop
-        conn.send_bytes(_encode(perform(registry, request)))
+        reply = _encode(perform(registry, request))
+        with pipe_lock:
+            conn.send_bytes(reply)
 
 
 def load_registry(modules: list[str], cwd: Path | None) -> WorkerRegistry:

@@ -6,8 +6,10 @@ come from another thread (the pool's ``stop``) and is safe to call twice.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -17,6 +19,7 @@ import orjson
 
 from sidequest.errors import ChildProcessDiedError, ConfigurationError, JobTimeoutError
 from sidequest.runtime.child import serve
+from sidequest.runtime.child_logs import log_in_parent
 from sidequest.runtime.remote_error import RemoteJobError
 
 START_TIMEOUT = 120.0
@@ -50,7 +53,8 @@ class PoolChild:
         self.jobs = 0
         parent_end, child_end = context.Pipe(duplex=True)
         self.conn = parent_end
-        args = (child_end, list(modules), str(cwd) if cwd else None, store_url)
+        level = logging.getLogger().getEffectiveLevel()
+        args = (child_end, list(modules), str(cwd) if cwd else None, store_url, level)
         # daemon: a parent that exits without stop() still ends its children (multiprocessing's atexit).
         self.process = context.Process(target=serve, args=args, name="sidequest-child", daemon=True)  # type: ignore[attr-defined]
         try:
@@ -79,15 +83,21 @@ class PoolChild:
         handle is dead.
         """
         self.jobs += 1
+        deadline = None if time_limit is None else time.monotonic() + time_limit
         try:
             self.conn.send_bytes(request)
-            if not self.conn.poll(time_limit):
-                self.kill()
-                raise JobTimeoutError(
-                    f"job ran past its time_limit of {time_limit:g} s; its child process {self.pid} was "
-                    f"killed. Split the job into shorter ones, or raise time_limit"
-                )
-            reply: dict[str, Any] = orjson.loads(self.conn.recv_bytes())
+            while True:
+                remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+                if not self.conn.poll(remaining):
+                    self.kill()
+                    raise JobTimeoutError(
+                        f"job ran past its time_limit of {time_limit:g} s; its child process {self.pid} "
+                        f"was killed. Split the job into shorter ones, or raise time_limit"
+                    )
+                reply: dict[str, Any] = orjson.loads(self.conn.recv_bytes())
+                if "log" not in reply:
+                    break
+                log_in_parent(reply["log"], self.pid)
         except (EOFError, OSError) as exc:  # OSError: a broken pipe to a child that died while idle
             self.kill()
             raise ChildProcessDiedError(
@@ -168,6 +178,9 @@ class PoolChild:
                     f"a pool child process did not finish importing the worker modules within {timeout:g} s"
                 )
             hello: dict[str, Any] = orjson.loads(self.conn.recv_bytes())
+            while "log" in hello:  # a worker module that logs at import
+                log_in_parent(hello["log"], self.pid)
+                hello = orjson.loads(self.conn.recv_bytes())
         except (EOFError, OSError) as exc:
             raise ChildStartError(
                 f"a pool child process died while starting: {self.describe_exit()}; run the worker "

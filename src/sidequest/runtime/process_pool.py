@@ -227,7 +227,13 @@ class ProcessPool:
 
     def _run(self, slot: _Slot, request: bytes, time_limit: float | None) -> None:
         if slot.child is None:  # its last replacement failed to start: try again, failing this job if not
-            slot.child = self._new_child()
+            child = self._new_child()
+            with self._changed:
+                slot.child = child
+                stopping = self._stopping
+            if stopping:  # stop() ran while the child started, and may have missed it
+                child.kill()
+                raise PoolStoppedError("the process pool is stopping: the job was not started")
         child = slot.child
         try:
             child.run(request, time_limit)
