@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from processes import SRC, TESTS, wait_for
-from sidequest.errors import ChildProcessDiedError, ConfigurationError, JobTimeoutError
+from sidequest.errors import ChildProcessDiedError, ConfigurationError, JobArgumentError, JobTimeoutError
 from sidequest.retry import error_class
 from sidequest.runtime.process_pool import PoolStoppedError, ProcessPool
 from sidequest.runtime.remote_error import RemoteJobError
@@ -364,3 +364,48 @@ def test_log_records_of_a_job_in_a_child_are_logged_by_the_parent_thread_that_wa
     assert [record.levelno for record in mine] == [logging.WARNING, logging.ERROR]
     assert all(record.process == pid and record.thread == threading.get_ident() for record in mine)
     assert runs.counts() == Counter({"k1": 1})
+
+
+def test_an_error_message_that_is_not_utf8_still_reaches_the_parent_and_the_child_lives_on(
+    make_pool: Callable[..., ProcessPool], runs: Runs
+) -> None:
+    pool = make_pool(1)
+    [pid] = child_pids(pool)
+    with pytest.raises(RemoteJobError) as raised:
+        pool.perform(f"{MODULE}.RaiseWorker", [str(runs.path), "undecodable", "bad "], "jid-bad", None)
+    assert raised.value.error_class == "ValueError"
+    assert str(raised.value) == "bad \\udcff"
+    pool.perform(SPIN, [str(runs.path), "next", 0.0], "jid-next", None)
+    assert runs.pid_of("next") == pid and pool.stats().restarts == 0
+
+
+def test_arguments_a_child_cannot_be_sent_fail_the_job_in_the_parent_and_touch_no_child(
+    make_pool: Callable[..., ProcessPool], runs: Runs
+) -> None:
+    pool = make_pool(1)
+    [pid] = child_pids(pool)
+    with pytest.raises(JobArgumentError, match="cannot be sent to a child process"):
+        pool.perform(SPIN, [str(runs.path), "huge", 2**70], "jid-huge", None)
+    pool.perform(SPIN, [str(runs.path), "next", 0.0], "jid-next", None)
+    assert runs.counts() == Counter({"next": 1})
+    assert child_pids(pool) == [pid] and pool.stats().children[0].jobs == 1
+
+
+def test_the_spawn_start_method_runs_jobs_and_enforces_time_limits_too(
+    make_pool: Callable[..., ProcessPool], runs: Runs
+) -> None:
+    pool = make_pool(1, start_method="spawn")
+    [old_pid] = child_pids(pool)
+    with pytest.raises(JobTimeoutError):
+        pool.perform(SLEEP, [str(runs.path), "long", 60], "jid-long", 1)
+    pool.perform(SPIN, [str(runs.path), "next", 0.0], "jid-next", None)
+    assert runs.pid_of("next") != old_pid and runs.counts()["next"] == 1
+
+
+def test_bad_pool_settings_are_refused_with_what_to_pass() -> None:
+    with pytest.raises(ConfigurationError, match="at least 1 child"):
+        ProcessPool(0, [MODULE])
+    with pytest.raises(ConfigurationError, match="unknown start method 'fork'"):
+        ProcessPool(1, [MODULE], start_method="fork")
+    with pytest.raises(ConfigurationError, match="positive number of MB"):
+        ProcessPool(1, [MODULE], max_child_memory_mb=0)

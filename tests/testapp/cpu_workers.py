@@ -68,7 +68,8 @@ class CrashWorker(sidequest.Worker):
 
 class RaiseWorker(sidequest.Worker):
     """Raises what it is told: ``value`` (ValueError), ``exit`` (SystemExit), ``interrupt``
-    (KeyboardInterrupt), ``custom`` (a class of this module)."""
+    (KeyboardInterrupt), ``undecodable`` (a message that is not UTF-8), ``custom`` (a class of this
+    module)."""
 
     def perform(self, path: str, what: str, message: str) -> None:
         record(path, f"raise-{what}")
@@ -78,6 +79,8 @@ class RaiseWorker(sidequest.Worker):
             raise SystemExit(message)
         if what == "interrupt":
             raise KeyboardInterrupt(message)
+        if what == "undecodable":  # bytes read with surrogateescape: not valid UTF-8 in a reply
+            raise ValueError(message + b"\xff".decode("utf-8", "surrogateescape"))
         raise PaymentDeclinedError(message)
 
 
