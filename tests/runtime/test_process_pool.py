@@ -409,3 +409,34 @@ def test_bad_pool_settings_are_refused_with_what_to_pass() -> None:
         ProcessPool(1, [MODULE], start_method="fork")
     with pytest.raises(ConfigurationError, match="positive number of MB"):
         ProcessPool(1, [MODULE], max_child_memory_mb=0)
+
+
+def test_a_busy_child_signalled_like_a_whole_container_or_terminal_finishes_its_job(
+    make_pool: Callable[..., ProcessPool], runs: Runs
+) -> None:
+    # Heroku and systemd send TERM to every process of the dyno or unit, a terminal sends INT and TSTP to
+    # the whole process group: the parent decides when its children stop, not the signal.
+    pool = make_pool(1)
+    [pid] = child_pids(pool)
+    job, errors = in_thread(lambda: pool.perform(SLEEP, [str(runs.path), "job", 1.0], "jid-job", None))
+    wait_for(lambda: "job-started" in runs.counts(), 10, "the job to start in its child")
+    forkserver = _parent_of(pid)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGTSTP):
+        os.kill(pid, signum)
+    os.kill(forkserver, signal.SIGTERM)
+    job.join(30)
+    assert not errors and runs.counts()["job"] == 1
+    pool.perform(SPIN, [str(runs.path), "next", 0.0], "jid-next", None)
+    assert runs.pid_of("next") == pid and pool.stats().restarts == 0
+
+
+def test_after_the_forkserver_died_a_replacement_child_still_starts(
+    make_pool: Callable[..., ProcessPool], runs: Runs
+) -> None:
+    pool = make_pool(1)
+    [pid] = child_pids(pool)
+    os.kill(_parent_of(pid), signal.SIGKILL)
+    with pytest.raises(JobTimeoutError):
+        pool.perform(SLEEP, [str(runs.path), "long", 60], "jid-long", 1)
+    pool.perform(SPIN, [str(runs.path), "next", 0.0], "jid-next", None)
+    assert runs.pid_of("next") != pid and runs.counts()["next"] == 1

@@ -116,11 +116,8 @@ class ProcessPool:
         self.cwd = cwd
         self.max_child_memory_mb = max_child_memory_mb
         self.store_url = store_url
+        self.start_method = start_method
         self._context = multiprocessing.get_context(start_method)
-        if start_method == "forkserver":
-            # Only takes effect when this call starts the forkserver (it is one per Python process);
-            # preloading is a speed-up, the child imports whatever is missing.
-            self._context.set_forkserver_preload(["sidequest.runtime.child", *self.modules])
         self._slots = [_Slot() for _ in range(size)]
         self._idle: deque[_Slot] = deque()
         self._changed = threading.Condition()
@@ -136,6 +133,10 @@ class ProcessPool:
         """
         if self._started:
             return
+        if self.start_method == "forkserver":
+            # Takes effect only if this start launches the forkserver (there is one per Python process);
+            # preloading is a speed-up: a child imports whatever the forkserver has not.
+            self._context.set_forkserver_preload(["sidequest.runtime.child", *self.modules])
         try:
             for slot in self._slots:
                 slot.child = self._new_child()
