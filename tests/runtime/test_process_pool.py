@@ -440,3 +440,23 @@ def test_after_the_forkserver_died_a_replacement_child_still_starts(
         pool.perform(SLEEP, [str(runs.path), "long", 60], "jid-long", 1)
     pool.perform(SPIN, [str(runs.path), "next", 0.0], "jid-next", None)
     assert runs.pid_of("next") != pid and runs.counts()["next"] == 1
+
+
+def test_stop_kills_a_busy_child_even_after_a_term_to_everyone_ended_the_forkserver(
+    make_pool: Callable[..., ProcessPool], runs: Runs
+) -> None:
+    pool = make_pool(1)
+    [pid] = child_pids(pool)
+    job, errors = in_thread(lambda: pool.perform(SLEEP, [str(runs.path), "job", 60], "jid-job", None))
+    wait_for(lambda: "job-started" in runs.counts(), 10, "the job to start in its child")
+    forkserver = _parent_of(pid)
+    for target in (forkserver, pid):  # what a platform's stop does to every process of the container
+        os.kill(target, signal.SIGTERM)
+    wait_for(lambda: not is_running(forkserver), 10, "the forkserver to die of the TERM")
+    assert is_running(pid), "the busy child ignored the TERM"
+
+    pool.stop(1)
+    job.join(10)
+    assert not is_running(pid)
+    assert len(errors) == 1 and isinstance(errors[0], PoolStoppedError)
+    assert "job" not in runs.counts()

@@ -6,11 +6,14 @@ come from another thread (the pool's ``stop``) and is safe to call twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import threading
 import time
 from collections.abc import Sequence
+from multiprocessing.connection import wait
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,7 @@ class PoolChild:
         finally:
             child_end.close()  # only the child holds it now, so its death reads as EOF here
         self.pid: int = self.process.pid or 0
+        self._pidfd = _open_pidfd(self.pid)
         try:
             hello = self._hello(start_timeout)
         except BaseException:
@@ -126,8 +130,9 @@ class PoolChild:
                 return
             self._dead = True
             self._sigkill()
-            self.process.join(JOIN_TIMEOUT)
+            self._wait_exit(JOIN_TIMEOUT)
             self.conn.close()
+            self._close_pidfd()
 
     def close(self, timeout: float) -> None:
         """Ask an idle child to exit (EOF on its pipe); SIGKILL it if it has not within ``timeout``."""
@@ -136,9 +141,10 @@ class PoolChild:
                 return
             self._dead = True
             self.conn.close()
-            self.process.join(timeout)
-            self._sigkill()
-            self.process.join(JOIN_TIMEOUT)
+            if not self._wait_exit(timeout):
+                self._sigkill()
+                self._wait_exit(JOIN_TIMEOUT)
+            self._close_pidfd()
 
     def is_alive(self) -> bool:
         """False once the pool killed or closed the child, or saw it die."""
@@ -189,6 +195,58 @@ class PoolChild:
         return hello
 
     def _sigkill(self) -> None:
-        # exitcode polls first: a child that already died (its pid reaped, perhaps reused) is not signalled.
-        if self.process.exitcode is None:
-            self.process.kill()
+        if self._pidfd is not None:
+            # Through the pidfd: it names this very process, so a pid the kernel reused is never hit, and
+            # it does not depend on the forkserver (which a TERM to the whole container may have ended;
+            # multiprocessing then reports every child as exited).
+            with contextlib.suppress(ProcessLookupError):  # already gone
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+        else:
+            # No pidfd (not Linux, or a kernel before 5.3): by pid, even when multiprocessing says the
+            # child exited, since it says so for every child once the forkserver is gone. A pid reused
+            # in the moment between the child's death and this call would need the pid counter to wrap.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def _wait_exit(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the child to exit; True once it has."""
+        if self._pidfd is None:
+            deadline = time.monotonic() + timeout
+            self.process.join(timeout)
+            # multiprocessing says "exited" for every child once the forkserver is gone: ask the kernel.
+            while _pid_exists(self.pid):
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.01)
+            return True
+        exited = bool(wait([self._pidfd], timeout))  # a pidfd reads ready once its process has exited
+        if exited:
+            self.process.join(JOIN_TIMEOUT)  # multiprocessing's bookkeeping: the exit code, the sentinel
+        return exited
+
+    def _close_pidfd(self) -> None:
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+
+
+def _open_pidfd(pid: int) -> int | None:
+    """A pidfd for ``pid`` (Linux 5.3 and later), or None where the system has none."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None or not hasattr(signal, "pidfd_send_signal"):
+        return None
+    try:
+        fd: int = opener(pid)
+    except OSError:  # an older kernel (ENOSYS), or the child already exited and was reaped
+        return None
+    return fd
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
