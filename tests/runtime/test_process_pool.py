@@ -460,3 +460,31 @@ def test_stop_kills_a_busy_child_even_after_a_term_to_everyone_ended_the_forkser
     assert not is_running(pid)
     assert len(errors) == 1 and isinstance(errors[0], PoolStoppedError)
     assert "job" not in runs.counts()
+
+
+CONVENTIONAL_WORKERS = """
+import os
+import sidequest
+
+
+class HelloWorker(sidequest.Worker):
+    def perform(self, path):
+        with open(path, "a") as out:
+            out.write(f"hello {os.getpid()} 0 0 0\\n")
+"""
+
+
+def test_without_modules_children_load_the_conventional_workers_package_of_cwd(
+    tmp_path: Path, runs: Runs
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "workers.py").write_text(CONVENTIONAL_WORKERS)
+    pool = ProcessPool(1, [], cwd=app)
+    pool.start()
+    try:
+        pool.perform("workers.HelloWorker", [str(runs.path)], "jid-hello", None)
+        assert runs.counts() == Counter({"hello": 1})
+        assert runs.pid_of("hello") == child_pids(pool)[0]
+    finally:
+        pool.stop(5)

@@ -19,6 +19,7 @@ past a deadline, with SIGKILL.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import threading
@@ -155,7 +156,14 @@ def _watch_parent() -> None:
     sentinel = parent.sentinel
 
     def watch() -> None:
-        wait([sentinel])
+        try:
+            wait([sentinel])
+        except BaseException:  # logged (to the parent), never silent; the child goes on unwatched
+            logging.getLogger("sidequest").exception(
+                "pool child %s cannot watch its parent; it will not notice the parent's death mid-job",
+                os.getpid(),
+            )
+            return
         os._exit(PARENT_DIED_EXIT_CODE)
 
     threading.Thread(target=watch, name="sidequest-parent-watch", daemon=True).start()
