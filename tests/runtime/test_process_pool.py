@@ -7,6 +7,7 @@ should have finished did, exactly once.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -267,6 +268,11 @@ def test_a_child_over_its_memory_limit_is_replaced_after_its_job_and_no_job_is_l
     assert runs.counts() == Counter({"small": 1, "leak": 1, "next": 1})
     assert runs.pid_of("leak") == old_pid and runs.pid_of("next") == new_pid
 
+    with pytest.raises(RemoteJobError, match="leaked and failed"):  # a failed job's child is measured too
+        pool.perform(f"{MODULE}.LeakThenRaiseWorker", [path, "leak-fail", 120], "jid-leak-fail", None)
+    assert child_pids(pool) != [new_pid] and not is_running(new_pid)
+    assert pool.stats().restarts == 2
+
 
 def test_stop_lets_a_job_finish_in_time_kills_one_that_does_not_and_leaves_no_child(
     make_pool: Callable[..., ProcessPool], runs: Runs
@@ -488,3 +494,23 @@ def test_without_modules_children_load_the_conventional_workers_package_of_cwd(
         assert runs.pid_of("hello") == child_pids(pool)[0]
     finally:
         pool.stop(5)
+
+
+def test_a_waiting_thread_interrupted_by_an_exception_never_gets_a_stale_reply_for_its_next_job(
+    make_pool: Callable[..., ProcessPool], runs: Runs
+) -> None:
+    # A thread time limit raises JobTimeoutError into the waiting thread at its next bytecode: wherever
+    # that lands, the child's unread reply must not answer the next job.
+    pool = make_pool(1)
+    path = str(runs.path)
+    job, errors = in_thread(lambda: pool.perform(SLEEP, [path, "first", 0.5], "jid-first", None))
+    wait_for(lambda: "first-started" in runs.counts(), 10, "the first job to start in its child")
+    raise_in = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    assert raise_in(ctypes.c_ulong(job.ident or 0), ctypes.py_object(JobTimeoutError)) == 1
+    job.join(10)
+    assert len(errors) == 1 and isinstance(errors[0], JobTimeoutError)
+
+    with pytest.raises(RemoteJobError, match=r"^y$"):
+        pool.perform(f"{MODULE}.RaiseWorker", [path, "value", "y"], "jid-second", None)
+    pool.perform(SPIN, [path, "third", 0.0], "jid-third", None)
+    assert runs.counts()["third"] == 1 and len(child_pids(pool)) == 1

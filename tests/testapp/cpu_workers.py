@@ -118,3 +118,12 @@ class LogWorker(sidequest.Worker):
         except LookupError:
             log.exception("handled %s", key)
         record(path, key)
+
+
+class LeakThenRaiseWorker(sidequest.Worker):
+    """Leaks like LeakWorker, then fails: a failed job's child is recycled too."""
+
+    def perform(self, path: str, key: str, megabytes: int) -> None:
+        LeakWorker.hoard.append(b"\x01" * (megabytes * 1024 * 1024))
+        record(path, key)
+        raise RuntimeError(f"leaked and failed ({key})")

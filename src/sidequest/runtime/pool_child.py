@@ -108,6 +108,11 @@ class PoolChild:
                 f"the child process {self.pid} performing the job died: {self.describe_exit()}. "
                 f"Only this job failed; the pool started a new child"
             ) from exc
+        except BaseException:
+            # Interrupted mid-exchange (an exception raised into this thread, e.g. by a thread time
+            # limit): the child's reply may be left unread and would answer the next job. Never reuse it.
+            self.kill()
+            raise
         if not reply.get("ok"):
             raise RemoteJobError(
                 str(reply.get("error_class")),

@@ -29,8 +29,9 @@ from typing import Any
 
 import orjson
 
-from sidequest.errors import ChildProcessDiedError, ConfigurationError, JobArgumentError, JobTimeoutError
+from sidequest.errors import ChildProcessDiedError, ConfigurationError, JobArgumentError
 from sidequest.runtime.pool_child import PoolChild
+from sidequest.runtime.remote_error import RemoteJobError
 
 log = logging.getLogger("sidequest")
 
@@ -227,28 +228,40 @@ class ProcessPool:
             self._changed.notify_all()
 
     def _run(self, slot: _Slot, request: bytes, time_limit: float | None) -> None:
-        if slot.child is None:  # its last replacement failed to start: try again, failing this job if not
-            child = self._new_child()
-            with self._changed:
-                slot.child = child
-                stopping = self._stopping
-            if stopping:  # stop() ran while the child started, and may have missed it
-                child.kill()
-                raise PoolStoppedError("the process pool is stopping: the job was not started")
         child = slot.child
+        if child is None or not child.is_alive():  # its last replacement failed to start, or was cut short
+            child = self._start_in(slot)
         try:
             child.run(request, time_limit)
-        except (JobTimeoutError, ChildProcessDiedError) as exc:
-            if slot.stopped and not isinstance(exc, JobTimeoutError):
+        except RemoteJobError:  # the job raised; the child is fine, unless it grew too big meanwhile
+            self._recycle_if_too_big(slot, child)
+            raise
+        except ChildProcessDiedError as exc:
+            if slot.stopped:
                 raise PoolStoppedError(
                     "the pool stopped before the job finished: its child process was killed at the "
                     "shutdown deadline (the job goes back to its queue)"
                 ) from exc
             self._replace(slot, str(exc))
             raise
-        finally:
-            if child.is_alive():
-                self._recycle_if_too_big(slot, child)
+        except BaseException as exc:  # JobTimeoutError (the child was killed), or this thread interrupted
+            if not child.is_alive():
+                self._replace(slot, repr(exc))
+            raise
+        self._recycle_if_too_big(slot, child)
+
+    def _start_in(self, slot: _Slot) -> PoolChild:
+        """Start a child in an empty slot for the job at hand; its start error is that job's error."""
+        if slot.child is not None:
+            slot.child.kill()
+        child = self._new_child()
+        with self._changed:
+            slot.child = child
+            stopping = self._stopping
+        if stopping:  # stop() ran while the child started, and may have missed it
+            child.kill()
+            raise PoolStoppedError("the process pool is stopping: the job was not started")
+        return child
 
     def _recycle_if_too_big(self, slot: _Slot, child: PoolChild) -> None:
         limit = self.max_child_memory_mb
