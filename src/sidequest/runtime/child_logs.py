@@ -10,7 +10,9 @@ context (the processor thread, the jid) apply.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -85,4 +87,7 @@ def log_in_parent(fields: dict[str, Any], pid: int) -> None:
     )
     record.msecs = (record.created - int(record.created)) * 1000
     record.process = pid  # the line says which child wrote it
-    logger.handle(record)
+    try:
+        logger.handle(record)
+    except Exception:  # an application's filter or handler that raises must not fail the job
+        traceback.print_exc(file=sys.stderr)
