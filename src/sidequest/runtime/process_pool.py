@@ -1,0 +1,307 @@
+"""A pool of pre-started child processes that perform jobs, for workers with ``isolation="process"``.
+
+The parent's processor threads call :meth:`ProcessPool.perform`; each call borrows an idle child (waiting
+while all are busy), sends it the job and blocks until the child answers. So CPU-bound Python code runs
+on every core, a job can be stopped at its ``time_limit`` (its child is killed), a child that crashes
+(segfault, ``os._exit``, the OOM killer) fails only its own job, and a child that grew past the memory
+limit is replaced before its next job. The parent keeps the store, the leases and the acks: children
+only perform.
+
+::
+
+    pool = ProcessPool(2, ["app.workers"], max_child_memory_mb=500)
+    pool.start()                         # before the process starts its threads
+    pool.perform("app.workers.Resize", [42], jid, time_limit=25)
+    pool.stop(timeout=25)
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sidequest.errors import ChildProcessDiedError, ConfigurationError, JobArgumentError
+from sidequest.runtime.pool_child import PoolChild
+from sidequest.runtime.remote_error import RemoteJobError
+
+log = logging.getLogger("sidequest")
+
+START_METHODS = ("forkserver", "spawn")
+STOP_GRACE = 5.0
+"""Seconds ``stop`` waits, after killing the children still busy at its deadline, for their callers."""
+
+
+class PoolStoppedError(ChildProcessDiedError):
+    """The pool was stopped: the job was not started, or its child was killed at the stop deadline.
+
+    At shutdown the launcher requeues such jobs; they are not failures of the job.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ChildStats:
+    """One child of the pool: its pid (0 while it is being replaced), whether it runs a job, how many
+    jobs it ran, and its resident memory in MB (None where ``/proc`` is missing)."""
+
+    pid: int
+    busy: bool
+    jobs: int
+    rss_mb: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """The pool at one moment: its size, how many children run a job, how many children were replaced
+    (time limit, crash, memory), and each child."""
+
+    size: int
+    busy: int
+    restarts: int
+    children: tuple[ChildStats, ...]
+
+
+class _Slot:
+    """A place for one child; the child in it is replaced when it dies, times out or grows too big."""
+
+    def __init__(self) -> None:
+        self.child: PoolChild | None = None
+        self.busy = False
+        self.stopped = False
+
+
+class ProcessPool:
+    """``size`` pre-started child processes performing jobs for the calling threads.
+
+    ``modules`` are the worker modules (the ``-r`` list) each child imports once, with ``cwd`` on
+    ``sys.path``, as :func:`sidequest.loader.load_workers` does. ``store_url`` is the store a job
+    enqueues to when it calls ``perform_async`` (children hold no connection until then). A child
+    whose resident memory passes ``max_child_memory_mb`` after a job is replaced before its next one.
+    ``start_method`` is ``forkserver`` (children are forked from a clean single-threaded server, never
+    from this threaded process; the worker modules are preloaded there, so a replacement starts fast)
+    or ``spawn``.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        modules: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        max_child_memory_mb: float | None = None,
+        start_method: str = "forkserver",
+        store_url: str | None = None,
+    ) -> None:
+        if size < 1:
+            raise ConfigurationError(
+                f"a process pool needs at least 1 child, not {size}: pass --process-pool 1 or more"
+            )
+        if start_method not in START_METHODS:
+            raise ConfigurationError(
+                f"unknown start method {start_method!r} for the process pool: use one of {START_METHODS}"
+            )
+        if max_child_memory_mb is not None and max_child_memory_mb <= 0:
+            raise ConfigurationError(
+                f"--max-child-memory must be a positive number of MB, not {max_child_memory_mb}"
+            )
+        self.size = size
+        self.modules = list(modules)
+        self.cwd = cwd
+        self.max_child_memory_mb = max_child_memory_mb
+        self.store_url = store_url
+        self.start_method = start_method
+        self._context = multiprocessing.get_context(start_method)
+        self._slots = [_Slot() for _ in range(size)]
+        self._idle: deque[_Slot] = deque()
+        self._changed = threading.Condition()
+        self._started = False
+        self._stopping = False
+        self._restarts = 0
+
+    def start(self) -> None:
+        """Start every child and wait until each has imported the worker modules.
+
+        Call it before the process starts threads of its own. Raises :class:`ConfigurationError` when a
+        worker module cannot be imported in a child (the children started so far are stopped).
+        """
+        if self._started:
+            return
+        if self.start_method == "forkserver":
+            # Takes effect only if this start launches the forkserver (there is one per Python process);
+            # preloading is a speed-up: a child imports whatever the forkserver has not.
+            self._context.set_forkserver_preload(["sidequest.runtime.child", *self.modules])
+        try:
+            for slot in self._slots:
+                slot.child = self._new_child()
+        except BaseException:
+            for slot in self._slots:
+                if slot.child is not None:
+                    slot.child.kill()
+                    slot.child = None
+            raise
+        with self._changed:
+            self._idle.extend(self._slots)
+            self._started = True
+
+    def perform(self, class_name: str, args: list[Any], jid: str | None, time_limit: float | None) -> None:
+        """Perform one job in a child; block the calling thread until it is done.
+
+        Returns when ``perform`` returned in the child. Raises :class:`~sidequest.runtime.remote_error.
+        RemoteJobError` when it raised there (its class, message and backtrace), :class:`JobTimeoutError`
+        when it ran past ``time_limit`` seconds, :class:`ChildProcessDiedError` when its child died, and
+        :class:`PoolStoppedError` when the pool is stopping. Children that time out or die are replaced.
+        """
+        try:
+            request = orjson.dumps({"class": class_name, "args": args, "jid": jid})
+        except TypeError as exc:
+            raise JobArgumentError(f"the job's arguments cannot be sent to a child process: {exc}") from exc
+        slot = self._borrow()
+        try:
+            self._run(slot, request, time_limit)
+        finally:
+            self._release(slot)
+
+    def stop(self, timeout: float) -> None:
+        """Let running jobs finish for up to ``timeout`` seconds, then kill their children; stop the rest.
+
+        New ``perform`` calls raise :class:`PoolStoppedError` at once. When ``stop`` returns, no child
+        of the pool is left running.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+            while any(slot.busy for slot in self._slots) and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+            busy = [slot for slot in self._slots if slot.busy]
+            for slot in busy:
+                slot.stopped = True
+        for slot in busy:
+            log.warning("process pool: killing child %s at the stop deadline", _pid(slot))
+            if slot.child is not None:
+                slot.child.signal_kill()
+        with self._changed:
+            grace = time.monotonic() + STOP_GRACE
+            while any(slot.busy for slot in self._slots) and time.monotonic() < grace:
+                self._changed.wait(grace - time.monotonic())
+        for slot in self._slots:
+            if slot.child is not None:
+                slot.child.close(1.0)
+
+    def stats(self) -> PoolStats:
+        """The pool's size, busy children, replacements so far, and each child's pid, jobs and memory."""
+        with self._changed:
+            slots = [(slot.child, slot.busy) for slot in self._slots]
+            restarts = self._restarts
+        children = tuple(
+            ChildStats(child.pid, busy, child.jobs, child.rss_mb())
+            if child is not None
+            else ChildStats(0, busy, 0, None)
+            for child, busy in slots
+        )
+        return PoolStats(self.size, sum(1 for _, busy in slots if busy), restarts, children)
+
+    def _borrow(self) -> _Slot:
+        with self._changed:
+            if not self._started:
+                raise ConfigurationError("ProcessPool.perform called before start()")
+            while not self._idle and not self._stopping:
+                self._changed.wait()
+            if self._stopping:
+                raise PoolStoppedError("the process pool is stopping: the job was not started")
+            slot = self._idle.popleft()
+            slot.busy = True
+            return slot
+
+    def _release(self, slot: _Slot) -> None:
+        with self._changed:
+            slot.busy = False
+            self._idle.append(slot)
+            self._changed.notify_all()
+
+    def _run(self, slot: _Slot, request: bytes, time_limit: float | None) -> None:
+        child = slot.child
+        if child is None or not child.is_alive():  # its last replacement failed to start, or was cut short
+            child = self._start_in(slot)
+        try:
+            child.run(request, time_limit)
+        except RemoteJobError:  # the job raised; the child is fine, unless it grew too big meanwhile
+            self._recycle_if_too_big(slot, child)
+            raise
+        except ChildProcessDiedError as exc:
+            if slot.stopped:
+                raise PoolStoppedError(
+                    "the pool stopped before the job finished: its child process was killed at the "
+                    "shutdown deadline (the job goes back to its queue)"
+                ) from exc
+            self._replace(slot, str(exc))
+            raise
+        except BaseException as exc:  # JobTimeoutError (the child was killed), or this thread interrupted
+            if not child.is_alive():
+                self._replace(slot, repr(exc))
+            raise
+        self._recycle_if_too_big(slot, child)
+
+    def _start_in(self, slot: _Slot) -> PoolChild:
+        """Start a child in an empty slot for the job at hand; its start error is that job's error."""
+        if slot.child is not None:
+            slot.child.kill()
+        child = self._new_child()
+        with self._changed:
+            slot.child = child
+            stopping = self._stopping
+        if stopping:  # stop() ran while the child started, and may have missed it
+            child.kill()
+            raise PoolStoppedError("the process pool is stopping: the job was not started")
+        return child
+
+    def _recycle_if_too_big(self, slot: _Slot, child: PoolChild) -> None:
+        limit = self.max_child_memory_mb
+        if limit is None or self._stopping:
+            return
+        rss = child.rss_mb()
+        if rss is not None and rss > limit:
+            log.warning(
+                "process pool: child %s uses %.0f MB, over --max-child-memory %g MB; replacing it",
+                child.pid,
+                rss,
+                limit,
+            )
+            child.close(1.0)
+            self._replace(slot, f"it used {rss:.0f} MB")
+
+    def _replace(self, slot: _Slot, reason: str) -> None:
+        """Put a new child in ``slot`` (the old one is killed). A child that cannot start leaves the slot
+        empty, logged: the next job in it tries again, so the pool never shrinks for good."""
+        if slot.child is not None:
+            slot.child.kill()
+            slot.child = None
+        with self._changed:
+            if self._stopping:
+                return
+            self._restarts += 1
+        try:
+            child = self._new_child()
+        except Exception:
+            log.exception("process pool: could not start a child to replace one that ended (%s)", reason)
+            return
+        with self._changed:
+            slot.child = child
+            stopping = self._stopping
+        if stopping:  # stop() ran while the child started, and may have missed it
+            child.kill()
+
+    def _new_child(self) -> PoolChild:
+        return PoolChild(self._context, self.modules, self.cwd, self.store_url)
+
+
+def _pid(slot: _Slot) -> int:
+    return slot.child.pid if slot.child is not None else 0
