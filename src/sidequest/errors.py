@@ -55,3 +55,26 @@ class JobTimeoutError(SidequestError):
 class ChildProcessDiedError(SidequestError):
     """A job with ``isolation="process"`` lost its child process (a segfault, ``os._exit``, an OOM kill).
     Only that job fails; the pool starts a new child."""
+
+
+class RemoteJobError(SidequestError):
+    """A job performed in a child process raised.
+
+    ``str(exc)`` is the child's message. ``error_class`` is the child's exception class as
+    :func:`sidequest.retry.error_class` writes it (``ValueError``, ``app.errors.PaymentDeclined``),
+    ``backtrace`` its frames as :func:`sidequest.retry.backtrace_lines` writes them (most recent first),
+    ``formatted`` the child's full ``traceback.format_exception`` text, for logs, and ``pid`` the child.
+    """
+
+    def __init__(
+        self, error_class: str, message: str, backtrace: list[str], formatted: str, pid: int
+    ) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.message = message
+        self.backtrace = backtrace
+        self.formatted = formatted
+        self.pid = pid
+
+    def __reduce__(self) -> tuple[type[RemoteJobError], tuple[str, str, list[str], str, int]]:
+        return (type(self), (self.error_class, self.message, self.backtrace, self.formatted, self.pid))

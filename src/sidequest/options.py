@@ -1,12 +1,13 @@
 """Per-worker options, the equivalent of ``sidekiq_options``, and their validation.
 
 Options travel in the job payload exactly as Sidekiq's do (``queue``, ``retry``, ``dead``, ``retry_queue``,
-``backtrace``, ``tags``), so Ruby tools read them. ``time_limit``, ``unique_for`` and ``unique_until``
-are sidequest's own and are kept by Sidekiq untouched.
+``backtrace``, ``tags``), so Ruby tools read them. ``time_limit``, ``isolation``, ``unique_for`` and
+``unique_until`` are sidequest's own and are kept by Sidekiq untouched.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -48,14 +49,25 @@ def _tags(value: Any) -> str | None:
 
 
 def _positive_number(value: Any) -> str | None:
-    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
+    if value is None or (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
+    ):
         return None
-    return "must be a number of seconds > 0, or None"
+    return "must be a finite number of seconds > 0, or None"
+
+
+def _isolation(value: Any) -> str | None:
+    if value in ISOLATIONS:
+        return None
+    return "must be 'thread' (the default: a thread of the process) or 'process' (a child process)"
 
 
 def _unique_until(value: Any) -> str | None:
     return None if value in ("success", "start") else "must be 'success' (default) or 'start'"
 
+
+ISOLATIONS = ("thread", "process")
+"""Where a job's ``perform`` runs: a thread of the process, or a pre-started child process."""
 
 VALIDATORS = {
     "queue": _queue,
@@ -67,6 +79,7 @@ VALIDATORS = {
     "time_limit": _positive_number,
     "unique_for": _positive_number,
     "unique_until": _unique_until,
+    "isolation": _isolation,
 }
 """Every option a worker or a call may set, with its check."""
 

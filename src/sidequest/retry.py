@@ -21,6 +21,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sidequest.errors import RemoteJobError
 from sidequest.job import Payload
 
 DEFAULT_MAX_RETRIES = 25
@@ -115,7 +116,10 @@ def error_message(exc: BaseException) -> str:
 
 
 def error_class(exc: BaseException) -> str:
-    """The exception's class name, qualified unless it is a builtin; never raising."""
+    """The exception's class name, qualified unless it is a builtin; never raising. A job that raised in
+    a child process (``isolation="process"``) is recorded with the child's exception class."""
+    if isinstance(exc, RemoteJobError):
+        return exc.error_class
     try:
         cls = type(exc)
         module, name = cls.__module__, cls.__qualname__
@@ -145,7 +149,11 @@ def decode_backtrace(value: Any) -> list[str]:
 
 
 def backtrace_lines(exc: BaseException, limit: int | None) -> list[str]:
-    """The exception's traceback as ``file:line:in `func'`` lines, most recent call first, like Ruby."""
+    """The exception's traceback as ``file:line:in `func'`` lines, most recent call first, like Ruby (the
+    child's frames for a job that raised in a child process)."""
+    if isinstance(exc, RemoteJobError):
+        lines = list(exc.backtrace)
+        return lines[:limit] if limit else lines
     try:
         frames = traceback.extract_tb(exc.__traceback__)
     except BaseException:  # a hostile traceback must not lose the failure itself

@@ -59,7 +59,8 @@ class Worker:
     """
 
     sidequest_options: ClassVar[dict[str, Any]] = {}
-    """Per-class options: queue, retry, dead, retry_queue, backtrace, tags, time_limit, unique_for."""
+    """Per-class options: queue, retry, dead, retry_queue, backtrace, tags, time_limit, isolation,
+    unique_for, unique_until."""
 
     jid: str | None = None
     """The id of the job being performed (None when ``perform`` is called directly)."""

@@ -62,9 +62,9 @@ def test_the_checked_options_are_a_copy_keeping_the_callers_order() -> None:
         ("backtrace", -2, "a number of lines > 0"),
         ("tags", "billing", "must be a list of str"),
         ("tags", ["ok", 1], "must be a list of str"),
-        ("time_limit", 0, "a number of seconds > 0, or None"),
-        ("time_limit", True, "a number of seconds > 0, or None"),
-        ("unique_for", -5, "a number of seconds > 0, or None"),
+        ("time_limit", 0, "a finite number of seconds > 0, or None"),
+        ("time_limit", True, "a finite number of seconds > 0, or None"),
+        ("unique_for", -5, "a finite number of seconds > 0, or None"),
         ("unique_until", "finish", "must be 'success' (default) or 'start'"),
     ],
 )
@@ -84,6 +84,6 @@ def test_an_unknown_option_is_named_with_the_full_list_of_known_ones() -> None:
         validate_options({"retries": 3}, "MyWorker.set()")
 
     assert str(raised.value) == (
-        "MyWorker.set(): unknown option 'retries'; known options are backtrace, dead, queue, retry, "
-        "retry_queue, tags, time_limit, unique_for, unique_until."
+        "MyWorker.set(): unknown option 'retries'; known options are backtrace, dead, isolation, queue, "
+        "retry, retry_queue, tags, time_limit, unique_for, unique_until."
     )

@@ -61,6 +61,41 @@ log = logging.getLogger("sidequest.run")
     show_default=True,
     help="Shutdown grace period in seconds: running jobs get this long, then are requeued.",
 )
+@click.option(
+    "--time-limit",
+    type=float,
+    default=None,
+    help="Seconds a job may run before it is stopped with JobTimeoutError and retried, for jobs "
+    "whose worker sets no time_limit. Default: no limit.",
+)
+@click.option(
+    "--process-pool",
+    type=int,
+    default=None,
+    metavar="N",
+    help='Child processes for workers with isolation="process". Default: the number of CPUs.',
+)
+@click.option(
+    "--max-child-memory",
+    type=float,
+    default=None,
+    metavar="MB",
+    help="Replace a pool child whose memory passes this after a job.",
+)
+@click.option(
+    "--max-memory",
+    type=float,
+    default=None,
+    metavar="MB",
+    help="Stop gracefully (to be replaced by -p or the platform) once this process's memory passes this.",
+)
+@click.option(
+    "--max-jobs",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Stop gracefully (to be replaced by -p or the platform) after performing N jobs.",
+)
 @click.option("--url", envvar=URL_ENV, default=DEFAULT_URL, show_default=True, help="Store URL.")
 @click.option("-g", "--tag", default="", help="Tag shown for this process in stats and dashboards.")
 @click.option(
@@ -157,6 +192,13 @@ def _build(options: dict[str, Any]) -> Launcher:
         rescue_interval=options["rescue_interval"],
         max_orphaned=options["max_orphaned"],
         scheduler_interval=options["scheduler_interval"],
+        time_limit=options["time_limit"],
+        process_pool=options["process_pool"],
+        max_child_memory_mb=options["max_child_memory"],
+        max_memory_mb=options["max_memory"],
+        max_jobs=options["max_jobs"],
+        requires=tuple(options["requires"]),
+        cwd=str(Path.cwd()),
     )
     _warn_unread_queues(registry, [spec.name for spec in specs])
     client_chain = [load_object(spec) for spec in options["client_middleware"]]
@@ -169,7 +211,7 @@ def _build(options: dict[str, Any]) -> Launcher:
         raise
     client = Client(store, client_chain)
     DEFAULT.configure(client)
-    return Launcher(store, registry, config, client=client, middleware=server_chain)
+    return Launcher(store, registry, config, client=client, middleware=server_chain, store_url=options["url"])
 
 
 def _reload(options: dict[str, Any]) -> int:

@@ -60,6 +60,24 @@ class ProcessConfig:
     prefetch: int | None = None
     """Extra jobs claimed ahead while jobs are short (< 5 ms); default: the concurrency."""
     max_retries: int = 25
+    time_limit: float | None = None
+    """Seconds a job may run before it is stopped (``--time-limit``), for jobs whose payload sets no
+    ``time_limit`` of its own; None: no limit, only a warning past the shutdown timeout."""
+    stuck_grace: float = 2.0
+    """Seconds a thread stopped at its time limit gets to unwind before its slot goes to a new thread
+    (a thread blocked in C code never sees the interrupt)."""
+    process_pool: int | None = None
+    """Child processes for ``isolation="process"`` workers (``--process-pool``); default: the CPUs."""
+    max_child_memory_mb: float | None = None
+    """A child whose RSS passes this after a job is replaced (``--max-child-memory``)."""
+    max_memory_mb: float | None = None
+    """RSS past which the process stops taking jobs and exits to be replaced (``--max-memory``)."""
+    max_jobs: int | None = None
+    """Jobs after which the process stops taking jobs and exits to be replaced (``--max-jobs``)."""
+    requires: tuple[str, ...] = ()
+    """The ``-r`` worker modules, which child processes import."""
+    cwd: str | None = None
+    """The directory the worker modules were found from (child processes import from it)."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -68,6 +86,14 @@ class ProcessConfig:
             raise ConfigurationError(f"timeout must be >= 0 seconds, got {self.timeout}")
         if not self.queues:
             raise ConfigurationError("at least one queue is needed (-q NAME)")
+        for name in ("time_limit", "max_child_memory_mb", "max_memory_mb"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value < float("inf"):
+                raise ConfigurationError(f"{name} must be a finite number > 0, got {value}")
+        for name in ("process_pool", "max_jobs"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigurationError(f"{name} must be >= 1, got {value}")
         if self.lease_ttl <= self.heartbeat_interval:
             raise ConfigurationError(
                 f"lease_ttl ({self.lease_ttl}s) must be longer than heartbeat_interval "

@@ -10,28 +10,39 @@ retried with backoff like any other.
 
 An awaitable returned by ``perform`` is awaited whichever path ran it (a coroutine function hidden
 under a decorator looks synchronous), so no job is logged "done" before its coroutine finished.
+
+Time limits: a thread job runs inside its thread's :class:`InterruptibleSpan`, which the monitor may
+interrupt with :class:`JobTimeoutError`; an ``async def perform`` runs under ``asyncio.timeout``; a job
+with ``isolation="process"`` runs in the process pool, which kills its child at the limit. The server
+middleware runs here in every case, so it sees the job and its failure the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sidequest.client import Client
 from sidequest.defaults import DEFAULT
-from sidequest.errors import MalformedJobError
+from sidequest.errors import JobTimeoutError, MalformedJobError
 from sidequest.job import Claimed, Payload
 from sidequest.middleware import ServerMiddleware, enter_server_chain
 from sidequest.registry import WorkerRegistry
 from sidequest.retry import decide, default_delay, error_class, error_message, max_retries
+from sidequest.runtime.interrupt import InterruptibleSpan
 from sidequest.runtime.logs import job_log_context
+from sidequest.runtime.monitor import enforced_limit
 from sidequest.worker import Worker
+
+if TYPE_CHECKING:
+    from sidequest.runtime.process_pool import ProcessPool
 
 log = logging.getLogger("sidequest.job")
 
@@ -61,23 +72,44 @@ class Executor:
         middleware: Sequence[ServerMiddleware] = (),
         max_retries: int = 25,
         rng: random.Random | None = None,
+        time_limit: float | None = None,
     ) -> None:
         self.registry = registry
         self.client = client
         self.middleware = list(middleware)
         self.max_retries = max_retries
         self.rng = rng or random.Random()
+        self.time_limit = time_limit
+        self.pool: ProcessPool | None = None
+        """The process pool, set by the launcher when a loaded worker has ``isolation="process"``."""
+
+    def in_child(self, payload: Payload | None) -> bool:
+        """True when the job runs in the process pool (its ``isolation`` is ``"process"``)."""
+        if payload is None or self.pool is None:
+            return False
+        isolation = payload.get("isolation")
+        if isolation is None:
+            name = payload.get("class")
+            if not isinstance(name, str) or name not in self.registry:
+                return False
+            isolation = self.registry.get(name).get_sidequest_options().get("isolation")
+        return isolation == "process"
 
     def is_async(self, claimed: Claimed) -> bool:
-        """True when the job names a loaded worker whose ``perform`` is ``async def``."""
+        """True when the job names a loaded worker whose ``perform`` is ``async def`` and runs in this
+        process (a child process runs an async perform to the end itself)."""
         payload = claimed.payload
-        if payload is None:
+        if payload is None or self.in_child(payload):
             return False
         name = payload.get("class")
         return isinstance(name, str) and name in self.registry and self.registry.get(name).is_async()
 
-    def run(self, claimed: Claimed) -> Outcome:
-        """Perform a job on the calling thread and return its outcome. Never raises."""
+    def run(self, claimed: Claimed, span: InterruptibleSpan | None = None) -> Outcome | None:
+        """Perform a job on the calling thread and return its outcome; ``span`` is where the monitor
+        may stop it at its time limit. Never raises. None only when the process pool stopped under a
+        child-process job: the launcher pushes that job back, so nothing must be recorded."""
+        from sidequest.runtime.process_pool import PoolStoppedError
+
         started = time.perf_counter()
         prepared = self._prepare(claimed)
         if isinstance(prepared, Outcome):
@@ -90,15 +122,38 @@ class Executor:
                 DEFAULT.current(self.client),
                 enter_server_chain(self.middleware, worker, payload),
             ):
-                result = worker.perform(*payload["args"])  # type: ignore[attr-defined]
-                if inspect.isawaitable(result):
-                    # An async perform under a decorator that hides it: run it to the end here, or the
-                    # coroutine would be dropped and the job logged done without having run.
-                    asyncio.run(_awaited(result))
+                if self.pool is not None and self.in_child(payload):
+                    limit = enforced_limit(payload, self.time_limit)
+                    self.pool.perform(payload["class"], payload["args"], payload.get("jid"), limit)
+                else:
+                    with span if span is not None else contextlib.nullcontext():
+                        result = worker.perform(*payload["args"])  # type: ignore[attr-defined]
+                        if inspect.isawaitable(result):
+                            # An async perform under a decorator that hides it: run it to the end
+                            # here, or the coroutine would be dropped and the job logged done unrun.
+                            asyncio.run(_awaited(result))
+        except PoolStoppedError:
+            return None
         except BaseException as exc:  # whatever a job raises is that job's failure
             return self._failure(claimed, payload, exc, worker, started)
         _log_done(payload, started)
         return Outcome(claimed, "ack")
+
+    def timed_out(self, claimed: Claimed) -> Outcome:
+        """The outcome of a job whose thread is stuck past its time limit: a failure with
+        :class:`JobTimeoutError`, through the retry policy and the worker's hooks."""
+        payload = claimed.payload
+        if payload is None:
+            return Outcome(claimed, "kill", None, time.time(), failed=True)
+        exc = JobTimeoutError(
+            "the job ran past its time_limit and its thread did not stop (blocked in C code or I/O "
+            "without a timeout); the thread was abandoned"
+        )
+        worker: Worker | None = None
+        with contextlib.suppress(BaseException):
+            worker = self.registry.get(payload["class"])()
+            worker.jid = payload.get("jid")
+        return self._failure(claimed, payload, exc, worker, time.perf_counter())
 
     async def run_async(self, claimed: Claimed, cancelled_by_us: Callable[[], bool] = bool) -> Outcome:
         """Perform a job whose ``perform`` is ``async def`` on the running event loop. Never raises,
@@ -117,7 +172,17 @@ class Executor:
             ):
                 result = worker.perform(*payload["args"])  # type: ignore[attr-defined]
                 if inspect.isawaitable(result):
-                    await result
+                    limit = enforced_limit(payload, self.time_limit)
+                    timer = asyncio.timeout(limit)
+                    try:
+                        async with timer:
+                            await result
+                    except TimeoutError as exc:
+                        if not timer.expired():
+                            raise  # the job's own TimeoutError
+                        raise JobTimeoutError(
+                            f"the job ran past its time_limit of {limit:g} s and was cancelled"
+                        ) from exc
         except asyncio.CancelledError as exc:
             if cancelled_by_us():
                 raise  # the launcher requeued the job at the shutdown deadline: record nothing

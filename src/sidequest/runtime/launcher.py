@@ -31,6 +31,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from sidequest import __version__
 from sidequest.client import Client
@@ -43,10 +44,10 @@ from sidequest.runtime.config import ProcessConfig
 from sidequest.runtime.cron import CRON_INTERVAL, CronScheduler
 from sidequest.runtime.executor import Executor
 from sidequest.runtime.fetcher import Fetcher
-from sidequest.runtime.heartbeat import Heartbeat
+from sidequest.runtime.heartbeat import Heartbeat, rss_kb
 from sidequest.runtime.host import this_process
 from sidequest.runtime.loop import ServiceLoop
-from sidequest.runtime.monitor import Monitor
+from sidequest.runtime.monitor import MONITOR_INTERVAL, Monitor
 from sidequest.runtime.processors import AsyncProcessor, ThreadProcessors
 from sidequest.runtime.queues import QueueOrder
 from sidequest.runtime.rescuer import Rescuer
@@ -55,6 +56,9 @@ from sidequest.runtime.signals import dump_threads, install
 from sidequest.runtime.tracker import Tracker
 from sidequest.runtime.unique_locks import release_at_start
 from sidequest.stores.base import Store
+
+if TYPE_CHECKING:
+    from sidequest.runtime.process_pool import ProcessPool
 
 log = logging.getLogger("sidequest")
 
@@ -90,6 +94,7 @@ class Launcher:
         client: Client | None = None,
         middleware: Sequence[ServerMiddleware] = (),
         identity: str | None = None,
+        store_url: str | None = None,
     ) -> None:
         self.store = store
         self.config = config or ProcessConfig()
@@ -100,7 +105,9 @@ class Launcher:
         self.tracker = Tracker(self.identity, cfg.concurrency, cfg.prefetch_size)
         # Innermost, so a unique_until="start" lock goes just before perform, after the user's middleware.
         chain = [*middleware, release_at_start(store)]
-        self.executor = Executor(registry, self.client, chain, cfg.max_retries)
+        self.executor = Executor(registry, self.client, chain, cfg.max_retries, time_limit=cfg.time_limit)
+        self.pool = self._process_pool(store_url or store.url)
+        self.executor.pool = self.pool
         self._exit_code = EXIT_OK
         self._fatal: PermanentStoreError | None = None
         self._state_lock = threading.Lock()
@@ -152,7 +159,7 @@ class Launcher:
             facts=host,
             settle_first=True,
         )
-        self.monitor = Monitor(self.tracker, cfg.timeout)
+        self.monitor = Monitor(self.tracker, cfg.timeout, cfg.time_limit, cfg.stuck_grace, self._on_stuck)
         fatal = self._on_fatal
         self._loops = [
             ServiceLoop(
@@ -166,7 +173,7 @@ class Launcher:
             ServiceLoop(
                 self.rescuer, cfg.rescue_interval, initial_delay=min(1.0, cfg.rescue_interval), on_fatal=fatal
             ),
-            ServiceLoop(self.monitor, 1.0, jitter=0.0, on_fatal=fatal),
+            ServiceLoop(self.monitor, MONITOR_INTERVAL, jitter=0.0, on_fatal=fatal),
         ]
         # Only processes whose workers registered periodic entries run the cron loop.
         self.cron = CronScheduler(store, self.client, registry.periodic_entries())
@@ -192,6 +199,8 @@ class Launcher:
             len(self.registry),
         )
         self._warn_about_store()
+        if self.pool is not None:
+            self.pool.start()  # before any thread: the children are forked from a clean server
         self._first_beat()
         if self._stop_requested.is_set():
             return
@@ -331,6 +340,8 @@ class Launcher:
             if self.async_processor is not None:
                 self.async_processor.cancel_all()
             self._requeue(leftover)
+        if self.pool is not None:  # children still busy are killed; their jobs were pushed back above
+            self.pool.stop(left())
         self.threads.stop()
         self.acker.stop(timeout=min(2.0, left()))
         self._loops[0].stop(timeout=min(1.0, left()))
@@ -381,8 +392,52 @@ class Launcher:
             dead.extend(loop.dead_threads())
         return dead
 
+    def _process_pool(self, store_url: str) -> ProcessPool | None:
+        """A pool of child processes when a loaded worker asks for ``isolation="process"``."""
+        if not any(worker.get_sidequest_options().get("isolation") == "process" for worker in self.registry):
+            return None
+        from pathlib import Path
+
+        from sidequest.runtime.process_pool import ProcessPool
+
+        cfg = self.config
+        return ProcessPool(
+            cfg.process_pool or os.cpu_count() or 1,
+            cfg.requires,
+            cwd=Path(cfg.cwd) if cfg.cwd else None,
+            max_child_memory_mb=cfg.max_child_memory_mb,
+            store_url=store_url,
+        )
+
+    def _on_stuck(self, job: Claimed) -> None:
+        """A thread is stuck past its job's time limit: fail the job now, give the slot a new thread."""
+        outcome = self.executor.timed_out(job)
+        if self.tracker.abandon(job):
+            self.threads.replace_stuck()
+            self.acker.submit(outcome)
+
+    def _recycle_due(self) -> str | None:
+        """Why this process should stop and be replaced (``--max-memory``, ``--max-jobs``), or None."""
+        cfg = self.config
+        if cfg.max_jobs is not None and self.tracker.total_processed >= cfg.max_jobs:
+            return f"it performed {self.tracker.total_processed} jobs (--max-jobs {cfg.max_jobs})"
+        if cfg.max_memory_mb is not None:
+            rss_mb = rss_kb() / 1024
+            if rss_mb > cfg.max_memory_mb:
+                return f"its memory reached {rss_mb:.0f} MB (--max-memory {cfg.max_memory_mb:g})"
+        return None
+
     def _watch(self) -> bool:
-        """True (and logged at CRITICAL) when a thread died: the process must stop and be replaced."""
+        """True when the process must stop: a thread died (logged at CRITICAL; exit non-zero), or it is
+        due to be recycled (``--max-memory``, ``--max-jobs``: a clean stop, exit 0, to be replaced)."""
+        recycle = self._recycle_due()
+        if recycle is not None and not self._stop_requested.is_set():
+            log.warning(
+                "recycling: %s; stopping gracefully (running jobs finish or go back to their queues) "
+                "so that the supervisor (-p) or the platform starts a fresh process",
+                recycle,
+            )
+            return True
         dead = self.dead_threads()
         if not dead or self._stop_requested.is_set():
             return False

@@ -17,6 +17,7 @@ from concurrent.futures import Future
 
 from sidequest.job import Claimed
 from sidequest.runtime.executor import Executor, Outcome
+from sidequest.runtime.interrupt import InterruptibleSpan
 from sidequest.runtime.tracker import Tracker
 
 log = logging.getLogger("sidequest")
@@ -44,14 +45,25 @@ class ThreadProcessors:
         self.sink = sink
         self._work: queue.SimpleQueue[Claimed | None] = queue.SimpleQueue()
         self._stopping = False
-        self._threads = [
-            threading.Thread(target=self._loop, name=f"sidequest-processor-{n}", daemon=True)
-            for n in range(concurrency)
-        ]
+        self._lock = threading.Lock()
+        self._retired: set[str] = set()
+        self._threads = [self._thread(n) for n in range(concurrency)]
+
+    def _thread(self, number: int) -> threading.Thread:
+        return threading.Thread(target=self._loop, name=f"sidequest-processor-{number}", daemon=True)
 
     def start(self) -> None:
         """Start the threads."""
         for thread in self._threads:
+            thread.start()
+
+    def replace_stuck(self) -> None:
+        """Start one more thread, for the slot of a thread stuck past a job's time limit (that thread
+        retires if its job ever returns), so the pool keeps its size."""
+        with self._lock:
+            thread = self._thread(len(self._threads))
+            self._threads.append(thread)
+        if not self._stopping:
             thread.start()
 
     def submit(self, job: Claimed) -> None:
@@ -72,27 +84,43 @@ class ThreadProcessors:
     def stop(self) -> None:
         """Ask every thread to exit after its current job (threads stuck in a job are abandoned)."""
         self._stopping = True
-        for _ in self._threads:
+        with self._lock:
+            count = len(self._threads)
+        for _ in range(count):
             self._work.put(None)
 
     def dead_threads(self) -> list[str]:
         """Names of started threads that ended without being asked to stop (a defect)."""
         if self._stopping:
             return []
-        return [t.name for t in self._threads if t.ident is not None and not t.is_alive()]
+        with self._lock:
+            threads = list(self._threads)
+        return [
+            t.name
+            for t in threads
+            if t.ident is not None and not t.is_alive() and t.name not in self._retired
+        ]
 
     def _loop(self) -> None:
         tid = thread_id()
+        span = InterruptibleSpan()
         while True:
             job = self._work.get()
             if job is None:
                 return
-            self.tracker.start_running(job, tid)
+            self.tracker.start_running(job, tid, span)
             try:
-                outcome = self.executor.run(job)
+                outcome = self.executor.run(job, span)
             except BaseException as exc:  # the executor catches job errors: a sidequest bug
                 outcome = self.executor.crashed(job, exc)
-            self.tracker.finish_running(job, outcome.failed)
+            if outcome is None:  # the process pool stopped under it: the launcher requeues the job
+                self.tracker.release_slot(job)
+                continue
+            if not self.tracker.finish_running(job, outcome.failed):
+                # Abandoned at its time limit: its failure is recorded and a new thread has this slot.
+                log.warning("a thread stuck past a job's time limit got free; it retires")
+                self._retired.add(threading.current_thread().name)
+                return
             self.sink(outcome)
 
 

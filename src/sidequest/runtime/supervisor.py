@@ -13,9 +13,10 @@ Two failure modes shape the code:
   lock: a handler that takes that lock deadlocks the supervisor for good. So the handler only records the
   signal (``SimpleQueue.put`` is reentrant) and the main loop acts on it.
 * A child that cannot start (a bad ``-r``, a bad URL, a wrong password) would be restarted forever, each
-  time printing its error once more. After :data:`START_FAILURES` exits in a row within
+  time printing its error once more. After :data:`START_FAILURES` failed exits in a row within
   :data:`START_WINDOW` seconds of starting, the supervisor stops every child and exits with that child's
-  exit code: the child's own ``Error:`` line, printed just above, says what to fix.
+  exit code: the child's own ``Error:`` line, printed just above, says what to fix. A child that exits 0
+  (recycled by ``--max-memory`` or ``--max-jobs``, or stopped remotely) is replaced however soon.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class Supervisor:
                 if time.monotonic() - started >= START_WINDOW:
                     self._start_failures = 0  # one child survived its start: the setup is sound
                 continue
-            if time.monotonic() - started < START_WINDOW:
+            if code != 0 and time.monotonic() - started < START_WINDOW:
                 self._start_failures += 1
                 if self._start_failures >= START_FAILURES:
                     log.error(

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sidequest.job import Claimed, WorkInfo
+from sidequest.runtime.interrupt import InterruptibleSpan
 
 PREFETCH_BELOW = 0.005
 """Seconds: jobs that typically run shorter than this get a prefetch buffer."""
@@ -23,6 +24,12 @@ class Running:
     thread_id: str
     started: float
     over_limit_logged: bool = False
+    span: InterruptibleSpan | None = None
+    """Where the time-limit monitor interrupts a thread job (None: an async or child-process job)."""
+    started_monotonic: float = field(default_factory=time.monotonic)
+    stopped_at: float | None = None
+    """Monotonic time the monitor interrupted the job at its time limit."""
+    abandoned: bool = False
 
 
 class Tracker:
@@ -40,6 +47,8 @@ class Tracker:
         self._slotted: set[int] = set()
         self._processed = 0
         self._failed = 0
+        self._total = 0
+        self._abandoned: set[int] = set()
 
     # -- capacity: a slot is taken when a job is claimed, freed when its perform returns ---------
 
@@ -72,23 +81,52 @@ class Tracker:
                 self._held[id(job)] = job
                 self._slotted.add(id(job))
 
-    def start_running(self, job: Claimed, thread_id: str) -> None:
-        """A processor started performing ``job``."""
+    def start_running(self, job: Claimed, thread_id: str, span: InterruptibleSpan | None = None) -> None:
+        """A processor started performing ``job`` (``span``: where a thread job may be interrupted)."""
         with self._lock:
-            self._running[id(job)] = Running(job, thread_id, time.time())
+            self._running[id(job)] = Running(job, thread_id, time.time(), span=span)
 
-    def finish_running(self, job: Claimed, failed: bool) -> None:
-        """``job``'s perform returned or raised: free its slot and count it (the store is not told yet)."""
+    def finish_running(self, job: Claimed, failed: bool) -> bool:
+        """``job``'s perform returned or raised: free its slot and count it (the store is not told yet).
+
+        False when the job was :meth:`abandon`-ed meanwhile: its outcome is recorded already, and the
+        caller (a thread that was stuck past the job's time limit) must drop its own and retire."""
         with self._changed:
+            if id(job) in self._abandoned:
+                self._abandoned.discard(id(job))
+                return False
             run = self._running.pop(id(job), None)
             if run is not None:
                 took = time.time() - run.started
                 self._typical_run += (took - self._typical_run) * 0.05  # moving average over ~20 jobs
             self._slotted.discard(id(job))
-            self._processed += 1
-            if failed:
-                self._failed += 1
+            self._count(failed)
             self._changed.notify_all()
+        return True
+
+    def abandon(self, job: Claimed) -> bool:
+        """Give up on a job whose thread is stuck past its time limit: free its slot and count it as
+        failed now; the thread's own finish comes later and is dropped. False if it finished already."""
+        with self._changed:
+            if self._running.pop(id(job), None) is None:
+                return False
+            self._abandoned.add(id(job))
+            self._slotted.discard(id(job))
+            self._count(failed=True)
+            self._changed.notify_all()
+        return True
+
+    def _count(self, failed: bool) -> None:
+        self._processed += 1
+        self._total += 1
+        if failed:
+            self._failed += 1
+
+    @property
+    def total_processed(self) -> int:
+        """Jobs performed since the process started (``--max-jobs`` counts these)."""
+        with self._lock:
+            return self._total
 
     def release_slot(self, job: Claimed) -> None:
         """Free a slot taken by a job that will not be performed here (requeued at shutdown)."""

@@ -24,7 +24,7 @@ from sidequest.errors import ConfigurationError, SidequestError
 from sidequest.job import Claimed, NewJob, Payload
 from sidequest.middleware import ClientMiddleware, ServerMiddleware
 from sidequest.registry import WorkerRegistry
-from sidequest.runtime.executor import Executor
+from sidequest.runtime.executor import Executor, Outcome
 from sidequest.serializer import dumps, loads
 from sidequest.stores.base import Store
 from sidequest.worker import Worker
@@ -130,11 +130,12 @@ class StorelessClient(Client):
         # The executor turns every failure into an Outcome; the outermost middleware keeps the
         # exception itself so a test sees the real error and its traceback.
         executor = Executor(registry, self, [catch, *self.server_middleware])
+        outcome: Outcome | None
         if executor.is_async(claimed):
             outcome = await_from_sync(executor.run_async(claimed))
         else:
-            outcome = executor.run(claimed)
-        if not outcome.failed:
+            outcome = executor.run(claimed)  # never None: no process pool here
+        if outcome is None or not outcome.failed:
             return
         if raised:
             raise raised[0]
