@@ -78,7 +78,8 @@ def _owner() -> tuple[int, int] | None:
 class PostgresServer:
     """A PostgreSQL cluster of our own: ``start``, ``restart_immediately`` (a crash), ``stop``."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         self.pg_ctl = find_pg_binary("pg_ctl")
         self.initdb = find_pg_binary("initdb")
         self.root = Path(tempfile.mkdtemp(prefix="sq-pg-"))
@@ -120,7 +121,8 @@ class PostgresServer:
         return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{database}"
 
     def _options(self) -> str:
-        settings = " ".join(f"-c {setting}" for setting in SERVER_SETTINGS)
+        chosen = [s for s in SERVER_SETTINGS if not (self.durable and s.startswith("synchronous_commit"))]
+        settings = " ".join(f"-c {setting}" for setting in chosen)
         where = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root}"
         return f"{where} {settings}"
 
@@ -176,6 +178,15 @@ class PostgresServer:
 
         with psycopg.connect(self.url(database), autocommit=True) as conn:
             conn.execute(sql)
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown), keeping its files, for a test that starts it again."""
+        subprocess.run(
+            _as_postgres([self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+            check=True,
+            cwd=self.root,
+            stdout=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         """Stop the server and delete its files."""

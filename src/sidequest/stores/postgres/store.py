@@ -220,6 +220,12 @@ class PostgresStore(Store):
             if self._closed:
                 return []
 
+    @property
+    def listening(self) -> bool:
+        """True while this store's LISTEN connection is up (it opens with the first idle claim)."""
+        listener = self._listener
+        return listener is not None and listener.healthy
+
     def _poll_interval(self) -> float:
         if not self.options.notify:
             return self.options.poll
