@@ -115,9 +115,10 @@ def _bind(store: Store, conn: object) -> Binding:
 
 def _bind_postgres(store: Any, conn: object) -> Binding:
     from sidequest.stores.postgres import app_connection
+    from sidequest.stores.postgres.store import STORE_ID
 
     execute, kind = app_connection.runner_for(conn)
-    app_connection.verify(execute, store.schema, store.store_id, kind, store.safe_url)
+    app_connection.verify(execute, store.schema, store.store_id, STORE_ID, kind, store.safe_url)
 
     def push(jobs: Sequence[NewJob]) -> None:
         if jobs:

@@ -77,7 +77,7 @@ def _sqlalchemy_driver_connection(conn: Any) -> Any:
     return conn.connection.driver_connection
 
 
-def verify(execute: Execute, schema: str, store_id: str, kind: str, shown: str) -> None:
+def verify(execute: Execute, schema: str, store_id: str, store_id_sql: str, kind: str, shown: str) -> None:
     """Check that the application's connection reaches this very store (same database and schema),
     without an error that would abort the application's transaction: ``to_regclass`` first."""
     table = f'"{schema}".store_info'
@@ -89,7 +89,7 @@ def verify(execute: Execute, schema: str, store_id: str, kind: str, shown: str) 
             f"schema {schema!r} does not exist; the store is {shown}. Pass a connection to the store's "
             "database (or configure sidequest with this database's URL)"
         )
-    rows = execute(f'SELECT id FROM "{schema}".store_info LIMIT 1', {})
+    rows = execute(store_id_sql.format(s=f'"{schema}"'), {})
     if not rows or rows[0][0] != store_id:
         raise ConfigurationError(
             f"sidequest.transaction(): this {kind} reaches another sidequest store than {shown} "

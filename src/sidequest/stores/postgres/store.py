@@ -51,6 +51,13 @@ Conn = psycopg.Connection[Any]
 
 SETTINGS = "SELECT name, setting FROM pg_settings WHERE name IN ('server_version_num', 'synchronous_commit')"
 
+STORE_ID = """
+    SELECT (SELECT id FROM {s}.store_info LIMIT 1) || '/' || d.oid::text || '/' || d.datname
+    FROM pg_database AS d WHERE d.datname = current_database()
+"""
+"""What names this store: the id its migration drew, and the database's oid and name (a copy of the
+database made with CREATE DATABASE ... TEMPLATE, or restored elsewhere, has the same drawn id)."""
+
 FAST_POLL = 0.1
 """How often an idle claim polls while the LISTEN connection is down."""
 
@@ -74,7 +81,7 @@ class PostgresStore(Store):
             psycopg.connect(self.options.conninfo, autocommit=True, connect_timeout=10) as conn,
         ):
             migrate(conn, self.schema)
-            row = conn.execute(f"SELECT id FROM {self.s}.store_info LIMIT 1").fetchone()
+            row = conn.execute(STORE_ID.format(s=self.s)).fetchone()
             self.store_id = str(row[0]) if row else ""
             settings = conn.execute(SETTINGS).fetchall()
             self._server_settings: dict[str, str] = {str(name): str(value) for name, value in settings}
