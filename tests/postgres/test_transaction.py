@@ -210,9 +210,11 @@ def test_sqlite_a_sqlite3_connection_to_the_store_file_commits_and_rolls_back_wi
     assert [entry.payload["args"][1] for entry in store.list_queue("default") if entry.payload] == ["kept"]
     assert store.counts().scheduled == 1
     other = sqlite3.connect(tmp_path / "other.db")
-    with pytest.raises(ConfigurationError, match="not the store's file"):
-        with sidequest.transaction(other, client=client):
-            pass
+    with (
+        pytest.raises(ConfigurationError, match="not the store's file"),
+        sidequest.transaction(other, client=client),
+    ):
+        pass
     conn.close()
     other.close()
     store.close()
@@ -224,28 +226,36 @@ def test_a_connection_to_another_database_is_refused_at_the_with(
     elsewhere = pg_databases.fresh()  # a database of its own, with a sidequest store of its own
     plain = pg_databases.server.url("postgres")  # no sidequest schema at all
     with psycopg.connect(elsewhere) as conn:
-        with pytest.raises(ConfigurationError, match="another sidequest store"):
-            with sidequest.transaction(conn):
-                pass
+        with pytest.raises(ConfigurationError, match="another sidequest store"), sidequest.transaction(conn):
+            pass
         # The check never broke the application's transaction.
         assert conn.execute("SELECT 1").fetchone() == (1,)
-    with psycopg.connect(plain) as conn, pytest.raises(ConfigurationError, match="does not exist"):
-        with sidequest.transaction(conn):
-            pass
+    with (
+        psycopg.connect(plain) as conn,
+        pytest.raises(ConfigurationError, match="does not exist"),
+        sidequest.transaction(conn),
+    ):
+        pass
 
 
 def test_an_unsupported_object_or_store_is_refused_at_the_with(
     postgres_url: str, store: Store, client: Client, tmp_path: Path
 ) -> None:
-    with pytest.raises(ConfigurationError, match="psycopg 3 connection, a SQLAlchemy"):
-        with sidequest.transaction(object()):
-            pass
+    with (
+        pytest.raises(ConfigurationError, match="psycopg 3 connection, a SQLAlchemy Connection"),
+        sidequest.transaction(object()),
+    ):
+        pass
     sqlite_client = Client(open_store(f"sqlite:///{tmp_path / 'jobs.db'}"))
     with psycopg.connect(postgres_url) as conn:
-        with pytest.raises(ConfigurationError, match="sqlite3.Connection"):
-            with sidequest.transaction(conn, client=sqlite_client):
-                pass
-        with sidequest.transaction(conn):
-            with pytest.raises(ConfigurationError, match="could not commit with the transaction"):
-                sqlite_client.enqueue(ActionWorker, ["ok", 1])
+        with (
+            pytest.raises(ConfigurationError, match=r"sqlite3\.Connection"),
+            sidequest.transaction(conn, client=sqlite_client),
+        ):
+            pass
+        with (
+            sidequest.transaction(conn),
+            pytest.raises(ConfigurationError, match="could not commit with the transaction"),
+        ):
+            sqlite_client.enqueue(ActionWorker, ["ok", 1])
     sqlite_client.close()
