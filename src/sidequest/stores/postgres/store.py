@@ -17,6 +17,7 @@ pushes and by the LISTEN thread (one connection per store object), and poll as a
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -48,6 +49,8 @@ from sidequest.stores.postgres.notify import Listener, Wakeups, channel_name
 from sidequest.stores.postgres.schema import migrate, quoted
 
 Conn = psycopg.Connection[Any]
+
+log = logging.getLogger("sidequest.stores.postgres")
 
 SETTINGS = "SELECT name, setting FROM pg_settings WHERE name IN ('server_version_num', 'synchronous_commit')"
 
@@ -108,14 +111,33 @@ class PostgresStore(Store):
     @contextmanager
     def _conn(self) -> Iterator[Conn]:
         """One pooled autocommit connection: every statement is a transaction of its own."""
-        with translated(self.safe_url), self._current_pool().connection() as conn:
+        with translated(self.safe_url), self._checked(), self._current_pool().connection() as conn:
             yield conn
 
     @contextmanager
     def _tx(self) -> Iterator[Conn]:
         """One read-committed transaction on a pooled connection."""
-        with translated(self.safe_url), self._current_pool().connection() as conn, conn.transaction():
+        with (
+            translated(self.safe_url),
+            self._checked(),
+            self._current_pool().connection() as conn,
+            conn.transaction(),
+        ):
             yield conn
+
+    @contextmanager
+    def _checked(self) -> Iterator[None]:
+        """After a connection broke (a server restart kills every session at once), check the pool's
+        idle connections too, so the one failed call is the only one, not one per pooled connection."""
+        try:
+            yield
+        except psycopg.OperationalError:
+            if not self._closed and os.getpid() == self._pid:
+                try:
+                    self._pool.check()
+                except Exception as exc:  # the server may still be down: the next call will say so
+                    log.debug("pool check after a broken connection failed: %s", exc)
+            raise
 
     @contextmanager
     def _read(self) -> Iterator[Conn]:
