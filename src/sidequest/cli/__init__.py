@@ -17,6 +17,9 @@ def _register() -> None:
     from sidequest.cli import run as run_module
 
     main.add_command(run_module.run)
+    from sidequest.cli.migrate_command import migrate
+
+    main.add_command(migrate)
     try:
         from sidequest.cli import admin_commands
     except ImportError:  # pragma: no cover - while the admin commands are being written
