@@ -5,12 +5,15 @@ find jobs by polling."""
 from __future__ import annotations
 
 import threading
+import time
 
 import psycopg
 
 from contract.support import process_info
+from pg_servers import PostgresServer
 from processes import wait_for
 from sidequest.client import Client
+from sidequest.errors import StoreError
 from sidequest.job import Claimed
 from sidequest.stores import open_store
 from sidequest.stores.base import Heartbeat
@@ -88,3 +91,37 @@ def test_with_notify_off_nothing_is_sent_and_idle_claims_poll(postgres_url: str)
     claimer.close()
     pusher.close()
     listener.close()
+
+
+def test_the_listen_connection_comes_back_by_itself_after_the_server_restarts(own_pg: PostgresServer) -> None:
+    # poll=60: after the restart, only a LISTEN that came back can hand the idle claim its job in time.
+    claimer = PostgresStore(own_pg.url() + "?poll=60")
+    pusher = open_store(own_pg.url())
+    claimer.beat(Heartbeat(process_info("host:1:claimer")))
+    assert claimer.claim(["default"], 1, "host:1:claimer", 0.2) == []
+    assert claimer.listening
+    own_pg.restart_immediately()
+    wait_for(lambda: claimer.listening, 30, "LISTEN to come back")
+    got: list[Claimed] = []
+
+    def claim_until_found() -> None:
+        deadline = time.monotonic() + 30
+        while not got and time.monotonic() < deadline:
+            try:
+                got.extend(claimer.claim(["default"], 5, "host:1:claimer", 25))
+            except StoreError:  # connections pooled before the restart are found broken once
+                continue
+
+    waiting = threading.Thread(target=claim_until_found)
+    waiting.start()
+    jid = None
+    for _ in range(5):
+        try:
+            jid = Client(pusher).enqueue(NoopWorker, [7])
+            break
+        except StoreError:
+            continue
+    waiting.join(40)
+    assert [job.jid for job in got] == [jid]
+    claimer.close()
+    pusher.close()
