@@ -167,23 +167,17 @@ def to_front(
         return []
     positions = [row[0] for row in conn.execute(moves.FRONT_POSITIONS.format(s=s), {"count": len(held)})]
     positions.reverse()  # the lowest (latest handed out) goes to the first job
-    moved: list[str] = []
-    by_owner: dict[str, list[int]] = {}
-    for index, owner in enumerate(owner_of):
-        by_owner.setdefault(owner, []).append(index)
-    for owner, indexes in by_owner.items():
-        rows = conn.execute(
-            moves.TO_FRONT.format(s=s),
-            {
-                "owner": owner,
-                "ids": [held[i][0] for i in indexes],
-                "claims": [held[i][1] for i in indexes],
-                "positions": [positions[i] for i in indexes],
-                "payloads": [held[i][2] for i in indexes],
-            },
-        ).fetchall()
-        moved.extend(row[0] for row in rows)
-    return moved
+    rows = conn.execute(
+        moves.TO_FRONT.format(s=s),
+        {
+            "owners": list(owner_of),
+            "ids": [row[0] for row in held],
+            "claims": [row[1] for row in held],
+            "positions": positions,
+            "payloads": [row[2] for row in held],
+        },
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def rescue_orphans(

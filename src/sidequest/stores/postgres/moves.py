@@ -69,11 +69,16 @@ OWNED = """
 
 # Matches a job only while the claim that handed it out still holds it: same row, same claim, same
 # owner, still running. Every finishing statement uses it.
-HELD = "jobs.id = held.id AND jobs.claims = held.claims AND jobs.owner = %(owner)s AND jobs.state = 'running'"
+# The owner comes from the ``held`` rows, not a constant: with a constant the planner may walk
+# jobs_running for that owner, whose entries for acked rows stay dead until vacuum, and every ack of a
+# long drain would read them all; joined this way, each row is found by its primary key.
+HELD = (
+    "jobs.id = held.id AND jobs.claims = held.claims AND jobs.owner = held.owner AND jobs.state = 'running'"
+)
 
 ACK = f"""
     DELETE FROM {{s}}.jobs AS jobs
-    USING unnest(%(ids)s::bigint[], %(claims)s::integer[]) AS held(id, claims)
+    USING unnest(%(ids)s::bigint[], %(claims)s::integer[], %(owners)s::text[]) AS held(id, claims, owner)
     WHERE {HELD}
 """
 
@@ -81,7 +86,7 @@ TO_RETRY = f"""
     UPDATE {{s}}.jobs AS jobs
     SET state = 'retry', queue = %(queue)s, payload = %(payload)s, score = %(at)s,
         owner = NULL, claimed_at = NULL, position = NULL
-    FROM (SELECT %(id)s::bigint AS id, %(claims)s::integer AS claims) AS held
+    FROM (SELECT %(id)s::bigint AS id, %(claims)s::integer AS claims, %(owner)s::text AS owner) AS held
     WHERE {HELD}
 """
 
@@ -89,7 +94,7 @@ TO_DEAD = f"""
     UPDATE {{s}}.jobs AS jobs
     SET state = 'dead', queue = %(queue)s, payload = coalesce(%(payload)s, jobs.payload), score = %(at)s,
         owner = NULL, claimed_at = NULL, position = NULL
-    FROM (SELECT %(id)s::bigint AS id, %(claims)s::integer AS claims) AS held
+    FROM (SELECT %(id)s::bigint AS id, %(claims)s::integer AS claims, %(owner)s::text AS owner) AS held
     WHERE {HELD}
 """
 
@@ -102,8 +107,10 @@ TO_FRONT = f"""
     UPDATE {{s}}.jobs AS jobs
     SET state = 'enqueued', payload = coalesce(held.payload, jobs.payload), position = held.position,
         owner = NULL, claimed_at = NULL
-    FROM unnest(%(ids)s::bigint[], %(claims)s::integer[], %(positions)s::bigint[], %(payloads)s::text[])
-        AS held(id, claims, position, payload)
+    FROM unnest(
+        %(ids)s::bigint[], %(claims)s::integer[], %(owners)s::text[],
+        %(positions)s::bigint[], %(payloads)s::text[]
+    ) AS held(id, claims, owner, position, payload)
     WHERE {HELD}
     RETURNING jobs.queue
 """

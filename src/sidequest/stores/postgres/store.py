@@ -297,7 +297,7 @@ class PostgresStore(Store):
         if not jobs:
             return 0
         params = {
-            "owner": owner,
+            "owners": [owner] * len(jobs),
             "ids": [job.token[0] for job in jobs],
             "claims": [job.token[1] for job in jobs],
         }
