@@ -163,7 +163,7 @@ def explain(url: str, schema: str, waiting: int) -> dict[str, str]:
         conn.execute(
             f"""
             INSERT INTO {s}.jobs (queue, state, payload, score)
-            SELECT 'default', 'scheduled', '{{"class":"PgNoopWorker","args":[0]}}', 4e9 + n
+            SELECT 'default', 'scheduled', '{{"class":"PgNoopWorker","args":[0]}}', 1e9 + n
             FROM generate_series(1, %s) AS n
             """,
             (waiting // 10,),
@@ -172,17 +172,26 @@ def explain(url: str, schema: str, waiting: int) -> dict[str, str]:
         conn.execute(f"ANALYZE {s}.jobs")
         conn.commit()
         owner = "bench:1:explain"
+        claimed = conn.execute(
+            moves.CLAIM.format(s=s), {"owner": owner, "queue": "default", "limit": 20}
+        ).fetchall()
+        conn.commit()
         statements: dict[str, tuple[str, dict[str, Any]]] = {
             "claim": (moves.CLAIM.format(s=s), {"owner": owner, "queue": "default", "limit": 20}),
             "ack": (
                 moves.ACK.format(s=s),
-                {"owners": [owner] * 20, "ids": list(range(1, 21)), "claims": [1] * 20},
+                {
+                    "owners": [owner] * 20,
+                    "states": ["running"] * 20,
+                    "ids": [row[0] for row in claimed],
+                    "claims": [row[1] for row in claimed],
+                },
             ),
             "promote": (
                 maintenance.DUE.format(s=s),
                 {"state": "scheduled", "now": time.time(), "limit": 1000},
             ),
-            "rescue": (maintenance.ORPHANS.format(s=s), {"exclude": owner}),
+            "rescue": (maintenance.ORPHANS.format(s=s), {"exclude": None}),
             "list_queue": (
                 f"SELECT id, payload FROM {s}.jobs WHERE state = 'enqueued' AND queue = %(queue)s "
                 "ORDER BY position LIMIT 25 OFFSET 0",
@@ -217,13 +226,15 @@ def run_sidequest(base: str, args: argparse.Namespace) -> dict[str, Any]:
     url = store_url(base, schema)
     open_store(url).close()
     results["plans"] = explain(url, schema, args.waiting)
-    # The drain again, on top of the 1,000,000 waiting in another queue... of the same table.
+    # The drain again, on top of the 1,000,000 waiting in another queue of the same table.
     import psycopg
 
     from sidequest.stores.postgres.connection import parse_url
 
     with psycopg.connect(parse_url(url).conninfo, autocommit=True) as conn:
-        conn.execute(f"UPDATE \"{schema}\".jobs SET queue = 'backlog' WHERE queue = 'default'")
+        conn.execute(f"UPDATE \"{schema}\".jobs SET queue = 'backlog' WHERE state = 'enqueued'")
+        # The due jobs EXPLAIN promoted would be promoted by the draining process: move them far out.
+        conn.execute(f"UPDATE \"{schema}\".jobs SET score = score + 4e9 WHERE state = 'scheduled'")
         conn.execute(f'VACUUM ANALYZE "{schema}".jobs')
     bulk(url, args.backlog_drain)
     results["drain with backlog"] = (args.backlog_drain, drain(url, schema, args.concurrency))
@@ -262,7 +273,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=2_000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--waiting", type=int, default=1_000_000)
-    parser.add_argument("--backlog-drain", type=int, default=20_000)
+    parser.add_argument("--backlog-drain", type=int, default=100_000)
     parser.add_argument("--systems", default="sidequest")
     parser.add_argument("--url", help="a PostgreSQL to use instead of a private one")
     args = parser.parse_args()

@@ -171,6 +171,7 @@ def to_front(
         moves.TO_FRONT.format(s=s),
         {
             "owners": list(owner_of),
+            "states": ["running"] * len(held),
             "ids": [row[0] for row in held],
             "claims": [row[1] for row in held],
             "positions": positions,

@@ -298,6 +298,7 @@ class PostgresStore(Store):
             return 0
         params = {
             "owners": [owner] * len(jobs),
+            "states": ["running"] * len(jobs),
             "ids": [job.token[0] for job in jobs],
             "claims": [job.token[1] for job in jobs],
         }
