@@ -259,3 +259,34 @@ def test_an_unsupported_object_or_store_is_refused_at_the_with(
         ):
             sqlite_client.enqueue(ActionWorker, ["ok", 1])
     sqlite_client.close()
+
+
+def test_psycopg2_the_driver_under_older_django_and_sqlalchemy_commits_and_rolls_back_with_its_jobs(
+    postgres_url: str, store: Store, client: Client, listener: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    import psycopg2  # in the dev extra (psycopg2-binary): never skipped
+    conn = psycopg2.connect(postgres_url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("INSERT INTO orders (item) VALUES ('lost')")
+        with sidequest.transaction(conn):
+            ActionWorker.perform_bulk([["ok", "lost-1"], ["ok", "lost-2"]])
+            ActionWorker.perform_in(60, "ok", "lost-later")
+        conn.rollback()
+        assert woken(listener) == []
+        with conn.cursor() as cursor:
+            cursor.execute("INSERT INTO orders (item) VALUES ('kept')")
+        with sidequest.transaction(conn):
+            ActionWorker.perform_async("ok", "kept")
+            assert ActionWorker.set(unique_for=60).perform_async("ok", "once") is not None
+            assert ActionWorker.set(unique_for=60).perform_async("ok", "once") is None
+        conn.commit()
+    finally:
+        conn.close()
+    assert woken(listener) == ["default"]
+    assert orders(postgres_url) == ["kept"]
+    assert sorted(entry.payload["args"][1] for entry in store.list_queue("default") if entry.payload) == [
+        "kept",
+        "once",
+    ]
+    assert store.counts().scheduled == 0
