@@ -56,7 +56,7 @@ def test_a_user_without_privileges_gets_a_permanent_error_saying_what_to_grant(
         pg_databases.server.psql("DROP ROLE limited")
 
 
-def test_a_server_that_is_down_is_an_outage_and_the_store_works_again_when_it_is_back(
+def test_a_server_that_is_down_is_an_outage_and_stores_work_again_when_it_is_back_even_one_opened_meanwhile(
     own_pg: PostgresServer,
 ) -> None:
     store = open_store(own_pg.url())
@@ -66,9 +66,12 @@ def test_a_server_that_is_down_is_an_outage_and_the_store_works_again_when_it_is
     with pytest.raises(StoreError) as raised:
         client.enqueue(NoopWorker, [2])
     assert not isinstance(raised.value, PermanentStoreError)
+    # A store opened during the outage (the application came up before its database) waits it out.
+    late = open_store(own_pg.url() + "?schema=late")
     with pytest.raises(StoreError) as raised:
-        open_store(own_pg.url())
+        Client(late).enqueue(NoopWorker, [9])
     assert not isinstance(raised.value, PermanentStoreError)
+    assert "cannot reach the server yet" in late.startup_warnings()[0]
     own_pg.start()
     for _ in range(3):  # connections the pool held before the outage are found broken and replaced
         try:
@@ -77,6 +80,9 @@ def test_a_server_that_is_down_is_an_outage_and_the_store_works_again_when_it_is
         except StoreError:
             continue
     assert store.counts().enqueued == 2
+    Client(late).enqueue(NoopWorker, [10])  # migrated its schema on the first call that got through
+    assert late.counts().enqueued == 1
+    late.close()
     store.close()
 
 

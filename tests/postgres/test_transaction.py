@@ -265,6 +265,7 @@ def test_psycopg2_the_driver_under_older_django_and_sqlalchemy_commits_and_rolls
     postgres_url: str, store: Store, client: Client, listener: psycopg.Connection[tuple[object, ...]]
 ) -> None:
     import psycopg2  # in the dev extra (psycopg2-binary): never skipped
+
     conn = psycopg2.connect(postgres_url)
     try:
         with conn.cursor() as cursor:

@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from sidequest.errors import MalformedJobError, StoreError
+from sidequest.errors import MalformedJobError, PermanentStoreError, StoreError
 from sidequest.job import (
     Claimed,
     Counts,
@@ -79,17 +79,43 @@ class PostgresStore(Store):
         self._lock = threading.Lock()
         self._closed = False
         self._listener: Listener | None = None
-        with (
-            translated(self.safe_url),
-            psycopg.connect(self.options.conninfo, autocommit=True, connect_timeout=10) as conn,
-        ):
-            migrate(conn, self.schema)
-            row = conn.execute(STORE_ID.format(s=self.s)).fetchone()
-            self.store_id = str(row[0]) if row else ""
-            settings = conn.execute(SETTINGS).fetchall()
-            self._server_settings: dict[str, str] = {str(name): str(value) for name, value in settings}
+        self._store_id = ""
+        self._server_settings: dict[str, str] = {}
+        self._opened = False
+        try:
+            self._open()
+        except PermanentStoreError:
+            raise
+        except StoreError as exc:
+            # An outage at start (the app came up before its database): wait it out like any other
+            # outage; the first call that reaches the server migrates. A mistake still fails here.
+            log.warning("%s; sidequest will migrate and go on when the server answers", exc)
         self._pid = os.getpid()
         self._pool = make_pool(self.options, f"sidequest-{self.schema}")
+
+    def _open(self) -> None:
+        """Apply the migrations and read what names this store; once, on the first call that can."""
+        with self._lock:
+            if self._opened:
+                return
+            with (
+                translated(self.safe_url),
+                psycopg.connect(self.options.conninfo, autocommit=True, connect_timeout=10) as conn,
+            ):
+                migrate(conn, self.schema)
+                row = conn.execute(STORE_ID.format(s=self.s)).fetchone()
+                self._store_id = str(row[0]) if row else ""
+                settings = conn.execute(SETTINGS).fetchall()
+                self._server_settings = {str(name): str(value) for name, value in settings}
+            self._opened = True
+
+    @property
+    def store_id(self) -> str:
+        """What names this store (its drawn id, the database's oid and name); reaches the server once
+        if the store opened during an outage."""
+        if not self._opened:
+            self._open()
+        return self._store_id
 
     # ----------------------------------------------------------------------------------------------
     # Connections and transactions
@@ -106,6 +132,8 @@ class PostgresStore(Store):
                     self._pool = make_pool(self.options, f"sidequest-{self.schema}")
         if self._closed:
             raise StoreError(f"the PostgreSQL store {self.safe_url} is closed")
+        if not self._opened:
+            self._open()
         return self._pool
 
     @contextmanager
@@ -481,6 +509,11 @@ class PostgresStore(Store):
     def startup_warnings(self) -> list[str]:
         """Settings of the server a person starting a process should know about."""
         warnings = []
+        if not self._opened:
+            try:
+                self._open()
+            except StoreError as exc:
+                return [f"cannot reach the server yet: {exc}"]
         if int(self._server_settings.get("server_version_num", "150000")) < 130000:
             warnings.append("PostgreSQL older than 13 is not tested with sidequest; upgrade the server")
         if self._server_settings.get("synchronous_commit") == "off":
