@@ -53,9 +53,12 @@ def pg_databases() -> Iterator[Databases]:
 
 
 @pytest.fixture
-def postgres_url(pg_databases: Databases) -> str:
-    """URL of a fresh database (a copy of a migrated template) on the session's PostgreSQL."""
-    return pg_databases.fresh()
+def postgres_url(pg_databases: Databases) -> Iterator[str]:
+    """URL of a fresh database (a copy of a migrated template) on the session's PostgreSQL, dropped
+    after the test (each copy takes several MB of the temp dir)."""
+    url = pg_databases.fresh()
+    yield url
+    pg_databases.drop(url)
 
 
 @pytest.fixture

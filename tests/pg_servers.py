@@ -212,6 +212,11 @@ class Databases:
 
         open_store(server.url("sq_template")).close()
 
+    def drop(self, url: str) -> None:
+        """Drop a database made by :meth:`fresh`, closing any connection a test left open."""
+        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        self.server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
     def fresh(self) -> str:
         """The URL of a new database holding the migrated, empty schema."""
         self.count += 1

@@ -28,3 +28,4 @@ def bouncer(pg_databases: Databases) -> Iterator[PgBouncer]:
     proxy.start()
     yield proxy
     proxy.stop()
+    pg_databases.drop(url)
