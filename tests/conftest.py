@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from pg_servers import Databases, PostgresServer
 from ruby_sidekiq import RubySidekiq, require_ruby_sidekiq
 from servers import RedisServer, require_binary
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
 
-STORE_KINDS = ["sqlite", "redis"]
+STORE_KINDS = ["sqlite", "redis", "postgres"]
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +42,25 @@ def ruby(redis_url: str, tmp_path: Path) -> Iterator[RubySidekiq]:
     yield RubySidekiq(redis_url, tmp_path)
 
 
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[Databases]:
+    """One real PostgreSQL for the session (per xdist worker), started by the suite on a free port;
+    tests that restart a server use their own (``tests/postgres/``)."""
+    server = PostgresServer()
+    server.start()
+    yield Databases(server)
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(pg_databases: Databases) -> Iterator[str]:
+    """URL of a fresh database (a copy of a migrated template) on the session's PostgreSQL, dropped
+    after the test (each copy takes several MB of the temp dir)."""
+    url = pg_databases.fresh()
+    yield url
+    pg_databases.drop(url)
+
+
 @pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     """URL of a flushed database on the session's redis-server."""
@@ -58,6 +78,8 @@ def make_store_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) ->
         return f"sqlite:///{tmp_path / 'jobs.db'}"
     if kind == "redis":
         return str(request.getfixturevalue("redis_url"))
+    if kind == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
     raise ValueError(kind)
 
 

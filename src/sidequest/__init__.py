@@ -26,6 +26,7 @@ from sidequest.errors import (
     WorkerDefinitionError,
 )
 from sidequest.periodic import PeriodicEntry, periodic
+from sidequest.transaction import transaction
 from sidequest.worker import JobSetter, Worker
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "configure",
     "default_client",
     "periodic",
+    "transaction",
 ]

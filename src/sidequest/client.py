@@ -25,6 +25,7 @@ from sidequest.options import DEFAULT_OPTIONS, validate_options
 from sidequest.serializer import check_args
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
+from sidequest.transaction import bound_for
 from sidequest.unique import UNIQUE_KEY, lock_key, lock_ttl, unique_for
 from sidequest.worker import Worker
 
@@ -264,7 +265,12 @@ class Client:
         return payload
 
     def write(self, jobs: Sequence[NewJob]) -> None:
-        """Push already-built jobs to the store in one write (subclasses for testing override this)."""
+        """Push already-built jobs to the store in one write (subclasses for testing override this);
+        inside ``sidequest.transaction(conn)``, through the application's connection."""
+        bound = bound_for(self.store)
+        if bound is not None:
+            bound.push(jobs)
+            return
         self.store.push(jobs)
 
     def write_one(self, payload: Payload, at: float | None) -> str | None:
@@ -281,6 +287,9 @@ class Client:
 
     def write_unique(self, job: NewJob, key: str, ttl: float) -> bool:
         """Push one unique job if lock ``key`` is free (subclasses for testing override this)."""
+        bound = bound_for(self.store)
+        if bound is not None:
+            return bound.push_unique(job, key, ttl)
         return self.store.push_unique(job, key, ttl)
 
     # -- Sidekiq's Client.push / push_bulk --------------------------------------------------------

@@ -75,7 +75,7 @@ def test_the_right_password_opens_a_working_store(locked_redis: RedisServer) -> 
     store = RedisStore(f"redis://:{PASSWORD}@127.0.0.1:{locked_redis.port}/0")
     beat(store)
     assert store.claim(["default"], 1, OWNER, 0) == []
-    assert store.url == f"redis://:***@127.0.0.1:{locked_redis.port}/0"
+    assert store.safe_url == f"redis://:***@127.0.0.1:{locked_redis.port}/0"
     store.close()
 
 

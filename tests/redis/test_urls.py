@@ -16,7 +16,7 @@ from sidequest.client import Client
 from sidequest.errors import StoreError
 from sidequest.stores import open_store
 from sidequest.stores.redis import RedisStore
-from sidequest.stores.redis_urls import redact
+from sidequest.stores.urls import redact
 
 
 @pytest.fixture
@@ -44,9 +44,10 @@ def test_a_unix_socket_url_opens_a_working_store(unix_socket: Path) -> None:
     store.close()
 
 
-def test_the_store_never_shows_its_password_not_even_in_its_url() -> None:
+def test_the_store_shows_its_url_only_with_the_password_hidden() -> None:
     store = RedisStore("rediss://user:pa55word@redis.example:6380/3")
-    assert store.url == "rediss://user:***@redis.example:6380/3"  # what the startup log line prints
+    assert store.safe_url == "rediss://user:***@redis.example:6380/3"  # what the startup log line prints
+    assert store.url == "rediss://user:pa55word@redis.example:6380/3"  # to open the same store again
     assert repr(store) == "RedisStore('rediss://user:***@redis.example:6380/3')"
     store.close()
 
@@ -69,7 +70,7 @@ def test_the_store_never_shows_its_password_not_even_in_its_url() -> None:
 def test_every_form_of_password_in_a_url_is_hidden(url: str, shown: str) -> None:
     assert redact(url) == shown
     store = RedisStore(url)
-    assert store.url == shown and "pa55" not in repr(store) and "ss%3A" not in repr(store)
+    assert store.safe_url == shown and "pa55" not in repr(store) and "ss%3A" not in repr(store)
     store.close()
 
 

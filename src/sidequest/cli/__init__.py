@@ -15,9 +15,12 @@ def main() -> None:
 
 def _register() -> None:
     from sidequest.cli import run as run_module
+    from sidequest.cli.migrate_command import migrate
+    from sidequest.cli.web_command import web
 
     main.add_command(run_module.run)
-    main.add_command(__import__("sidequest.cli.web_command", fromlist=["web"]).web)
+    main.add_command(web)
+    main.add_command(migrate)
     try:
         from sidequest.cli import admin_commands
     except ImportError:  # pragma: no cover - while the admin commands are being written

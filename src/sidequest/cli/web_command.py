@@ -80,6 +80,7 @@ def web(
     # One line per action taken goes to the sidequest.web logger; show it beside uvicorn's own lines.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(
-        f"sidequest dashboard on http://{host}:{port}{root_path}/ for {app.state.dashboard.admin.store.url}"
+        f"sidequest dashboard on http://{host}:{port}{root_path}/ "
+        f"for {app.state.dashboard.admin.store.safe_url}"
     )
     uvicorn.run(served, host=host, port=port, root_path=root_path, log_level="info", access_log=False)

@@ -192,7 +192,7 @@ class Launcher:
         log.info(
             "sidequest %s starting: %s, identity %s, concurrency %d, queues [%s], %d workers",
             __version__,
-            self.store.url,
+            self.store.safe_url,
             self.identity,
             cfg.concurrency,
             queues,

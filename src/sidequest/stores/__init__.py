@@ -1,5 +1,6 @@
 """Stores, chosen by URL: ``sqlite:///path.db`` (embedded, the default), ``redis://`` / ``rediss://`` /
-``unix://`` (Sidekiq's data model)."""
+``unix://`` (Sidekiq's data model),
+``postgresql://`` / ``postgres://`` (PostgreSQL, with enqueue inside the application's transaction)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from sidequest.errors import ConfigurationError
 if TYPE_CHECKING:
     from sidequest.stores.base import Store
 
-SCHEMES = "sqlite:///path/to/file.db, redis://host:6379/0, rediss://..., unix:///path/to/redis.sock"
+SCHEMES = (
+    "sqlite:///path/to/file.db, redis://host:6379/0, rediss://..., unix:///path/to/redis.sock, "
+    "postgresql://user:password@host:5432/database"
+)
 
 
 def open_store(url: str) -> Store:
@@ -25,5 +29,7 @@ def open_store(url: str) -> Store:
 
         return RedisStore(url)
     if scheme in ("postgres", "postgresql"):
-        raise ConfigurationError(f"the PostgreSQL store is not available yet; use one of: {SCHEMES}")
+        from sidequest.stores.postgres import PostgresStore
+
+        return PostgresStore(url)
     raise ConfigurationError(f"unknown store URL {url!r}; sidequest understands {SCHEMES}")

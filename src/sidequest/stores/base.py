@@ -81,7 +81,15 @@ class Store(ABC):
     """Where jobs live. One instance may be shared by every thread of a process."""
 
     url: str
-    """The URL this store was opened with (password hidden where the store prints it)."""
+    """The URL this store was opened with, as given (so a tool can open the same store again). It may
+    hold a password: never log or show it; show :attr:`safe_url`."""
+
+    @property
+    def safe_url(self) -> str:
+        """:attr:`url` with every password hidden: what logs, errors and dashboards show."""
+        from sidequest.stores.urls import redact
+
+        return redact(self.url)
 
     # ----------------------------------------------------------------------------------------------
     # Client side

@@ -102,8 +102,8 @@ class RedisStore(Store):
 
     def __init__(self, url: str) -> None:
         self._conn = RedisConnection(url)
-        self.url = self._conn.safe_url
-        """The URL with its password hidden (``redis://user:***@host``): it goes into logs."""
+        self.url = url
+        """The URL as given; logs and errors show :attr:`safe_url` (``redis://user:***@host``)."""
         self._scripts = Scripts()
         self._admin = RedisAdmin(self._conn, self._scripts)
         self._cron = RedisCron(self._conn)

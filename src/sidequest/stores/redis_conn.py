@@ -46,7 +46,7 @@ from sidequest.stores.redis_errors import (
     url_error,
 )
 from sidequest.stores.redis_scripts import Script, load_script
-from sidequest.stores.redis_urls import redact, scrub, secrets
+from sidequest.stores.urls import redact, scrub, secrets
 
 __all__ = ["BLOCK_CHUNK", "Command", "RedisConnection", "pack", "redact"]
 

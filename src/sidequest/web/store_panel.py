@@ -64,7 +64,7 @@ def redis_panel(admin: Admin) -> StorePanel:
     """Redis: the server's INFO fields need a store method that does not exist yet."""
     return StorePanel(
         "Redis",
-        [("url", admin.store.url)],
+        [("url", admin.store.safe_url)],
         "Server facts (version, memory, clients, uptime) are not recorded yet: "
         "the store contract has no server-facts read.",
     )
@@ -72,7 +72,9 @@ def redis_panel(admin: Admin) -> StorePanel:
 
 def unknown_panel(admin: Admin) -> StorePanel:
     """A store with no panel of its own."""
-    return StorePanel(type(admin.store).__name__, [("url", admin.store.url)], "No panel for this store yet.")
+    return StorePanel(
+        type(admin.store).__name__, [("url", admin.store.safe_url)], "No panel for this store yet."
+    )
 
 
 PANELS: Mapping[str, Callable[[Admin], StorePanel]] = MappingProxyType(

@@ -1,9 +1,9 @@
-"""Redis store URLs as they may be shown: every password hidden, in every form redis-py accepts.
+"""Store URLs as they may be shown: every password hidden, in every form the stores accept.
 
-A password can sit in the userinfo (``redis://:pw@h``, ``redis://user:pw@h``, ``rediss://``,
+A password can sit in the userinfo (``redis://:pw@h``, ``postgresql://user:pw@h``, ``rediss://``,
 ``unix://:pw@/path``) or in the query string (``?password=pw``). Logs, error messages, ``repr`` and
-``RedisStore.url`` show :func:`redact`'s form; :func:`secrets` lists what must never appear in any text
-the store prints (an error from redis-py could quote a part of the URL).
+dashboards show :func:`redact`'s form (``Store.safe_url``); :func:`secrets` lists what must never appear
+in any text a store prints (an error from a driver could quote a part of the URL).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 HIDDEN = "***"
 SECRET_PARAMS = frozenset({"password"})
-"""Query-string parameters of a Redis URL that hold a secret (redis-py reads ``?password=``)."""
+"""Query-string parameters that hold a secret (redis-py and libpq read ``?password=``)."""
 
 
 def redact(url: str) -> str:
