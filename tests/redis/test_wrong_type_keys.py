@@ -366,7 +366,7 @@ def test_rescue_keeps_a_poison_pill_in_flight_while_dead_is_a_string(
 
 
 @pytest.mark.parametrize("key", ["processes", "stat:processed", "stat:processed:day", "signals"])
-def test_a_beat_with_a_key_of_the_wrong_type_counts_nothing_and_publishes_nothing(
+def test_a_beat_with_a_key_of_the_wrong_type_counts_nothing_but_still_renews_the_lease(
     store: RedisStore, raw: Redis, key: str
 ) -> None:
     if key == "stat:processed:day":
@@ -379,8 +379,11 @@ def test_a_beat_with_a_key_of_the_wrong_type_counts_nothing_and_publishes_nothin
     with pytest.raises(StoreDataError) as raised:
         beat(store, processed=3)
     names_key(raised, key)
-    assert not raw.exists(OWNER)
+    # The lease (the <identity> hash) is renewed alone, so the live process's jobs are not rescued...
+    assert raw.exists(OWNER) and raw.pttl(OWNER) > 0
+    # ...and nothing else was written: the deltas are counted at the next beat.
     assert key == "stat:processed" or raw.get("stat:processed") is None
+    assert key == "processes" or raw.smembers("processes") == set()
     raw.delete(key)
     beat(store, processed=3)
     assert raw.exists(OWNER) and raw.get("stat:processed") == "3"
@@ -393,7 +396,7 @@ def test_a_counter_holding_text_fails_the_beat_before_anything_is_counted(
     with pytest.raises(StoreDataError) as raised:
         beat(store, processed=2, failed=1)
     assert "holds a string that is not an integer" in names_key(raised, "stat:failed")
-    assert raw.get("stat:processed") is None and not raw.exists(OWNER)
+    assert raw.get("stat:processed") is None and raw.exists(OWNER)  # only the lease was renewed
     raw.set("stat:failed", "7")
     beat(store, processed=2, failed=1)
     assert raw.get("stat:failed") == "8"

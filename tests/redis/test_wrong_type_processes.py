@@ -4,6 +4,7 @@ running every other job, and the log names the key."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from redis.client import Redis
@@ -79,3 +80,33 @@ def test_a_queue_whose_key_is_a_string_does_not_stop_the_other_queues_of_a_proce
     assert raw.get("queue:bad") == "x"
     store.close()
     raw.close()
+
+
+def test_a_stats_key_of_the_wrong_type_never_lets_a_live_process_lose_its_jobs(
+    redis_url: str, tmp_path: Path
+) -> None:
+    # The holder's beats cannot count what it processed (stat:processed is a list): the beat still
+    # renews its lease, so the second process's rescuer never takes the long jobs it is running (they
+    # would run twice). The second process counts nothing, so its own beats go through.
+    raw = Redis.from_url(redis_url, decode_responses=True)
+    store = RedisStore(redis_url)
+    record = tmp_path / "record.txt"
+    raw.rpush("stat:processed", "another application's list")
+    client = Client(store)
+    client.enqueue_bulk(ActionWorker, [["ok", f"short-{n}"] for n in range(5)])
+    holder = SidequestProcess(redis_url, tmp_path, ["-c", "4"], record, name="holder")
+    wait_for(lambda: all(runs(record)[f"short-{n}"] == 1 for n in range(5)), 30, "the short jobs")
+    client.enqueue_bulk(ActionWorker, [["sleep", f"long-{n}", 6.0] for n in range(3)])
+    wait_for(lambda: len(store.busy()) == 3, 20, "the three long jobs to run")
+    rescuer = SidequestProcess(redis_url, tmp_path, ["-c", "3", "-q", "other"], record, name="rescuer")
+    try:
+        wait_for(lambda: all(runs(record)[f"long-{n}"] >= 1 for n in range(3)), 30, "the long jobs")
+        time.sleep(1.0)
+        assert all(runs(record)[f"long-{n}"] == 1 for n in range(3))  # none rescued from the live holder
+        assert "Redis key 'stat:processed' holds a list" in holder.output()
+        assert "rescued" not in rescuer.output()
+    finally:
+        raw.delete("stat:processed")
+        assert holder.terminate() == 0
+        assert rescuer.terminate() == 0
+    store.close()

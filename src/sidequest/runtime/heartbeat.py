@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Callable
 
-from sidequest.errors import PermanentStoreError, StoreError
+from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
 from sidequest.job import ProcessInfo
 from sidequest.runtime.tracker import Tracker
 from sidequest.stores.base import Heartbeat as Beat
@@ -68,6 +68,12 @@ class Heartbeat:
         except PermanentStoreError:
             self.tracker.give_back_counts(processed, failed)
             raise  # a configuration error: the launcher stops the process, no retry loop
+        except StoreDataError as exc:
+            # One key of the wrong type (the Redis store still renewed the lease): said at every beat,
+            # since the counts wait until someone fixes the key.
+            self.tracker.give_back_counts(processed, failed)
+            log.error("heartbeat: %s", exc)
+            return True
         except StoreError as exc:
             self.tracker.give_back_counts(processed, failed)
             self._note_failure(exc)

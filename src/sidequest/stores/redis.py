@@ -32,6 +32,7 @@ the caller's in-flight list under its live lease; the runtime then lists them wi
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -56,7 +57,7 @@ from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
 from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.redis_admin import RedisAdmin, score_text
-from sidequest.stores.redis_beat import beat_commands, written_types
+from sidequest.stores.redis_beat import beat_commands, lease_commands, written_types
 from sidequest.stores.redis_claim import RedisClaims, parse_claimed
 from sidequest.stores.redis_conn import (
     CHECKED_ARGS,
@@ -64,6 +65,7 @@ from sidequest.stores.redis_conn import (
     RedisConnection,
 )
 from sidequest.stores.redis_cron import RedisCron
+from sidequest.stores.redis_errors import KeyTypeError
 from sidequest.stores.redis_json import patch_payload
 from sidequest.stores.redis_scripts import Scripts
 from sidequest.stores.redis_unique import RedisUniqueLocks
@@ -252,14 +254,25 @@ class RedisStore(Store):
     # -- process lifecycle and maintenance -----------------------------------------------------------
 
     def beat(self, heartbeat: Heartbeat) -> list[str]:
-        """Sidekiq's heartbeat in one MULTI/EXEC: counters, busy jobs, process hash, lease, signals."""
+        """Sidekiq's heartbeat in one checked call: counters, busy jobs, process hash, lease, signals.
+        When another key of the beat holds the wrong type, the lease is still renewed before the
+        :class:`StoreDataError` is raised."""
         identity = heartbeat.process.identity
         with self._conn.errors(f"heartbeat of {identity}"):
             started = time.perf_counter()
             self._conn.call("PING")  # Sidekiq publishes the round-trip time it measures this way
             rtt_us = int((time.perf_counter() - started) * 1_000_000)
-            commands = beat_commands(heartbeat, time.time(), rtt_us)
-            results = self._conn.checked(written_types(commands), commands)
+            now = time.time()
+            commands = beat_commands(heartbeat, now, rtt_us)
+            try:
+                results = self._conn.checked(written_types(commands), commands)
+            except KeyTypeError:
+                # A stats, busy or processes key of the wrong type: nothing was written. Renew the
+                # lease alone, then report the bad key (the deltas are given back and counted later).
+                lease = lease_commands(heartbeat, now, rtt_us)
+                with contextlib.suppress(KeyTypeError):
+                    self._conn.checked(written_types(lease), lease)
+                raise
         return list(results[-1] or [])
 
     def unregister(self, identity: str) -> None:

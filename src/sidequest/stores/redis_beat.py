@@ -34,13 +34,23 @@ def lease_ms(ttl: float) -> int:
 
 def beat_commands(heartbeat: Heartbeat, now: float, rtt_us: int) -> list[Command]:
     """Every command of one beat at ``now``; the last one's reply is the list of signals."""
-    process = heartbeat.process
-    identity = process.identity
-    ttl_ms = lease_ms(heartbeat.ttl)
+    identity = heartbeat.process.identity
     return [
         *stats_commands(heartbeat, now),
-        *work_commands(heartbeat, ttl_ms),
+        *work_commands(heartbeat, lease_ms(heartbeat.ttl)),
         ("SADD", keys.PROCESSES, identity),
+        *lease_commands(heartbeat, now, rtt_us),
+        ("RPOP", keys.signals(identity), MAX_SIGNALS),
+    ]
+
+
+def lease_commands(heartbeat: Heartbeat, now: float, rtt_us: int) -> list[Command]:
+    """The ``<identity>`` hash and its TTL: the lease itself. Written alone when another key of the beat
+    holds the wrong type, so one bad key never lets a live process's lease lapse (its jobs would be
+    rescued and run twice)."""
+    process = heartbeat.process
+    identity = process.identity
+    return [
         (
             "HSET",
             keys.process(identity),
@@ -51,8 +61,7 @@ def beat_commands(heartbeat: Heartbeat, now: float, rtt_us: int) -> list[Command
             # Sidekiq 8.1.2+ reads concurrency from its own field (a missing one shows as 0).
             *("concurrency", process.concurrency),
         ),
-        ("PEXPIRE", keys.process(identity), ttl_ms),
-        ("RPOP", keys.signals(identity), MAX_SIGNALS),
+        ("PEXPIRE", keys.process(identity), lease_ms(heartbeat.ttl)),
     ]
 
 
