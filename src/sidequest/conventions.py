@@ -31,6 +31,9 @@ class WorkerReport:
     retry: Any
     is_async: bool
     problems: list[str] = field(default_factory=list)
+    isolation: str = "thread"
+    """Where ``perform`` runs: ``thread`` (or the event loop when async), or ``process`` (the pool)."""
+    time_limit: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,8 @@ def check_worker(worker: type[Worker]) -> WorkerReport:
         retry=options.get("retry", True),
         is_async=worker.is_async(),
         problems=problems,
+        isolation=str(options.get("isolation", "thread")),
+        time_limit=options.get("time_limit"),
     )
 
 

@@ -146,6 +146,8 @@ class ProcessInfo:
     pid_started: int = 0
     """The process's start time in clock ticks since boot (``/proc/PID/stat`` field 22); 0 when
     unknown. With ``boot_id`` and ``pid_namespace`` it tells a dead process from a reused pid."""
+    process_pool: int = 0
+    """Child processes in its pool for ``isolation="process"`` workers (0: no pool)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,9 +61,9 @@ def test_workers_that_follow_the_conventions_pass(sidequest: Sidequest, project:
 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["WORKER", "QUEUE", "RETRY", "PERFORM"]
-    assert lines[1].split() == ["app.workers.orders.OrderConfirmationWorker", "critical", "5", "sync"]
-    assert lines[2].split() == ["app.workers.orders.ReportWorker", "default", "yes", "async"]
+    assert lines[0].split() == ["WORKER", "QUEUE", "RETRY", "PERFORM", "TIME", "LIMIT"]
+    assert lines[1].split() == ["app.workers.orders.OrderConfirmationWorker", "critical", "5", "sync", "-"]
+    assert lines[2].split() == ["app.workers.orders.ReportWorker", "default", "yes", "async", "-"]
     assert lines[-1] == "2 workers, no problems"
 
 
@@ -176,6 +176,8 @@ def test_check_as_json_for_ci(sidequest: Sidequest, project: Path) -> None:
         "retry": 5,
         "is_async": False,
         "problems": [],
+        "isolation": "thread",
+        "time_limit": None,
     }
 
 
@@ -288,3 +290,23 @@ def test_an_async_perform_behind_a_decorator_is_shown_as_async(sidequest: Sidequ
     [worker] = json.loads(sidequest("check", "--json").stdout)["workers"]
 
     assert (worker["name"], worker["is_async"]) == ("app.workers.feeds.FetchFeedWorker", True)
+
+
+def test_check_shows_where_each_worker_runs_and_its_time_limit(sidequest: Sidequest, project: Path) -> None:
+    write(
+        project,
+        "app/workers/crunch_worker.py",
+        """
+        import sidequest
+
+
+        class CrunchWorker(sidequest.Worker):
+            sidequest_options = {"isolation": "process", "time_limit": 30}
+
+            def perform(self, n: int) -> None:
+                pass
+        """,
+    )
+    result = sidequest("check")
+    row = next(line for line in result.output.splitlines() if "CrunchWorker" in line)
+    assert "sync, process pool" in row and "30 s" in row

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import pytest
 
-from processes import SidequestProcess, runs, wait_for
+from processes import SidequestProcess, children_of, runs, wait_for
 from sidequest.client import Client
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
@@ -181,4 +182,29 @@ def test_max_jobs_recycles_the_process_after_that_many_jobs(sqlite_url: str, tmp
     done = len(lines(record))
     assert 10 <= done < 300  # checked twice a second, so a few more than 10 may run
     assert sum(queue.size for queue in store.queues()) == 300 - done  # the rest wait, none lost
+    store.close()
+
+
+def test_term_lets_isolated_jobs_finish_within_t_then_requeues_the_rest_and_leaves_no_child(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    record = tmp_path / "record.txt"
+    store = open_store(sqlite_url)
+    client = Client(store)
+    proc = SidequestProcess(sqlite_url, tmp_path, [*LIMITS, "-t", "2", "--process-pool", "2"], record)
+    wait_for(lambda: len(store.processes()) == 1, 30, "the process to beat")
+    children = children_of(proc.pid)  # the pool's forkserver (its children are the pool)
+    pool = [grandchild for child in children for grandchild in children_of(child)]
+    assert len(pool) == 2
+    client.enqueue(ChildWorker, ["sleep", "quick", 1.0], options={"time_limit": 60})
+    client.enqueue(ChildWorker, ["sleep", "slow", 30.0], options={"time_limit": 60})
+    wait_for(lambda: len(store.busy()) == 2, 20, "both jobs running in children")
+    started = time.monotonic()
+    assert proc.terminate() == 0
+    assert time.monotonic() - started < 2 + 5
+    assert runs(record)["quick"] == 1  # finished within -t
+    assert runs(record)["slow"] == 0
+    [queue] = [info for info in store.queues() if info.name == "default"]
+    assert queue.size == 1  # the slow one is back at the front of its queue
+    wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in [*children, *pool]), 10, "no child")
     store.close()

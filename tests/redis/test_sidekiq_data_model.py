@@ -107,7 +107,7 @@ def test_a_beat_writes_sidekiqs_process_hash_busy_hashes_and_counters(
     assert list(info) == [
         *["hostname", "started_at", "pid", "tag", "concurrency", "queues", "labels", "identity"],
         *["version", "embedded"],
-        *["sq_boot_id", "sq_pid_namespace", "sq_pid_started"],
+        *["sq_boot_id", "sq_pid_namespace", "sq_pid_started", "sq_process_pool"],
     ]
     assert (info["started_at"], info["tag"], info["queues"], info["labels"]) == (
         1795823124.538,

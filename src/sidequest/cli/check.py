@@ -12,7 +12,7 @@ import click
 
 from sidequest.cli.format import table, to_json
 from sidequest.cli.options import EXIT_PROBLEM, ArgumentProblem, json_option, require_option
-from sidequest.conventions import CheckResult, load_and_check
+from sidequest.conventions import CheckResult, WorkerReport, load_and_check
 from sidequest.errors import ConfigurationError
 
 
@@ -47,13 +47,22 @@ def check(requires: tuple[str, ...], queues: tuple[str, ...], as_json: bool) -> 
         raise SystemExit(EXIT_PROBLEM)
 
 
+def _runs_in(report: WorkerReport) -> str:
+    """``sync``/``async`` in a thread of the process, or ``process`` for the pool of child processes."""
+    kind = "async" if report.is_async else "sync"
+    return f"{kind}, process pool" if report.isolation == "process" else kind
+
+
 def render(result: CheckResult) -> str:
     """The workers as a table, then every problem on its own line, then a one-line verdict."""
     modules = ", ".join(result.modules)
     if not result.workers:
         return f"no Worker classes found in {modules}: define classes that subclass sidequest.Worker"
-    rows = [[w.name, w.queue, w.retry, "async" if w.is_async else "sync"] for w in result.workers]
-    lines = [table(["WORKER", "QUEUE", "RETRY", "PERFORM"], rows), ""]
+    rows = [
+        [w.name, w.queue, w.retry, _runs_in(w), "-" if w.time_limit is None else f"{w.time_limit:g} s"]
+        for w in result.workers
+    ]
+    lines = [table(["WORKER", "QUEUE", "RETRY", "PERFORM", "TIME LIMIT"], rows), ""]
     for report in result.workers:
         lines += [f"{report.name}: {problem}" for problem in report.problems]
     lines += [f"warning: {item.warning(result.read)}" for item in result.unread]

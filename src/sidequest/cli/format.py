@@ -194,7 +194,8 @@ def processes(live: Sequence[ProcessInfo], busy: Sequence[WorkInfo], now: float)
         [
             process.identity + (f" [{process.tag}]" if process.tag else ""),
             ",".join(process.queues),
-            f"{process.busy}/{process.concurrency}",
+            f"{process.busy}/{process.concurrency}"
+            + (f" ({process.process_pool} children)" if process.process_pool else ""),
             relative(process.started_at, now),
             relative(process.beat, now) if process.beat else "-",
             "quiet" if process.quiet else "running",

@@ -221,6 +221,7 @@ class RedisAdmin:
                     boot_id=str(info.get("sq_boot_id") or ""),
                     pid_namespace=str(info.get("sq_pid_namespace") or ""),
                     pid_started=to_int(info.get("sq_pid_started")),
+                    process_pool=to_int(info.get("sq_process_pool")),
                 )
             )
         return found

@@ -142,6 +142,7 @@ def process_info_json(process: ProcessInfo) -> str:
             "sq_boot_id": process.boot_id,
             "sq_pid_namespace": process.pid_namespace,
             "sq_pid_started": process.pid_started,
+            "sq_process_pool": process.process_pool,
         }
     )
 
