@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from sidequest.job import Payload
+from sidequest.stores import payloads
 from sidequest.stores import sqlite_moves as moves
 from sidequest.stores.base import Heartbeat, RescueResult
 
@@ -152,9 +152,9 @@ def rescue_orphans(
             # A malformed payload cannot carry a count; it goes back as it is and the runtime kills it.
             requeued += conn.execute(moves.TO_FRONT, (None, job_id, claims, owner)).rowcount
             continue
-        count = _orphan_count(payload) + 1
+        count = payloads.orphan_count(payload) + 1
         if count > max_orphaned:
-            dead = _orphaned_dead(payload, count, now)
+            dead = payloads.orphaned_dead(payload, count, now)
             written = moves.try_encode(dead)
             if written is None:
                 killed += moves.bury(conn, job_id, "running", raw, payload, RESCUING, now)
@@ -173,27 +173,3 @@ def rescue_orphans(
         moves.trim_dead(conn, now)
     conn.execute(FORGET_EXPIRED_PROCESSES, (now,))
     return RescueResult(requeued=requeued, killed=killed)
-
-
-def _orphan_count(payload: Payload | None) -> int:
-    count = payload.get("orphan_count") if payload is not None else None
-    return count if isinstance(count, int) and not isinstance(count, bool) else 0
-
-
-def _orphaned_dead(payload: Payload, count: int, now: float) -> Payload:
-    """The payload of a poison pill, with the failure fields retry.record_failure would write."""
-    dead = dict(payload)
-    dead["orphan_count"] = count
-    dead["queue"] = payload.get("retry_queue") or payload.get("queue", "default")
-    dead["error_class"] = "OrphanedJobError"
-    dead["error_message"] = (
-        f"the job was running in a process that died {count} times; it likely crashes its process, "
-        "so it was moved to the dead set instead of running again"
-    )
-    if isinstance(payload.get("retry_count"), int):
-        dead["retry_count"] = payload["retry_count"] + 1
-        dead["retried_at"] = float(now)
-    else:
-        dead["retry_count"] = 0
-        dead["failed_at"] = float(now)
-    return dead

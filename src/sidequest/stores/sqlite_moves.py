@@ -12,11 +12,15 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
-from sidequest.errors import JobArgumentError
 from sidequest.job import Payload
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
+
+# The shared payload helpers, re-exported: the SQLite modules read them as moves.decode and so on.
+from sidequest.stores.payloads import decode as decode
+from sidequest.stores.payloads import decode_list as decode_list
+from sidequest.stores.payloads import encode as encode
+from sidequest.stores.payloads import queue_of as queue_of
+from sidequest.stores.payloads import try_encode as try_encode
 
 log = logging.getLogger("sidequest")
 
@@ -94,39 +98,6 @@ def trim_dead(conn: sqlite3.Connection, now: float) -> None:
     conn.execute(TRIM_DEAD_BY_COUNT, (DEAD_MAX_JOBS,))
 
 
-def decode(raw: str) -> Payload | None:
-    """The stored text as a JSON object, or None when it is not one (shown as a malformed job)."""
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def encode(value: Payload | list[Any]) -> str:
-    """A payload (or a list of JSON values) as the compact JSON text the store keeps.
-
-    Raises :class:`JobArgumentError` (a TypeError) for a value orjson cannot write: orjson reads 1024
-    levels of nesting but writes only 254, so a payload read from the store may not go back as JSON.
-    """
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError as exc:
-        jid = value.get("jid") if isinstance(value, dict) else None
-        raise JobArgumentError(
-            f"job {jid or '(no jid)'} cannot be written as JSON ({exc}): its arguments are nested deeper "
-            "than the 254 levels JSON writers allow, or hold a value JSON cannot represent; flatten them"
-        ) from None
-
-
-def try_encode(payload: Payload) -> str | None:
-    """``encode(payload)``, or None when it cannot be written (the caller buries the row)."""
-    try:
-        return encode(payload)
-    except JobArgumentError:
-        return None
-
-
 # Matches the row in the state the caller read it in, inside the caller's transaction.
 BURY = """
     UPDATE jobs
@@ -185,12 +156,6 @@ def _append_fields(raw: str, payload: Payload, fields: dict[str, Any]) -> str:
     return f"{body[:-1]}{',' if payload else ''}{added}}}"
 
 
-def queue_of(payload: Payload | None, fallback: str = "default") -> str:
-    """The queue a payload names, or ``fallback`` when it names none."""
-    queue: Any = payload.get("queue") if payload is not None else None
-    return queue if isinstance(queue, str) and queue else fallback
-
-
 def with_enqueued_at(raw: str, now: float) -> str | Payload:
     """``raw`` with ``enqueued_at`` set to ``now``, every other field kept; malformed text unchanged.
 
@@ -218,15 +183,6 @@ def retried_now(raw: str, now: float) -> str | Payload:
     changed["enqueued_at"] = float(now)
     written = try_encode(changed)
     return payload if written is None else written
-
-
-def decode_list(raw: str) -> list[dict[str, Any]]:
-    """The JSON objects in a stored JSON array (a process's busy list); anything else is skipped."""
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return []
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 # Statements of the processing side (SQLiteStore): they move jobs between states.

@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from sidequest.job import Payload
+from sidequest.stores import payloads as shared_payloads
 from sidequest.stores.base import Heartbeat, RescueResult
 from sidequest.stores.postgres import moves, payloads
 from sidequest.stores.postgres.schema import NOW
@@ -194,9 +194,9 @@ def rescue_orphans(
     back: list[tuple[int, int, str | None]] = []
     for job_id, queue, raw, claims, owner in orphans:
         payload = payloads.decode(raw)
-        count = _orphan_count(payload) + 1
+        count = shared_payloads.orphan_count(payload) + 1
         if payload is not None and count > max_orphaned:
-            dead = _orphaned_dead(payload, count, now)
+            dead = shared_payloads.orphaned_dead(payload, count, now)
             params = {
                 "queue": payloads.queue_of(dead, queue),
                 "payload": payloads.encode(dead),
@@ -227,27 +227,3 @@ def trim_dead(conn: psycopg.Connection[Any], s: str, now: float) -> None:
     """Keep the dead set to Sidekiq's limits: nothing older than 180 days, at most the newest 10,000."""
     conn.execute(moves.TRIM_DEAD_BY_AGE.format(s=s), {"before": now - moves.DEAD_TIMEOUT_SECONDS})
     conn.execute(moves.TRIM_DEAD_BY_COUNT.format(s=s), {"keep": moves.DEAD_MAX_JOBS})
-
-
-def _orphan_count(payload: Payload | None) -> int:
-    count = payload.get("orphan_count") if payload is not None else None
-    return count if isinstance(count, int) and not isinstance(count, bool) else 0
-
-
-def _orphaned_dead(payload: Payload, count: int, now: float) -> Payload:
-    """The payload of a poison pill, with the failure fields retry.record_failure would write."""
-    dead = dict(payload)
-    dead["orphan_count"] = count
-    dead["queue"] = payload.get("retry_queue") or payload.get("queue", "default")
-    dead["error_class"] = "OrphanedJobError"
-    dead["error_message"] = (
-        f"the job was running in a process that died {count} times; it likely crashes its process, "
-        "so it was moved to the dead set instead of running again"
-    )
-    if isinstance(payload.get("retry_count"), int):
-        dead["retry_count"] = payload["retry_count"] + 1
-        dead["retried_at"] = float(now)
-    else:
-        dead["retry_count"] = 0
-        dead["failed_at"] = float(now)
-    return dead

@@ -1,37 +1,15 @@
 """Payload text helpers of the PostgreSQL store: the same rules as the SQLite store's (a stored job is
 its JSON text exactly as pushed; malformed text is kept as it is and shown as malformed).
 
-Kept here rather than imported from the SQLite store's modules, which are being reorganised into a
-package of their own; once the shared payload helpers have one home, this module should use it.
+The shared helpers live in :mod:`sidequest.stores.payloads`; this module adds the two rewrites whose
+PostgreSQL callers always get text back.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from sidequest.stores.payloads import decode, decode_list, encode, queue_of
 
-import orjson
-
-from sidequest.job import Payload
-
-
-def decode(raw: str) -> Payload | None:
-    """The stored text as a JSON object, or None when it is not one (shown as a malformed job)."""
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def encode(value: Payload | list[Any]) -> str:
-    """A payload (or a list of JSON values) as the compact JSON text the store keeps."""
-    return orjson.dumps(value).decode()
-
-
-def queue_of(payload: Payload | None, fallback: str = "default") -> str:
-    """The queue a payload names, or ``fallback`` when it names none."""
-    queue: Any = payload.get("queue") if payload is not None else None
-    return queue if isinstance(queue, str) and queue else fallback
+__all__ = ["decode", "decode_list", "encode", "queue_of", "retried_now", "with_enqueued_at"]
 
 
 def with_enqueued_at(raw: str, now: float) -> str:
@@ -55,12 +33,3 @@ def retried_now(raw: str, now: float) -> str:
         payload["retry_count"] = count - 1
     payload["enqueued_at"] = float(now)
     return encode(payload)
-
-
-def decode_list(raw: str) -> list[dict[str, Any]]:
-    """The JSON objects in a stored JSON array (a process's busy list); anything else is skipped."""
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return []
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

@@ -1,0 +1,89 @@
+"""Payload text helpers every store shares: a stored job is its JSON text exactly as pushed, malformed
+text is kept as it is (and shown as malformed), and a move rewrites only the fields it must.
+
+orjson reads 1024 levels of nesting but writes only 254: a payload read from a store may not go back
+as JSON, which :func:`encode` reports as a :class:`JobArgumentError` and :func:`try_encode` as None, so
+each store can move that one row aside instead of failing a whole pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from sidequest.errors import JobArgumentError
+from sidequest.job import Payload
+
+
+def decode(raw: str) -> Payload | None:
+    """The stored text as a JSON object, or None when it is not one (shown as a malformed job)."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def encode(value: Payload | list[Any]) -> str:
+    """A payload (or a list of JSON values) as the compact JSON text the store keeps.
+
+    Raises :class:`JobArgumentError` (a TypeError) for a value orjson cannot write: orjson reads 1024
+    levels of nesting but writes only 254, so a payload read from the store may not go back as JSON.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError as exc:
+        jid = value.get("jid") if isinstance(value, dict) else None
+        raise JobArgumentError(
+            f"job {jid or '(no jid)'} cannot be written as JSON ({exc}): its arguments are nested deeper "
+            "than the 254 levels JSON writers allow, or hold a value JSON cannot represent; flatten them"
+        ) from None
+
+
+def try_encode(payload: Payload) -> str | None:
+    """``encode(payload)``, or None when it cannot be written (the caller buries the row)."""
+    try:
+        return encode(payload)
+    except JobArgumentError:
+        return None
+
+
+def queue_of(payload: Payload | None, fallback: str = "default") -> str:
+    """The queue a payload names, or ``fallback`` when it names none."""
+    queue: Any = payload.get("queue") if payload is not None else None
+    return queue if isinstance(queue, str) and queue else fallback
+
+
+def decode_list(raw: str) -> list[dict[str, Any]]:
+    """The JSON objects in a stored JSON array (a process's busy list); anything else is skipped."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return []
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def orphan_count(payload: Payload | None) -> int:
+    """How many times the job was rescued from a dead process (0 when never, or not a count)."""
+    count = payload.get("orphan_count") if payload is not None else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+def orphaned_dead(payload: Payload, count: int, now: float) -> Payload:
+    """The payload of a poison pill, with the failure fields retry.record_failure would write."""
+    dead = dict(payload)
+    dead["orphan_count"] = count
+    dead["queue"] = payload.get("retry_queue") or payload.get("queue", "default")
+    dead["error_class"] = "OrphanedJobError"
+    dead["error_message"] = (
+        f"the job was running in a process that died {count} times; it likely crashes its process, "
+        "so it was moved to the dead set instead of running again"
+    )
+    if isinstance(payload.get("retry_count"), int):
+        dead["retry_count"] = payload["retry_count"] + 1
+        dead["retried_at"] = float(now)
+    else:
+        dead["retry_count"] = 0
+        dead["failed_at"] = float(now)
+    return dead
