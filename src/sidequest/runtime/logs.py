@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any
 
 import orjson
 
-if TYPE_CHECKING:
-    pass
+from sidequest.runtime.log_writer import LogWriter
 
 JOB_FIELDS = ("job_class", "jid", "queue", "elapsed")
 TRACEBACK_FIELD = "traceback"
@@ -46,7 +45,9 @@ _ESCAPES = MappingProxyType(
 
 def escape(text: str) -> str:
     """``text`` on one line: newlines, carriage returns and other control characters as escapes."""
-    return text.translate(_ESCAPES)
+    # isprintable() is False for every character _ESCAPES maps (and for a few it leaves alone): the
+    # common clean text skips the slower translate.
+    return text if text.isprintable() else text.translate(_ESCAPES)
 
 
 @contextmanager
@@ -68,19 +69,29 @@ class TextFormatter(logging.Formatter):
     like a record.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The "2026-11-28T00:00:00" part, made once per second rather than with strftime per record.
+        self._second = -1
+        self._stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        fields = " ".join(
-            f"{'class' if name == 'job_class' else name}={escape(str(getattr(record, name)))}"
-            for name in ("job_class", "jid")
-            if getattr(record, name, None) is not None
-        )
-        tid = getattr(record, "thread_id_b36", "")
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        fields = record.__dict__
+        job_class = fields.get("job_class")
+        jid = fields.get("jid")
+        prefix = "" if job_class is None else f"class={escape(str(job_class))} "
+        if jid is not None:
+            prefix += f"jid={escape(str(jid))} "
+        tid = fields.get("thread_id_b36", "")
         line = (
-            f"{stamp}.{int(record.msecs):03d}Z pid={record.process} tid={tid} "
-            f"{record.levelname}: {fields + ' ' if fields else ''}{escape(record.getMessage())}"
+            f"{self._stamp}.{int(record.msecs):03d}Z pid={record.process} tid={tid} "
+            f"{record.levelname}: {prefix}{escape(record.getMessage())}"
         )
-        blocks = [getattr(record, TRACEBACK_FIELD, None)]
+        blocks = [fields.get(TRACEBACK_FIELD)]
         if record.exc_info:
             blocks.append(self.formatException(record.exc_info))
         if record.stack_info:
@@ -120,30 +131,67 @@ class _JobContextFilter(logging.Filter):
     """Adds the thread id, and the class and jid of the job being performed to a record that does not
     name them itself, whichever logger made it (sidequest's, the application's, ``py.warnings``)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    MAX_THREADS = 4096
+    """Thread ids remembered; past that the memo starts again (threads come and go for months)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Imported here, once, not at the top (processors imports the executor, which imports this
+        # module) and not per record.
         from sidequest.runtime.processors import thread_id
 
-        record.thread_id_b36 = thread_id()
+        self._thread_id = thread_id
+        # (thread ident, pid) -> Sidekiq-style tid, computed once per thread rather than per record;
+        # the pid is in the key because a forked child's threads get other tids.
+        self._tids: dict[tuple[int | None, int | None], str] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.thread, record.process)
+        tid = self._tids.get(key)
+        if tid is None:
+            if len(self._tids) >= self.MAX_THREADS:
+                self._tids.clear()
+            tid = self._tids[key] = self._thread_id()
+        record.thread_id_b36 = tid
         current = CURRENT_JOB.get()
-        if current is not None and getattr(record, "jid", None) is None:
+        if current is not None and record.__dict__.get("jid") is None:
             record.job_class, record.jid = current
         return True
 
 
-class _StderrHandler(logging.StreamHandler[TextIO]):
-    """Writes to whatever ``sys.stderr`` is at the time of the record, not when the handler was made:
-    a test that swapped stderr and put it back must not leave a handler writing to a closed stream."""
+class _StderrHandler(logging.Handler):
+    """Formats each record in the thread that made it (its job context and arguments as they are
+    then) and hands the line to a :class:`LogWriter`, which writes to whatever ``sys.stderr`` is at the
+    time of the write, not when the handler was made (a test that swapped stderr and put it back must
+    not leave a handler writing to a closed stream)."""
 
     def __init__(self) -> None:
-        super().__init__(sys.stderr)
+        super().__init__()
+        self.writer = LogWriter(lambda: sys.stderr)
 
-    @property
-    def stream(self) -> TextIO:
-        return sys.stderr
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Filter and emit without the handler lock: the writer's queue is safe for any number of
+        threads, and a lock taken per record is what made ten job threads wait on each other."""
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
 
-    @stream.setter
-    def stream(self, value: TextIO) -> None:
-        """Ignored: the stream is always the current ``sys.stderr``."""
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self.writer.put(line, record.process or 0)
+
+    def flush(self) -> None:
+        """Write every line handed over so far (``logging.shutdown`` calls this at exit)."""
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+        super().close()
 
 
 def check_level(level: str) -> str:
@@ -169,6 +217,7 @@ def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
     for logger in (logging.getLogger("sidequest"), logging.getLogger()):
         for old in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
             logger.removeHandler(old)
+            old.flush()  # its last lines, before the new handler's
         logger.addHandler(handler)
         logger.setLevel(upper)
     logging.getLogger("sidequest").propagate = False
