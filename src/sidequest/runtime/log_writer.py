@@ -75,8 +75,10 @@ class LogWriter:
 
     def close(self) -> None:
         """Write what is left and stop the thread (lines handed over later start it again)."""
-        self._stopped.set()
-        thread = self._thread
+        with self._start_lock:
+            self._stopped.set()
+            thread, self._thread = self._thread, None
+            self._pid = -1  # the next put starts a thread again, keeping the queue
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5.0)
         self.flush()

@@ -217,7 +217,7 @@ def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
     for logger in (logging.getLogger("sidequest"), logging.getLogger()):
         for old in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
             logger.removeHandler(old)
-            old.flush()  # its last lines, before the new handler's
+            old.close()  # its last lines, before the new handler's; and its thread stops
         logger.addHandler(handler)
         logger.setLevel(upper)
     logging.getLogger("sidequest").propagate = False
