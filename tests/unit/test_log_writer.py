@@ -21,6 +21,7 @@ from processes import SRC
 from sidequest.runtime.logs import flush_logging, job_log_context, setup_logging
 
 THREADS = 10
+TEXT_LINE = r"\S+Z pid=\d+ tid=(\w+) INFO: class=app\.workers\.Worker jid=(\w+) (.*)"
 LINES = 2000
 
 
