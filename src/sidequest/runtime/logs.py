@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -76,20 +78,16 @@ class TextFormatter(logging.Formatter):
         self._stamp = ""
 
     def format(self, record: logging.LogRecord) -> str:
-        second = int(record.created)
-        if second != self._second:
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
         fields = record.__dict__
-        job_class = fields.get("job_class")
-        jid = fields.get("jid")
-        prefix = "" if job_class is None else f"class={escape(str(job_class))} "
-        if jid is not None:
-            prefix += f"jid={escape(str(jid))} "
-        tid = fields.get("thread_id_b36", "")
-        line = (
-            f"{self._stamp}.{int(record.msecs):03d}Z pid={record.process} tid={tid} "
-            f"{record.levelname}: {prefix}{escape(record.getMessage())}"
+        line = self.job_line(
+            record.created,
+            record.msecs,
+            record.process,
+            fields.get("thread_id_b36", ""),
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            fields,
         )
         blocks = [fields.get(TRACEBACK_FIELD)]
         if record.exc_info:
@@ -101,30 +99,93 @@ class TextFormatter(logging.Formatter):
                 line += "".join(f"\n{TRACEBACK_INDENT}{escape(text)}" for text in block.splitlines())
         return line
 
+    def job_line(
+        self,
+        created: float,
+        msecs: float,
+        pid: int | None,
+        tid: str,
+        levelname: str,
+        name: str,
+        message: str,
+        fields: Mapping[str, Any],
+    ) -> str:
+        """The line of a record without a traceback, from its parts (a record's, or the fast path's of
+        :func:`log_job_line`, so both write the same line)."""
+        second = int(created)
+        if second != self._second:
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        job_class = fields.get("job_class")
+        jid = fields.get("jid")
+        prefix = "" if job_class is None else f"class={escape(str(job_class))} "
+        if jid is not None:
+            prefix += f"jid={escape(str(jid))} "
+        return f"{self._stamp}.{int(msecs):03d}Z pid={pid} tid={tid} {levelname}: {prefix}{escape(message)}"
+
 
 class JSONFormatter(logging.Formatter):
     """One JSON object per line: ts, pid, tid, lvl, msg, and the job fields when present."""
 
     def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "ts": round(record.created, 6),
-            "pid": record.process,
-            "tid": getattr(record, "thread_id_b36", ""),
-            "lvl": record.levelname,
-            "msg": record.getMessage(),
-            "logger": record.name,
-        }
-        for name in JOB_FIELDS:
-            value = getattr(record, name, None)
-            if value is not None:
-                data["class" if name == "job_class" else name] = value
+        fields = record.__dict__
+        data = self.job_data(
+            record.created,
+            record.process,
+            fields.get("thread_id_b36", ""),
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            fields,
+        )
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
         if record.stack_info:
             data["stack"] = self.formatStack(record.stack_info)
-        if isinstance(getattr(record, TRACEBACK_FIELD, None), str):
-            data[TRACEBACK_FIELD] = getattr(record, TRACEBACK_FIELD)
+        if isinstance(fields.get(TRACEBACK_FIELD), str):
+            data[TRACEBACK_FIELD] = fields[TRACEBACK_FIELD]
         return orjson.dumps(data, default=str).decode()
+
+    def job_data(
+        self,
+        created: float,
+        pid: int | None,
+        tid: str,
+        levelname: str,
+        name: str,
+        message: str,
+        fields: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """The object of a record without a traceback, from its parts."""
+        data: dict[str, Any] = {
+            "ts": round(created, 6),
+            "pid": pid,
+            "tid": tid,
+            "lvl": levelname,
+            "msg": message,
+            "logger": name,
+        }
+        for field in JOB_FIELDS:
+            value = fields.get(field)
+            if value is not None:
+                data["class" if field == "job_class" else field] = value
+        return data
+
+    def job_line(
+        self,
+        created: float,
+        msecs: float,
+        pid: int | None,
+        tid: str,
+        levelname: str,
+        name: str,
+        message: str,
+        fields: Mapping[str, Any],
+    ) -> str:
+        """The line of a record without a traceback, from its parts (see :meth:`TextFormatter.job_line`)."""
+        return orjson.dumps(
+            self.job_data(created, pid, tid, levelname, name, message, fields), default=str
+        ).decode()
 
 
 class _JobContextFilter(logging.Filter):
@@ -146,17 +207,21 @@ class _JobContextFilter(logging.Filter):
         self._tids: dict[tuple[int | None, int | None], str] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.thread, record.process)
+        record.thread_id_b36 = self.tid(record.thread, record.process)
+        current = CURRENT_JOB.get()
+        if current is not None and record.__dict__.get("jid") is None:
+            record.job_class, record.jid = current
+        return True
+
+    def tid(self, ident: int | None, pid: int | None) -> str:
+        """The tid of the calling thread (whose ``threading.get_ident()`` is ``ident``) in process ``pid``."""
+        key = (ident, pid)
         tid = self._tids.get(key)
         if tid is None:
             if len(self._tids) >= self.MAX_THREADS:
                 self._tids.clear()
             tid = self._tids[key] = self._thread_id()
-        record.thread_id_b36 = tid
-        current = CURRENT_JOB.get()
-        if current is not None and record.__dict__.get("jid") is None:
-            record.job_class, record.jid = current
-        return True
+        return tid
 
 
 class _StderrHandler(logging.Handler):
@@ -168,6 +233,35 @@ class _StderrHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.writer = LogWriter(lambda: sys.stderr)
+        self.context = _JobContextFilter()
+        self.addFilter(self.context)
+
+    def job_line_writer(self) -> Callable[[str, str, Mapping[str, Any]], None] | None:
+        """:meth:`emit_job_line` when this handler writes a record exactly as that does (its own
+        formatter, its own filter only, a level that lets INFO through), else None."""
+        formatter = self.formatter
+        if (
+            type(formatter) not in (TextFormatter, JSONFormatter)
+            or self.level > logging.INFO
+            or len(self.filters) != 1
+            or self.filters[0] is not self.context
+        ):
+            return None
+        return self.emit_job_line
+
+    def emit_job_line(self, name: str, message: str, fields: Mapping[str, Any]) -> None:
+        """Write the INFO line a record from logger ``name`` with ``message`` and ``extra=fields``
+        would make, without making the record: what it would hold is computed as LogRecord does."""
+        created = time.time()
+        pid = os.getpid()
+        tid = self.context.tid(threading.get_ident(), pid)
+        if fields.get("jid") is None:
+            current = CURRENT_JOB.get()
+            if current is not None:
+                fields = {**fields, "job_class": current[0], "jid": current[1]}
+        formatter = cast("TextFormatter | JSONFormatter", self.formatter)
+        msecs = int((created - int(created)) * 1000) + 0.0  # as LogRecord computes it
+        self.writer.put(formatter.job_line(created, msecs, pid, tid, "INFO", name, message, fields), pid)
 
     def handle(self, record: logging.LogRecord) -> bool:
         """Filter and emit without the handler lock: the writer's queue is safe for any number of
@@ -194,6 +288,47 @@ class _StderrHandler(logging.Handler):
         super().close()
 
 
+def log_job_line(logger: logging.Logger, message: str, fields: Mapping[str, Any]) -> None:
+    """``logger.info(message, extra=fields)`` (``message`` already formatted) for the start and done
+    lines of every job: the same line, at a fraction of the cost.
+
+    When nothing but :func:`setup_logging`'s handler would see the record (no other handler, no filter
+    on the way, the standard record factory), the line is made from its parts and handed to the
+    writer; a LogRecord costs more than the rest of a no-op job. Otherwise, or if making the line
+    fails, it is an ordinary ``logger.info`` call, so whatever an application configured applies.
+    """
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    writer = _job_line_writer(logger)
+    if writer is not None:
+        try:
+            writer(logger.name, message, fields)
+            return
+        except Exception:  # a field whose str() raises: the ordinary path reports it through handleError
+            pass
+    logger.info(message, extra=dict(fields), stacklevel=2)
+
+
+def _job_line_writer(logger: logging.Logger) -> Callable[[str, str, Mapping[str, Any]], None] | None:
+    """The fast writer of the only handler ``logger``'s records would reach, or None when anything else
+    (another handler, a filter, a record factory) would see them too."""
+    if logging.getLogRecordFactory() is not logging.LogRecord:
+        return None
+    found: _StderrHandler | None = None
+    node: logging.Logger | None = logger
+    while node is not None:
+        if node.filters or node.disabled:
+            return None
+        for handler in node.handlers:
+            if found is not None or not isinstance(handler, _StderrHandler):
+                return None
+            found = handler
+        if not node.propagate:
+            break
+        node = node.parent
+    return None if found is None else found.job_line_writer()
+
+
 def check_level(level: str) -> str:
     """``level`` in upper case, or :class:`ValueError` naming the levels there are."""
     upper = level.upper()
@@ -210,7 +345,6 @@ def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
     """
     upper = check_level(level)
     handler = _StderrHandler()
-    handler.addFilter(_JobContextFilter())
     handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())
     # sidequest's logger does not propagate, so its records reach this handler once, not again through
     # the root logger; the application's records reach it through the root logger.
