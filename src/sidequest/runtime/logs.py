@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -259,7 +259,7 @@ class _StderrHandler(logging.Handler):
             current = CURRENT_JOB.get()
             if current is not None:
                 fields = {**fields, "job_class": current[0], "jid": current[1]}
-        formatter = cast("TextFormatter | JSONFormatter", self.formatter)
+        formatter: Any = self.formatter  # TextFormatter or JSONFormatter: job_line_writer checked it
         msecs = int((created - int(created)) * 1000) + 0.0  # as LogRecord computes it
         self.writer.put(formatter.job_line(created, msecs, pid, tid, "INFO", name, message, fields), pid)
 
