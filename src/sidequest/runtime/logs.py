@@ -74,8 +74,8 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
         # The "2026-11-28T00:00:00" part, made once per second rather than with strftime per record.
-        self._second = -1
-        self._stamp = ""
+        # One tuple, replaced whole: threads formatting at once never pair one second with another's text.
+        self._stamp: tuple[int, str] = (-1, "")
 
     def format(self, record: logging.LogRecord) -> str:
         fields = record.__dict__
@@ -113,15 +113,16 @@ class TextFormatter(logging.Formatter):
         """The line of a record without a traceback, from its parts (a record's, or the fast path's of
         :func:`log_job_line`, so both write the same line)."""
         second = int(created)
-        if second != self._second:
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
+        cached, stamp = self._stamp
+        if second != cached:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._stamp = (second, stamp)
         job_class = fields.get("job_class")
         jid = fields.get("jid")
         prefix = "" if job_class is None else f"class={escape(str(job_class))} "
         if jid is not None:
             prefix += f"jid={escape(str(jid))} "
-        return f"{self._stamp}.{int(msecs):03d}Z pid={pid} tid={tid} {levelname}: {prefix}{escape(message)}"
+        return f"{stamp}.{int(msecs):03d}Z pid={pid} tid={tid} {levelname}: {prefix}{escape(message)}"
 
 
 class JSONFormatter(logging.Formatter):
