@@ -1,8 +1,10 @@
 """Log lines handed over by any thread and written by one background thread, many lines per write.
 
 A job thread that logs only appends its finished line to a queue (no lock, no system call); the
-writer thread wakes every ``interval`` seconds and writes what has piled up with one ``write`` and
-one ``flush``. Lines keep the order they were handed over in, so each thread's lines keep theirs.
+writer thread writes what has piled up with one ``write`` and one ``flush``, then waits for the next
+line. An idle writer is woken by the first line (so a quiet process's line is written at once), a
+busy one finds many lines waiting each time it gets the GIL back, so a busy process writes big
+batches. Lines keep the order they were handed over in, so each thread's lines keep theirs.
 
 ``flush()`` writes everything handed over so far before it returns: the CLI calls it (through
 ``flush_logging``) before ``os._exit``, and ``logging.shutdown`` calls it at a normal exit, so the last
@@ -23,8 +25,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TextIO
 
-DEFAULT_INTERVAL = 0.05
-"""Seconds between two batches: the most a line waits before it reaches the stream."""
+DEFAULT_INTERVAL = 0.5
+"""Seconds an idle writer sleeps before it looks at the queue anyway (a safety net: a line wakes it)."""
 
 DEFAULT_MAX_PENDING = 50_000
 """Lines waiting before the thread handing one over writes the batch itself. This bounds the
@@ -55,6 +57,8 @@ class LogWriter:
         self._write_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._stopped = threading.Event()
+        self._wake = threading.Event()
+        self._idle = False
         self._thread: threading.Thread | None = None
         self._lost = 0
         self._complained = False
@@ -65,6 +69,9 @@ class LogWriter:
         if pid != self._pid:
             self._restart(pid)
         self._pending.append(line)
+        if self._idle:  # read after the append: see _run for why no wake-up is lost
+            self._idle = False
+            self._wake.set()
         if len(self._pending) >= self._max_pending:
             self.flush()
 
@@ -77,6 +84,7 @@ class LogWriter:
         """Write what is left and stop the thread (lines handed over later start it again)."""
         with self._start_lock:
             self._stopped.set()
+            self._wake.set()
             thread, self._thread = self._thread, None
             self._pid = -1  # the next put starts a thread again, keeping the queue
         if thread is not None and thread is not threading.current_thread():
@@ -94,13 +102,21 @@ class LogWriter:
                 self._pending = deque()
                 self._write_lock = threading.Lock()
             self._stopped = threading.Event()
+            self._wake = threading.Event()
             self._thread = threading.Thread(target=self._run, name="sidequest-log-writer", daemon=True)
             self._pid = pid
             self._thread.start()
 
     def _run(self) -> None:
-        stopped = self._stopped
-        while not stopped.wait(self._interval):
+        stopped, wake = self._stopped, self._wake
+        while not stopped.is_set():
+            # Idle is announced before the queue is looked at: a put() that appended after the look
+            # sees the flag and sets the event, one that appended before it is found by the look.
+            self._idle = True
+            if not self._pending:
+                wake.wait(self._interval)
+            self._idle = False
+            wake.clear()
             try:
                 self.flush()
             except BaseException as exc:  # the thread must not die silently
