@@ -3,6 +3,11 @@
 ``sidequest run`` sends both sidequest's records and the application's (the root logger, and
 ``warnings.warn`` through ``py.warnings``) to one handler on stderr, so a ``logging.getLogger(__name__)``
 line inside ``perform`` appears in the process's log, in its format, with the job's class and jid.
+
+The handler formats each record in the thread that made it and hands the line to a
+:class:`~sidequest.runtime.log_writer.LogWriter`, whose thread writes lines in batches (one system call
+for many lines, no lock per record). :func:`log_job_line` makes a job's start and done lines without a
+LogRecord at all when only that handler would see them.
 """
 
 from __future__ import annotations
@@ -361,7 +366,8 @@ def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
 
 def flush_logging() -> None:
     """Flush every handler of sidequest's and the root logger (before the process ends with
-    ``os._exit``, which flushes nothing)."""
+    ``os._exit``, which flushes nothing): ``setup_logging``'s handler writes every line its writer
+    thread has not written yet before this returns."""
     for logger in (logging.getLogger("sidequest"), logging.getLogger()):
         for handler in logger.handlers:
             with contextlib.suppress(Exception):  # a closed stream at exit: nobody is left to tell
