@@ -2,9 +2,9 @@
 
 A job thread that logs only appends its finished line to a queue (no lock, no system call); the
 writer thread writes what has piled up with one ``write`` and one ``flush``, then waits for the next
-line. An idle writer is woken by the first line (so a quiet process's line is written at once), a
-busy one finds many lines waiting each time it gets the GIL back, so a busy process writes big
-batches. Lines keep the order they were handed over in, so each thread's lines keep theirs.
+line. An idle writer is woken by the first line (so a quiet process's line is written at once);
+after each write it gathers lines for ``gather`` seconds, so a busy process writes big batches.
+Lines keep the order they were handed over in, so each thread's lines keep theirs.
 
 ``flush()`` writes everything handed over so far before it returns: the CLI calls it (through
 ``flush_logging``) before ``os._exit``, and ``logging.shutdown`` calls it at a normal exit, so the last
@@ -28,6 +28,10 @@ from typing import TextIO
 DEFAULT_INTERVAL = 0.5
 """Seconds an idle writer sleeps before it looks at the queue anyway (a safety net: a line wakes it)."""
 
+DEFAULT_GATHER = 0.01
+"""Seconds the writer waits after a write before it can be woken again: the most a line waits in a
+busy process, and what makes its batches big."""
+
 DEFAULT_MAX_PENDING = 50_000
 """Lines waiting before the thread handing one over writes the batch itself. This bounds the
 memory a burst takes when the writer thread cannot keep up; the caller then waits for the stream, as
@@ -45,10 +49,12 @@ class LogWriter:
         self,
         stream: Callable[[], TextIO],
         interval: float = DEFAULT_INTERVAL,
+        gather: float = DEFAULT_GATHER,
         max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         self._stream = stream
         self._interval = interval
+        self._gather = gather
         self._max_pending = max_pending
         self._pid = -1
         self._pending: deque[str] = deque()
@@ -121,6 +127,9 @@ class LogWriter:
                 self.flush()
             except BaseException as exc:  # the thread must not die silently
                 self._complain(f"the log writer failed: {exc!r}; it keeps going")
+            # Let a busy process's lines pile up a little: one wake-up and one write per batch, not per
+            # line (each wake-up takes the GIL from the job threads).
+            stopped.wait(self._gather)
 
     def _write_pending(self) -> None:
         pending = self._pending
