@@ -210,16 +210,18 @@ class _JobContextFilter(logging.Filter):
         self._thread_id = thread_id
         # (thread ident, pid) -> Sidekiq-style tid, computed once per thread rather than per record;
         # the pid is in the key because a forked child's threads get other tids.
-        self._tids: dict[tuple[int | None, int | None], str] = {}
+        self._tids: dict[tuple[int, int], str] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.thread_id_b36 = self.tid(record.thread, record.process)
+        # The calling thread's ident, not record.thread: that is None under logging.logThreads = False.
+        pid = record.process if record.process is not None else os.getpid()
+        record.thread_id_b36 = self.tid(threading.get_ident(), pid)
         current = CURRENT_JOB.get()
         if current is not None and record.__dict__.get("jid") is None:
             record.job_class, record.jid = current
         return True
 
-    def tid(self, ident: int | None, pid: int | None) -> str:
+    def tid(self, ident: int, pid: int) -> str:
         """The tid of the calling thread (whose ``threading.get_ident()`` is ``ident``) in process ``pid``."""
         key = (ident, pid)
         tid = self._tids.get(key)
