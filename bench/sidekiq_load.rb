@@ -5,7 +5,9 @@
 # same process (concurrency 10, BasicFetch) drains them, and a monitor thread polls LLEN every 0.2 s.
 #
 #   ruby bench/sidekiq_load.rb [--phase all|bulk|drain|single] [--url redis://127.0.0.1:6379/13]
-#                              [--jobs 100000] [--single 10000] [--concurrency 10]
+#                              [--jobs 100000] [--single 10000] [--concurrency 10] [--log-file PATH]
+#
+# Logs at ERROR, unless --log-file: then Sidekiq's default logging (INFO) goes to that file.
 #
 # Differences from bin/sidekiqload, all so that the figures compare with the Python systems':
 # * no Toxiproxy: Redis on loopback, no added latency; 100,000 jobs rather than 500,000;
@@ -41,6 +43,13 @@ class FinishLine
     @done = ConditionVariable.new
   end
 
+  # The first job's start, for the clock that runs from it to the last job's return.
+  def start
+    @first_started ||= Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  end
+
+  attr_reader :first_started
+
   def hit
     @lock.synchronize do
       @count += 1
@@ -72,6 +81,7 @@ class CountPerformed
   end
 
   def call(_worker, _job, _queue)
+    @finish.start
     yield
     @finish.hit
   end
@@ -95,7 +105,13 @@ def peak_rss_mb
 end
 
 def configure(opts)
-  Sidekiq.logger.level = Logger::ERROR
+  if opts[:log_file]
+    # Sidekiq's default logging (INFO: a start and a done line per job, its Pretty format), to a file
+    # written line by line, as `sidekiq >> file` does (the CLI sets $stdout.sync = true).
+    Sidekiq.logger = Sidekiq::Logger.new(File.open(opts[:log_file], "a").tap { |f| f.sync = true })
+  else
+    Sidekiq.logger.level = Logger::ERROR
+  end
   Sidekiq.options[:concurrency] = opts[:concurrency]
   Sidekiq.options[:queues] = ["default"]
   Sidekiq.options[:timeout] = 8
@@ -135,7 +151,9 @@ def phase_drain(opts)
   rss = peak_rss_mb
   launcher.stop
   left = Sidekiq.redis { |conn| conn.llen("queue:default") }
-  {jobs: jobs, seconds: seconds, llen_zero_seconds: llen_zero, left: left, rss_mb: rss}
+  first_to_last = finish.finished_at - finish.first_started
+  {jobs: jobs, seconds: seconds, first_to_last_seconds: first_to_last, llen_zero_seconds: llen_zero,
+   left: left, rss_mb: rss, log_level: opts[:log_file] ? "INFO" : "ERROR"}
 end
 
 def phase_single(opts)
@@ -158,6 +176,7 @@ OptionParser.new do |parser|
   parser.on("--jobs N", Integer) { |v| opts[:jobs] = v }
   parser.on("--single N", Integer) { |v| opts[:single] = v }
   parser.on("--concurrency N", Integer) { |v| opts[:concurrency] = v }
+  parser.on("--log-file PATH") { |v| opts[:log_file] = v }
 end.parse!
 configure(opts)
 

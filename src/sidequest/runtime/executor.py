@@ -37,7 +37,7 @@ from sidequest.middleware import ServerMiddleware, enter_server_chain
 from sidequest.registry import WorkerRegistry
 from sidequest.retry import decide, default_delay, error_class, error_message, max_retries
 from sidequest.runtime.interrupt import InterruptibleSpan
-from sidequest.runtime.logs import job_log_context
+from sidequest.runtime.logs import job_log_context, log_job_line
 from sidequest.runtime.monitor import enforced_limit
 from sidequest.worker import Worker
 
@@ -301,13 +301,13 @@ def _fields(payload: Payload) -> dict[str, Any]:
 
 def _log_start(payload: Payload) -> None:
     if log.isEnabledFor(logging.INFO):
-        log.info("start", extra=_fields(payload))
+        log_job_line(log, "start", _fields(payload))
 
 
 def _log_done(payload: Payload, started: float) -> None:
     if log.isEnabledFor(logging.INFO):
         elapsed = time.perf_counter() - started
-        log.info("done: %.3f s", elapsed, extra={**_fields(payload), "elapsed": round(elapsed, 6)})
+        log_job_line(log, f"done: {elapsed:.3f} s", {**_fields(payload), "elapsed": round(elapsed, 6)})
 
 
 def _describe(action: str, at: float | None, now: float) -> str:
