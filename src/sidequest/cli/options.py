@@ -9,7 +9,6 @@ never a traceback.
 from __future__ import annotations
 
 import functools
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -103,8 +102,9 @@ def reports_errors(func: F) -> F:
             return func(*args, **kwargs)
         except SidequestError as exc:
             raise CommandError(str(exc)) from None
-        except (OSError, sqlite3.Error) as exc:
-            # Stores wrap their errors in StoreError; this net keeps one they miss from becoming a traceback.
+        except OSError as exc:
+            # Stores wrap their own errors in StoreError; this net keeps a stray OS error (a socket, a
+            # file) from becoming a traceback.
             raise CommandError(f"store error: {exc}") from None
 
     return cast(F, wrapper)

@@ -254,20 +254,34 @@ class Acker:
         acks = [outcome.claimed for outcome in outcomes if outcome.action == "ack"]
         others = [outcome for outcome in outcomes if outcome.action != "ack"]
         if acks:
-            self.store.ack(self.owner, acks)
+            acked = self.store.ack(self.owner, acks)
             # Unique locks go only once the ack is recorded. Freed first, a crash before the ack would
             # leave the job to be rescued and run again with no lock keeping its duplicates out; freed
-            # after, a crash in between only leaves the lock to expire.
-            release_finished(self.store, [outcome for outcome in outcomes if outcome.action == "ack"])
+            # after, a crash in between only leaves the lock to expire. And only what the store
+            # confirmed: a job the store refused was rescued from this process (its lease lapsed) and
+            # runs again elsewhere, still under its lock. The store says how many, not which, so a
+            # short count frees none of the batch's locks: they expire on their own.
+            if acked == len(acks):
+                release_finished(self.store, [outcome for outcome in outcomes if outcome.action == "ack"])
+            else:
+                log.warning(
+                    "the store recorded %d of %d finished jobs: the others were rescued from this process "
+                    "(its lease lapsed) and run elsewhere; their unique locks are kept",
+                    acked,
+                    len(acks),
+                )
             self._settle(acks)
             outcomes[:] = others
         while others:
             outcome = others[0]
             if outcome.action == "retry" and outcome.payload is not None and outcome.at is not None:
-                self.store.retry(self.owner, outcome.claimed, outcome.payload, outcome.at)
+                recorded = self.store.retry(self.owner, outcome.claimed, outcome.payload, outcome.at)
             else:
-                self.store.kill(self.owner, outcome.claimed, outcome.payload, outcome.at or time.time())
-            release_finished(self.store, [outcome])  # a dead job's lock goes; a retried one keeps it
+                recorded = self.store.kill(
+                    self.owner, outcome.claimed, outcome.payload, outcome.at or time.time()
+                )
+            if recorded:  # a dead job's lock goes; a retried one keeps it; a refused one is not ours
+                release_finished(self.store, [outcome])
             self._settle([outcome.claimed])
             others.pop(0)
             outcomes[:] = others
