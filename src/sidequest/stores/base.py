@@ -221,7 +221,10 @@ class Store(ABC):
 
         Each such job returns to the front of its queue with its ``orphan_count`` field increased by 1;
         a job whose count would pass ``max_orphaned`` (it kept killing its process) goes to the dead set
-        instead, with an ``error_class`` of ``OrphanedJobError`` and a message saying why. Each job
+        instead, in its own queue, with an ``error_class`` of ``OrphanedJobError``, the message of
+        :func:`sidequest.stores.payloads.orphaned_message` and the failure fields a failure writes; or,
+        when its payload says ``"dead": false``, it is dropped (counted in ``killed`` all the same). A
+        malformed payload cannot carry a count: it goes back to its queue as it is. Each job
         moves atomically, so every process may call this at once. Returns what was done.
         """
 

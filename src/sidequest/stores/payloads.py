@@ -70,20 +70,32 @@ def orphan_count(payload: Payload | None) -> int:
     return count if isinstance(count, int) and not isinstance(count, bool) else 0
 
 
-def orphaned_dead(payload: Payload, count: int, now: float) -> Payload:
-    """The payload of a poison pill, with the failure fields retry.record_failure would write."""
+def orphaned_dead(payload: Payload, count: int, now: float, max_orphaned: int) -> Payload:
+    """The payload of a poison pill going to the dead set, with the failure fields
+    ``retry.record_failure`` would write and the same message on every store (``lua/rescue.lua``
+    writes it too). Its queue is kept: "Retry Now" sends it back where it came from."""
     dead = dict(payload)
     dead["orphan_count"] = count
-    dead["queue"] = payload.get("retry_queue") or payload.get("queue", "default")
     dead["error_class"] = "OrphanedJobError"
-    dead["error_message"] = (
-        f"the job was running in a process that died {count} times; it likely crashes its process, "
-        "so it was moved to the dead set instead of running again"
-    )
-    if isinstance(payload.get("retry_count"), int):
+    dead["error_message"] = orphaned_message(count, max_orphaned)
+    if isinstance(payload.get("retry_count"), int) and not isinstance(payload.get("retry_count"), bool):
         dead["retry_count"] = payload["retry_count"] + 1
         dead["retried_at"] = float(now)
     else:
         dead["retry_count"] = 0
         dead["failed_at"] = float(now)
     return dead
+
+
+def orphaned_message(count: int, max_orphaned: int) -> str:
+    """Why a poison pill is in the dead set (the text ``lua/rescue.lua`` writes as well)."""
+    return (
+        f"the processes running this job died {count} times before it finished (killed, out of memory "
+        f"or crashed); more than max_orphaned={max_orphaned}, so it was not run again"
+    )
+
+
+def dropped_when_dead(payload: Payload) -> bool:
+    """True when the job says ``"dead": false``: out of retries (or a poison pill), it is dropped
+    instead of kept in the dead set, as Sidekiq (and Sidekiq Pro's super_fetch) do."""
+    return payload.get("dead") is False

@@ -58,6 +58,9 @@ ORPHANS = """
 
 RESCUING = "rescuing it from a process that stopped"
 
+# A poison pill that says "dead": false is dropped, not kept (the contract's rule for every store).
+DROP_HELD = f"DELETE FROM jobs WHERE {moves.HELD}"
+
 FORGET_EXPIRED_PROCESSES = "DELETE FROM processes WHERE expires_at <= ?"
 
 
@@ -153,8 +156,11 @@ def rescue_orphans(
             requeued += conn.execute(moves.TO_FRONT, (None, job_id, claims, owner)).rowcount
             continue
         count = payloads.orphan_count(payload) + 1
+        if count > max_orphaned and payloads.dropped_when_dead(payload):
+            killed += conn.execute(DROP_HELD, (job_id, claims, owner)).rowcount
+            continue
         if count > max_orphaned:
-            dead = payloads.orphaned_dead(payload, count, now)
+            dead = payloads.orphaned_dead(payload, count, now, max_orphaned)
             written = moves.try_encode(dead)
             if written is None:
                 killed += moves.bury(conn, job_id, "running", raw, payload, RESCUING, now)
