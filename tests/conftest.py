@@ -8,12 +8,23 @@ from pathlib import Path
 import pytest
 
 from pg_servers import Databases, PostgresServer
+from processes import kill_leftovers
 from ruby_sidekiq import RubySidekiq, require_ruby_sidekiq
 from servers import RedisServer, require_binary
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
 
 STORE_KINDS = ["sqlite", "redis", "postgres"]
+
+
+@pytest.fixture(autouse=True)
+def no_process_outlives_its_test() -> Iterator[None]:
+    """Kill what a test left running (a failed assertion before its terminate()): a leftover process
+    would take jobs from a later test's store."""
+    yield
+    leftovers = kill_leftovers()
+    if leftovers:
+        print(f"killed sidequest processes a test left running: {leftovers}")
 
 
 @pytest.fixture(scope="session")

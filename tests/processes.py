@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,13 +11,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 TESTS = Path(__file__).resolve().parent
 SRC = TESTS.parent / "src"
 
 
 class SidequestProcess:
-    """One ``sidequest run`` subprocess with its log in a file."""
+    """One ``sidequest run`` subprocess with its log in a file.
+
+    Every one started is remembered until it has been waited for, so the suite can kill what a test
+    left running (:func:`kill_leftovers`): a leftover process would keep taking jobs from a later
+    test's store (a new server may get the same free port).
+    """
+
+    running: ClassVar[set[subprocess.Popen[bytes]]] = set()
 
     def __init__(
         self,
@@ -56,6 +65,7 @@ class SidequestProcess:
         self.process = subprocess.Popen(
             command, stdout=self._log, stderr=subprocess.STDOUT, env=environment, cwd=workdir
         )
+        SidequestProcess.running.add(self.process)
 
     @property
     def pid(self) -> int:
@@ -74,9 +84,11 @@ class SidequestProcess:
 
     def wait(self, timeout: float) -> int:
         try:
-            return self.process.wait(timeout)
+            code = self.process.wait(timeout)
         finally:
             self._log.close()
+        SidequestProcess.running.discard(self.process)
+        return code
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -113,3 +125,16 @@ def children_of(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(entry))
     return found
+
+
+def kill_leftovers() -> list[int]:
+    """Kill -9 (with every child) each ``sidequest run`` a test started and did not wait for; returns
+    their pids."""
+    left = [process for process in SidequestProcess.running if process.poll() is None]
+    for process in left:
+        for pid in [*children_of(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(10)
+    SidequestProcess.running.clear()
+    return [process.pid for process in left]

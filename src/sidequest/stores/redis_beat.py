@@ -37,7 +37,6 @@ def beat_commands(heartbeat: Heartbeat, now: float, rtt_us: int) -> list[Command
     identity = heartbeat.process.identity
     return [
         *stats_commands(heartbeat, now),
-        *work_commands(heartbeat, lease_ms(heartbeat.ttl)),
         ("SADD", keys.PROCESSES, identity),
         *lease_commands(heartbeat, now, rtt_us),
         ("RPOP", keys.signals(identity), MAX_SIGNALS),
@@ -45,12 +44,13 @@ def beat_commands(heartbeat: Heartbeat, now: float, rtt_us: int) -> list[Command
 
 
 def lease_commands(heartbeat: Heartbeat, now: float, rtt_us: int) -> list[Command]:
-    """The ``<identity>`` hash and its TTL: the lease itself. Written alone when another key of the beat
-    holds the wrong type, so one bad key never lets a live process's lease lapse (its jobs would be
-    rescued and run twice)."""
+    """The busy jobs, the ``<identity>`` hash and its TTL: the lease itself. Written alone when another
+    key of the beat holds the wrong type, so one bad key never lets a live process's lease lapse (its
+    jobs would be rescued and run twice)."""
     process = heartbeat.process
     identity = process.identity
     return [
+        *work_commands(heartbeat, lease_ms(heartbeat.ttl)),
         (
             "HSET",
             keys.process(identity),
