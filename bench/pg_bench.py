@@ -455,6 +455,10 @@ def main() -> None:
                     everything[name] = run_peer(name, base, args)
             except pg_bench_peers.PeerUnavailable as exc:
                 everything[name] = {"error": str(exc)}
+            except Exception as exc:  # a peer that breaks is reported and the others still run
+                if name == "sidequest":
+                    raise
+                everything[name] = {"error": f"{type(exc).__name__}: {exc}"}
         report(everything, args, _versions(base))
         print(f"\n(total {time.monotonic() - started:.0f} s)")
     finally:
