@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -432,6 +433,8 @@ def main() -> None:
     unknown = [name for name in names if name not in SYSTEMS]
     if unknown:
         parser.error(f"unknown systems {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
+    # SIGTERM (timeout, a CI kill) would skip the finally below and leave the private server running.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     server = None
     base = args.url
     if base is None:
