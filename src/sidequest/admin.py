@@ -270,6 +270,17 @@ class Admin:
             raise AdminError(f"no queue named {name!r}; known queues: {listed}")
         return self.store.clear(str(location))
 
+    def pause_queue(self, name: str) -> None:
+        """Pause a queue: no process takes its jobs until :meth:`resume_queue`; jobs keep arriving in
+        it. A queue that holds no job yet may be paused too (its name must be a valid queue name, or
+        an AdminError says so). Idempotent."""
+        self.store.pause_queue(Location.parse(f"queue:{name}").name, True)
+
+    def resume_queue(self, name: str) -> None:
+        """Let processes take a paused queue's jobs again (idempotent; waiting claims notice at once or
+        within a few seconds, by store)."""
+        self.store.pause_queue(Location.parse(f"queue:{name}").name, False)
+
     # ----------------------------------------------------------------------------------------------
     # Actions on processes
 

@@ -258,7 +258,8 @@ class Store(ABC):
 
     @abstractmethod
     def queues(self) -> list[QueueInfo]:
-        """Every known queue with its size and latency, sorted by name; ``[]`` when there is none."""
+        """Every known queue with its size, latency and paused flag, sorted by name; ``[]`` when there
+        is none."""
 
     @abstractmethod
     def counts(self) -> Counts:
@@ -308,6 +309,14 @@ class Store(ABC):
     def clear(self, where: str) -> int:
         """Empty a queue (``"queue:NAME"``, also forgetting the queue name) or a set (``"scheduled"``,
         ``"retry"``, ``"dead"``). Returns how many jobs were removed."""
+
+    @abstractmethod
+    def pause_queue(self, name: str, paused: bool) -> None:
+        """Pause (``paused=True``) or resume queue ``name``: while it is paused, :meth:`claim` takes no
+        job from it (it waits as for an empty queue), while :meth:`push` and promotions still add jobs
+        to it, and :meth:`queues` lists it as paused (even when it holds no job). Idempotent; a queue that holds no job yet may be
+        paused too, and the pause outlives :meth:`clear`. A claim already waiting may take one job
+        that arrives as the pause is set; none after it returns."""
 
     @abstractmethod
     def signal(self, identity: str, signal: str) -> None:

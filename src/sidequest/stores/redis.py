@@ -366,6 +366,10 @@ class RedisStore(Store):
         """Every queue in ``queues`` with LLEN and the latency of its oldest job."""
         return self._admin.queues()
 
+    def pause_queue(self, name: str, paused: bool) -> None:
+        """Sidekiq Pro's pause: SADD / SREM the name in the ``paused`` SET, which claims skip."""
+        self._admin.pause_queue(name, paused)
+
     def counts(self) -> Counts:
         """Sidekiq's Stats: counters, queue and set sizes, live processes and their busy jobs."""
         return self._admin.counts()

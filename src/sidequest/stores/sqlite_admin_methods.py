@@ -37,6 +37,13 @@ class SQLiteAdminMethods:
         with self._read() as conn:
             return admin.queues(conn, time.time())
 
+    def pause_queue(self, name: str, paused: bool) -> None:
+        """Record or forget the pause; a resume wakes this object's idle claims at once."""
+        with self._write() as conn:
+            admin.pause_queue(conn, name, paused)
+        if not paused:
+            self._wake_claimers()
+
     def counts(self) -> Counts:
         """Totals; ``busy`` is the number of jobs the live processes last published as running (their
         heartbeats' busy lists), the figure the Busy page lists, not claimed-but-waiting rows."""

@@ -450,6 +450,15 @@ class PostgresStore(Store):
         with self._read() as conn:
             return admin.queues(conn, self.s, time.time())
 
+    def pause_queue(self, name: str, paused: bool) -> None:
+        """Record or forget the pause; a resume notifies idle claims, as a push does."""
+        with self._tx() as conn:
+            admin.pause_queue(conn, self.s, name, paused)
+            if not paused:
+                self._notify(conn, [name])
+        if not paused:
+            self._woke([name])
+
     def counts(self) -> Counts:
         """Totals; ``busy`` is the number of jobs the live processes last published as running."""
         with self._read() as conn:
