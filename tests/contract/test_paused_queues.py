@@ -43,7 +43,9 @@ def test_pushing_into_a_paused_queue_works_and_resume_makes_it_claimable(
     assert jids(claim_all(store, owner, ["mail"])) == pushed
 
 
-def test_a_claim_waiting_on_a_paused_queue_wakes_after_resume(store: Store, jobs: JobMaker, owner: str) -> None:
+def test_a_claim_waiting_on_a_paused_queue_wakes_after_resume(
+    store: Store, jobs: JobMaker, owner: str
+) -> None:
     store.pause_queue("mail", True)
     pushed = jobs.push(1, queue="mail")
     got: list[Claimed] = []

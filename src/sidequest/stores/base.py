@@ -314,9 +314,9 @@ class Store(ABC):
     def pause_queue(self, name: str, paused: bool) -> None:
         """Pause (``paused=True``) or resume queue ``name``: while it is paused, :meth:`claim` takes no
         job from it (it waits as for an empty queue), while :meth:`push` and promotions still add jobs
-        to it, and :meth:`queues` lists it as paused (even when it holds no job). Idempotent; a queue that holds no job yet may be
-        paused too, and the pause outlives :meth:`clear`. A claim already waiting may take one job
-        that arrives as the pause is set; none after it returns."""
+        to it, and :meth:`queues` lists it as paused, even when it holds no job. Idempotent; a queue
+        that holds no job yet may be paused too, and the pause outlives :meth:`clear`. A claim that
+        was already waiting when the pause was set takes no job pushed after it."""
 
     @abstractmethod
     def signal(self, identity: str, signal: str) -> None:

@@ -97,7 +97,9 @@ class RedisAdmin:
         """Every queue in ``queues`` or ``paused``, sorted by name, with its size, its oldest job's
         latency and its paused flag (a paused queue is listed even once cleared, so it can be resumed)."""
         with self._conn.errors("listing queues"):
-            known, paused = self._conn.pipeline_replies([("SMEMBERS", keys.QUEUES), ("SMEMBERS", keys.PAUSED)])
+            known, paused = self._conn.pipeline_replies(
+                [("SMEMBERS", keys.QUEUES), ("SMEMBERS", keys.PAUSED)]
+            )
             if isinstance(known, Exception):
                 raise known
             # Another application wrote `paused` as another type: list the queues (none paused), as the

@@ -59,8 +59,8 @@ class RedisClaims:
                 if wait_ms < 1:
                     break
                 if not usable:
-                    # Every queue is paused or its key holds another type (logged): wait as an idle claim would,
-                    # without spinning (close() wakes us), then look again in case it was fixed.
+                    # Every queue is paused or its key holds another type (logged): wait as an idle
+                    # claim would, without spinning (close() wakes us), then look again (a resume, a fix).
                     self._closing.wait(min(wait_ms / 1000, BLOCK_CHUNK))
                     claimed, usable = self._claim_now(names, limit, owner, deadline)
                     continue

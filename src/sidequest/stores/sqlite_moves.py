@@ -234,8 +234,8 @@ def decode_list(raw: str) -> list[dict[str, Any]]:
 INSERT_ENQUEUED = "INSERT INTO jobs (queue, state, payload, position) VALUES (?, 'enqueued', ?, ?)"
 INSERT_SCHEDULED = "INSERT INTO jobs (queue, state, payload, score) VALUES (?, 'scheduled', ?, ?)"
 
-# The subquery walks jobs_ready from the front (of a queue not paused); the UPDATE flips each row in the same statement,
-# so two claimers serialized by the write lock can never take the same row.
+# The subquery walks jobs_ready from the front (of a queue not paused); the UPDATE flips each row in
+# the same statement, so two claimers serialized by the write lock can never take the same row.
 CLAIM = """
     UPDATE jobs
     SET state = 'running', owner = ?, claimed_at = ?, claims = claims + 1

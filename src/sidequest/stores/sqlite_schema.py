@@ -4,7 +4,8 @@ numbered, append-only migrations.
 Tables: ``jobs`` (every job in every state), ``queues`` (known queue names), ``processes`` (heartbeats
 and leases), ``signals`` (remote TSTP/TERM/TTIN waiting for a beat), ``stats`` (processed/failed per UTC
 day and in total), ``unique_locks`` (unique jobs' locks), ``cron_ticks`` and ``cron_entries`` (periodic
-jobs), ``paused_queues`` and ``class_metrics`` (per class and minute). ``PRAGMA user_version`` records how many migrations a file has had.
+jobs), ``paused_queues`` and ``class_metrics`` (per class and minute). ``PRAGMA user_version`` records
+how many migrations a file has had.
 
 Never edit a migration that has shipped: a file migrated by an older sidequest would not get the change.
 Append a new one instead.

@@ -83,7 +83,9 @@ def queues(conn: psycopg.Connection[Any], s: str, now: float) -> list[QueueInfo]
 def pause_queue(conn: psycopg.Connection[Any], s: str, name: str, paused: bool) -> None:
     """Add ``name`` to ``paused_queues`` (claims skip it) or remove it; idempotent."""
     if paused:
-        conn.execute(f"INSERT INTO {s}.paused_queues (name) VALUES (%(name)s) ON CONFLICT DO NOTHING", {"name": name})
+        conn.execute(
+            f"INSERT INTO {s}.paused_queues (name) VALUES (%(name)s) ON CONFLICT DO NOTHING", {"name": name}
+        )
     else:
         conn.execute(f"DELETE FROM {s}.paused_queues WHERE name = %(name)s", {"name": name})
 

@@ -5,8 +5,9 @@
 Tables: ``jobs`` (every job in every state; finished jobs are deleted, so it holds only waiting, running
 and dead work), ``queues`` (known queue names), ``processes`` (heartbeats and leases), ``signals``,
 ``stats`` (processed/failed per UTC day and in total), ``unique_locks``, ``cron_ticks``,
-``cron_entries``, ``paused_queues``, ``class_metrics`` (per class and minute), ``store_info`` (this store's id, so ``sidequest.transaction`` can tell that an
-application connection reaches the same database and schema) and ``migrations``.
+``cron_entries``, ``paused_queues``, ``class_metrics`` (per class and minute), ``store_info`` (this
+store's id, so ``sidequest.transaction`` can tell that an application connection reaches the same
+database and schema) and ``migrations``.
 
 Times are epoch seconds (``double precision``). Leases, lock expiries and signal ages use the server's
 clock (``clock_timestamp()``), so processes on machines whose clocks disagree still agree on who is alive.
