@@ -158,6 +158,10 @@ class Admin:
         """Every known queue with its size and latency, sorted by name."""
         return self.store.queues()
 
+    def server_facts(self) -> dict[str, str]:
+        """What the store says about its server or file (see :meth:`Store.server_facts`)."""
+        return self.store.server_facts()
+
     def processes(self) -> list[ProcessInfo]:
         """Live processes, sorted by identity."""
         return self.store.processes()

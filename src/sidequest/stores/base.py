@@ -325,6 +325,18 @@ class Store(ABC):
 
     # ----------------------------------------------------------------------------------------------
 
+    def server_facts(self) -> dict[str, str]:
+        """Facts about the store's server or file for people (the dashboard's store panel), each a
+        short text under a stable key; ``{}`` when the store has none. Read-only and cheap; raises
+        :class:`~sidequest.errors.StoreError` when the store cannot be reached.
+
+        SQLite: ``file``, ``database_size``, ``wal_size`` (bytes). Redis: ``INFO``'s
+        ``redis_version``, ``uptime_in_days``, ``connected_clients``, ``used_memory_human``,
+        ``used_memory_peak_human``. PostgreSQL: ``server_version``, ``table_size``, ``index_size``
+        (bytes, over the store's schema), ``dead_tuples``, ``oldest_transaction_seconds``.
+        """
+        return {}
+
     def startup_warnings(self) -> list[str]:
         """What a person starting a process on this store should be told (a Redis whose
         ``maxmemory-policy`` may evict jobs, say); ``[]`` when all is well. Read-only."""

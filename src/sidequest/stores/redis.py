@@ -57,6 +57,7 @@ from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.redis_admin import RedisAdmin, score_text
 from sidequest.stores.redis_beat import beat_commands, written_types
+from sidequest.stores import redis_facts
 from sidequest.stores.redis_claim import RedisClaims, parse_claimed
 from sidequest.stores.redis_conn import (
     CHECKED_ARGS,
@@ -413,6 +414,11 @@ class RedisStore(Store):
     def signal(self, identity: str, signal: str) -> None:
         """LPUSH ``<identity>-signals`` + EXPIRE 60, as Sidekiq's Web UI does (in one checked call)."""
         self._admin.signal(identity, signal)
+
+    def server_facts(self) -> dict[str, str]:
+        """Sidekiq's Redis panel: version, uptime, clients, used and peak memory, from ``INFO``."""
+        with self._conn.errors("reading the server's INFO"):
+            return redis_facts.server_facts(str(self._conn.call("INFO")))
 
     def startup_warnings(self) -> list[str]:
         """Sidekiq's warning when ``maxmemory-policy`` is not ``noeviction`` (Redis may then delete

@@ -15,11 +15,15 @@ from datetime import date
 
 from sidequest.job import Counts, JobEntry, ProcessInfo, QueueInfo, SetName, WorkInfo
 from sidequest.stores import sqlite_admin as admin
+from sidequest.stores import sqlite_facts as facts
 from sidequest.stores import sqlite_maintenance as maintenance
 
 
 class SQLiteAdminMethods:
     """Admin reads and actions of the SQLite store (see the Store contract for their meaning)."""
+
+    path: str
+    """The database file (set by SQLiteStore)."""
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError  # provided by SQLiteStore
@@ -31,6 +35,10 @@ class SQLiteAdminMethods:
         raise NotImplementedError  # provided by SQLiteStore
 
     # Reads
+
+    def server_facts(self) -> dict[str, str]:
+        """The database file and the sizes of it and its write-ahead log, from the file system."""
+        return facts.server_facts(self.path)
 
     def queues(self) -> list[QueueInfo]:
         """Registered queues with their sizes and latencies, by name."""

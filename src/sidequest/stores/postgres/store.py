@@ -43,7 +43,7 @@ from sidequest.job import (
 )
 from sidequest.serializer import load_payload
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
-from sidequest.stores.postgres import admin, cron, maintenance, moves, payloads, unique
+from sidequest.stores.postgres import admin, cron, facts, maintenance, moves, payloads, unique
 from sidequest.stores.postgres.connection import Options, make_pool, parse_url, translated
 from sidequest.stores.postgres.notify import Listener, Wakeups, channel_name
 from sidequest.stores.postgres.schema import migrate, quoted
@@ -518,6 +518,11 @@ class PostgresStore(Store):
             maintenance.signal(conn, self.s, identity, signal)
 
     # ----------------------------------------------------------------------------------------------
+
+    def server_facts(self) -> dict[str, str]:
+        """Table and index size, dead tuples, the oldest open transaction's age, the server version."""
+        with self._conn() as conn:
+            return facts.server_facts(conn, self.schema)
 
     def startup_warnings(self) -> list[str]:
         """Settings of the server a person starting a process should know about."""
