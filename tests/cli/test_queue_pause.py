@@ -63,7 +63,9 @@ def test_a_running_process_does_not_fetch_a_paused_queue_and_fetches_again_after
             ("mail", 1, True),
         ]
 
-        resumed = runner.invoke(main, ["queues", "resume", "mail", "--url", store_url], catch_exceptions=False)
+        resumed = runner.invoke(
+            main, ["queues", "resume", "mail", "--url", store_url], catch_exceptions=False
+        )
         assert resumed.exit_code == 0, resumed.output
         wait_for(lambda: runs(record)["mail-1"] == 1, 30, "the mail job to run after the resume")
     finally:

@@ -43,6 +43,7 @@ from redis.exceptions import NoPermissionError
 from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import (
     Claimed,
+    ClassMetrics,
     Counts,
     JobEntry,
     NewJob,
@@ -53,11 +54,11 @@ from sidequest.job import (
     WorkInfo,
 )
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
+from sidequest.stores import redis_facts, redis_metrics
 from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.redis_admin import RedisAdmin, score_text
 from sidequest.stores.redis_beat import beat_commands, written_types
-from sidequest.stores import redis_facts
 from sidequest.stores.redis_claim import RedisClaims, parse_claimed
 from sidequest.stores.redis_conn import (
     CHECKED_ARGS,
@@ -414,6 +415,11 @@ class RedisStore(Store):
     def signal(self, identity: str, signal: str) -> None:
         """LPUSH ``<identity>-signals`` + EXPIRE 60, as Sidekiq's Web UI does (in one checked call)."""
         self._admin.signal(identity, signal)
+
+    def metrics(self, since: float, until: float) -> list[ClassMetrics]:
+        """Sidekiq's metrics hashes and histograms (see :mod:`sidequest.stores.redis_metrics`)."""
+        with self._conn.errors("reading the per-class metrics"):
+            return redis_metrics.read(self._conn, since, until, time.time())
 
     def server_facts(self) -> dict[str, str]:
         """Sidekiq's Redis panel: version, uptime, clients, used and peak memory, from ``INFO``."""

@@ -172,3 +172,9 @@ def metrics_keys(at: datetime) -> list[tuple[str, int]]:
     sidekiq7 = f"j|{at:%Y%m%d}|{at.hour}:{at.minute}"
     sidekiq8 = f"j|{at:%y%m%d}|{at.hour}:{at.minute:02d}"
     return [(sidekiq7, METRICS_TTL), (sidekiq8, METRICS_TTL), (sidekiq8[:-1], METRICS_COARSE_TTL)]
+
+
+def histogram_keys(name: str, at: datetime) -> list[str]:
+    """A class's execution-time histogram keys for a UTC minute: Sidekiq 7's ``<Class>-%d-%H:%-M`` and
+    Sidekiq 8's ``h|<Class>-%-d-%-H:%-M`` (each a BITFIELD of 26 u16 counters)."""
+    return [f"{name}-{at:%d}-{at:%H}:{at.minute}", f"h|{name}-{at.day}-{at.hour}:{at.minute}"]

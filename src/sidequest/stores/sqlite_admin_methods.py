@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import date
 
-from sidequest.job import Counts, JobEntry, ProcessInfo, QueueInfo, SetName, WorkInfo
+from sidequest.job import ClassMetrics, Counts, JobEntry, ProcessInfo, QueueInfo, SetName, WorkInfo
 from sidequest.stores import sqlite_admin as admin
 from sidequest.stores import sqlite_facts as facts
 from sidequest.stores import sqlite_maintenance as maintenance
+from sidequest.stores import sqlite_metrics
 
 
 class SQLiteAdminMethods:
@@ -35,6 +36,11 @@ class SQLiteAdminMethods:
         raise NotImplementedError  # provided by SQLiteStore
 
     # Reads
+
+    def metrics(self, since: float, until: float) -> list[ClassMetrics]:
+        """The ``class_metrics`` rows of the minutes in ``[since, until)``, oldest first."""
+        with self._read() as conn:
+            return sqlite_metrics.read(conn, since, until, time.time())
 
     def server_facts(self) -> dict[str, str]:
         """The database file and the sizes of it and its write-ahead log, from the file system."""

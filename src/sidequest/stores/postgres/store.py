@@ -32,6 +32,7 @@ import psycopg_pool
 from sidequest.errors import MalformedJobError, PermanentStoreError, StoreError
 from sidequest.job import (
     Claimed,
+    ClassMetrics,
     Counts,
     JobEntry,
     NewJob,
@@ -43,7 +44,7 @@ from sidequest.job import (
 )
 from sidequest.serializer import load_payload
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
-from sidequest.stores.postgres import admin, cron, facts, maintenance, moves, payloads, unique
+from sidequest.stores.postgres import admin, cron, facts, maintenance, metrics, moves, payloads, unique
 from sidequest.stores.postgres.connection import Options, make_pool, parse_url, translated
 from sidequest.stores.postgres.notify import Listener, Wakeups, channel_name
 from sidequest.stores.postgres.schema import migrate, quoted
@@ -518,6 +519,11 @@ class PostgresStore(Store):
             maintenance.signal(conn, self.s, identity, signal)
 
     # ----------------------------------------------------------------------------------------------
+
+    def metrics(self, since: float, until: float) -> list[ClassMetrics]:
+        """The ``class_metrics`` rows of the minutes in ``[since, until)``, oldest first."""
+        with self._read() as conn:
+            return metrics.read(conn, self.s, since, until, time.time())
 
     def server_facts(self) -> dict[str, str]:
         """Table and index size, dead tuples, the oldest open transaction's age, the server version."""
