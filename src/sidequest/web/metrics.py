@@ -55,14 +55,25 @@ def summaries(items: Sequence[ClassMetrics], substring: str = "") -> list[ClassS
     return sorted(rows, key=lambda row: (-row.total_ms, -row.processed, row.name))
 
 
-def time_chart(items: Sequence[ClassMetrics], classes: Sequence[str]) -> dict[str, object]:
-    """The chart's data: period starts (epoch seconds) and, per class, its execution seconds in each."""
-    starts = sorted({item.minute for item in items if item.name in classes})
-    index = {start: position for position, start in enumerate(starts)}
+def chart_step(hours: int) -> int:
+    """Seconds per point of the time chart: a minute up to 8 hours, else 10 minutes (what Redis keeps
+    beyond 8 hours, so every store draws the same chart)."""
+    return 60 if hours <= 8 else 600
+
+
+def time_chart(
+    items: Sequence[ClassMetrics], classes: Sequence[str], now: float, hours: int
+) -> dict[str, object]:
+    """The chart's data over the whole period (so one busy minute is not stretched over the chart):
+    every step's start (epoch seconds) and, per class, its execution seconds in each step (0 when idle)."""
+    step = chart_step(hours)
+    first = int((now - hours * 3600) // step) * step
+    starts = list(range(first, int(now // step) * step + step, step))
     series = {name: [0.0] * len(starts) for name in classes}
     for item in items:
-        if item.name in series:
-            series[item.name][index[item.minute]] += item.ms / 1000
+        position = (int(item.minute) // step * step - first) // step
+        if item.name in series and 0 <= position < len(starts):
+            series[item.name][position] += item.ms / 1000
     return {
         "x": starts,
         "series": [{"label": name, "values": [round(v, 3) for v in series[name]]} for name in classes],
@@ -78,6 +89,11 @@ def histogram(items: Sequence[ClassMetrics], name: str) -> list[tuple[str, int]]
             for position, count in enumerate(item.histogram[: len(counts)]):
                 counts[position] += count
     return [(bucket_label(position), count) for position, count in enumerate(counts)]
+
+
+def bucket_bounds() -> list[str]:
+    """Each bucket's upper bound, short, for the histogram chart's axis (``'20 ms'``, ..., ``'more'``)."""
+    return [_ms(bound) if bound != float("inf") else "more" for bound in METRIC_BUCKETS_MS]
 
 
 def bucket_label(position: int) -> str:

@@ -196,14 +196,15 @@ def metrics(request: Request) -> Response:
     dashboard = Dashboard.of(request)
     period = _period(request, views.PERIODS, "1h")
     substring = request.query_params.get("substr", "").strip()
-    items = dashboard.admin.metrics(views.PERIODS[period])
+    hours = views.PERIODS[period]
+    items = dashboard.admin.metrics(hours)
     rows = views.summaries(items, substring)
     top = [row.name for row in rows[: views.TOP_CLASSES]]
     return dashboard.render(
         request,
         "metrics.html",
         rows=rows,
-        chart=views.time_chart(items, top),
+        chart=views.time_chart(items, top, time.time(), hours),
         period=period,
         periods=list(views.PERIODS),
         substr=substring,
@@ -215,7 +216,8 @@ def metric_class(request: Request) -> Response:
     dashboard = Dashboard.of(request)
     name = request.path_params["name"]
     period = _period(request, views.HISTOGRAM_PERIODS, "1h")
-    items = [item for item in dashboard.admin.metrics(views.HISTOGRAM_PERIODS[period]) if item.name == name]
+    hours = views.HISTOGRAM_PERIODS[period]
+    items = [item for item in dashboard.admin.metrics(hours) if item.name == name]
     summary = next(iter(views.summaries(items)), None)
     return dashboard.render(
         request,
@@ -223,7 +225,8 @@ def metric_class(request: Request) -> Response:
         name=name,
         summary=summary,
         buckets=views.histogram(items, name),
-        chart=views.time_chart(items, [name]),
+        bounds=views.bucket_bounds(),
+        chart=views.time_chart(items, [name], time.time(), hours),
         period=period,
         periods=list(views.HISTOGRAM_PERIODS),
     )

@@ -97,15 +97,17 @@
     var element = document.getElementById("histogram-chart");
     var source = document.getElementById("histogram-data");
     if (!element || !source || !window.uPlot) return;
-    var buckets = JSON.parse(source.textContent);
-    var labels = buckets.map(function (b) { return b[0]; });
+    var body = JSON.parse(source.textContent);
+    var buckets = body.buckets;
+    var labels = body.bounds;  // each bucket's upper bound: full labels would overlap
     var data = [buckets.map(function (b, i) { return i; }), buckets.map(function (b) { return b[1]; })];
     element.dataset.runs = String(data[1].reduce(function (a, b) { return a + b; }, 0));
     var opts = {
       title: "runs by duration", width: Math.max(element.clientWidth, 300), height: 220,
       scales: { x: { time: false, range: function () { return [-0.5, buckets.length - 0.5]; } },
                 y: { range: function (u, min, max) { return [0, Math.max(max, 5)]; } } },
-      axes: [{ stroke: css("--muted"), grid: { show: false }, space: 40,
+      axes: [{ stroke: css("--muted"), grid: { show: false }, space: 60, incrs: [1, 2, 3, 4, 5, 6],
+               label: "duration (each bucket up to its bound)",
                values: function (u, splits) { return splits.map(function (s) { return labels[s] || ""; }); } },
              { stroke: css("--muted"), grid: { stroke: css("--border") } }],
       series: [{}, { label: "runs", stroke: css("--processed"), fill: css("--processed"), width: 1 }]
