@@ -112,9 +112,10 @@ class Tracker:
                 return False
             run = self._running.pop(id(job), None)
             if run is not None:
-                took = time.time() - run.started
+                now = time.time()
+                took = now - run.started
                 self._typical_run += (took - self._typical_run) * 0.05  # moving average over ~20 jobs
-                self._count_class(job, failed, (time.monotonic() - run.started_monotonic) * 1000)
+                self._count_class(job, failed, (time.monotonic() - run.started_monotonic) * 1000, now)
             self._slotted.discard(id(job))
             self._count(failed)
             self._changed.notify_all()
@@ -129,7 +130,7 @@ class Tracker:
             self._abandoned.add(id(job))
             self._slotted.discard(id(job))
             self._count(failed=True)
-            self._count_class(job, True, 0.0)
+            self._count_class(job, True, 0.0, time.time())
             self._changed.notify_all()
         return True
 
@@ -139,10 +140,10 @@ class Tracker:
         if failed:
             self._failed += 1
 
-    def _count_class(self, job: Claimed, failed: bool, ms: float) -> None:
+    def _count_class(self, job: Claimed, failed: bool, ms: float, now: float) -> None:
         if job.payload is None:
             return  # a malformed payload names no class to count it under
-        key = (display_class(job.payload), metric_minute(time.time()))
+        key = (display_class(job.payload), metric_minute(now))
         counters = self._metrics.get(key)
         if counters is None:
             counters = self._metrics[key] = [0.0] * (3 + len(METRIC_BUCKETS_MS))
