@@ -25,7 +25,16 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from sidequest.errors import SidequestError
-from sidequest.job import Counts, JobEntry, ProcessInfo, QueueInfo, SetName, WorkInfo
+from sidequest.job import (
+    METRICS_RETENTION,
+    ClassMetrics,
+    Counts,
+    JobEntry,
+    ProcessInfo,
+    QueueInfo,
+    SetName,
+    WorkInfo,
+)
 from sidequest.options import QUEUE_NAME
 from sidequest.retry import decode_backtrace
 from sidequest.stores.base import Store
@@ -35,6 +44,8 @@ SETS: tuple[SetName, ...] = ("scheduled", "retry", "dead")
 LOCATIONS_HELP = "queue:NAME, scheduled, retry or dead"
 MAX_HISTORY_DAYS = 180
 """Sidekiq keeps (and its dashboard shows) at most 180 days of daily stats."""
+MAX_METRICS_HOURS = METRICS_RETENTION // 3600
+"""Per-class metrics are kept (and shown) for 72 hours, as Sidekiq does."""
 
 
 class AdminError(SidequestError, ValueError):
@@ -158,6 +169,10 @@ class Admin:
         """Every known queue with its size and latency, sorted by name."""
         return self.store.queues()
 
+    def server_facts(self) -> dict[str, str]:
+        """What the store says about its server or file (see :meth:`Store.server_facts`)."""
+        return self.store.server_facts()
+
     def processes(self) -> list[ProcessInfo]:
         """Live processes, sorted by identity."""
         return self.store.processes()
@@ -174,6 +189,14 @@ class Admin:
         return [
             DayStats(day, processed, failed) for day, processed, failed in self.store.history(days, today)
         ]
+
+    def metrics(self, hours: int = 1) -> list[ClassMetrics]:
+        """Per-class execution metrics of the last ``hours`` hours (1 to 72), one item per class and
+        period (a UTC minute; 10 minutes for more than 8 hours on Redis), oldest first."""
+        if not 1 <= hours <= MAX_METRICS_HOURS:
+            raise AdminError(f"hours must be between 1 and {MAX_METRICS_HOURS}, got {hours}")
+        now = self.clock()
+        return self.store.metrics(now - hours * 3600, now + 60)
 
     def size(self, where: str | Location) -> int:
         """How many jobs a location holds right now (0 for a queue nobody has used)."""
@@ -269,6 +292,17 @@ class Admin:
             listed = ", ".join(known) if known else "none"
             raise AdminError(f"no queue named {name!r}; known queues: {listed}")
         return self.store.clear(str(location))
+
+    def pause_queue(self, name: str) -> None:
+        """Pause a queue: no process takes its jobs until :meth:`resume_queue`; jobs keep arriving in
+        it. A queue that holds no job yet may be paused too (its name must be a valid queue name, or
+        an AdminError says so). Idempotent."""
+        self.store.pause_queue(Location.parse(f"queue:{name}").name, True)
+
+    def resume_queue(self, name: str) -> None:
+        """Let processes take a paused queue's jobs again (idempotent; waiting claims notice at once or
+        within a few seconds, by store)."""
+        self.store.pause_queue(Location.parse(f"queue:{name}").name, False)
 
     # ----------------------------------------------------------------------------------------------
     # Actions on processes

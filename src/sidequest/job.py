@@ -174,3 +174,60 @@ class Counts:
     dead: int
     processes: int
     busy: int
+
+
+METRIC_BUCKETS_MS: tuple[float, ...] = (
+    *(20, 30, 45, 65, 100, 150, 225, 335, 500, 750, 1100, 1700, 2500, 3800, 5750, 8500, 13000),
+    *(20000, 30000, 45000, 65000, 100000, 150000, 225000, 335000),
+    float("inf"),
+)
+"""Upper bounds (exclusive, ms) of Sidekiq 7's execution-time histogram buckets: 26 of them, the last
+one open-ended. A run of ``ms`` falls in the first bucket whose bound is above it."""
+
+METRICS_RETENTION = 72 * 60 * 60
+"""Seconds per-class metrics are kept (Sidekiq keeps 72 hours); older minutes are dropped."""
+
+
+def metric_bucket(ms: float) -> int:
+    """The index in :data:`METRIC_BUCKETS_MS` of the bucket a run of ``ms`` milliseconds falls in."""
+    for index, bound in enumerate(METRIC_BUCKETS_MS):
+        if ms < bound:
+            return index
+    return len(METRIC_BUCKETS_MS) - 1
+
+
+def metric_minute(at: float) -> int:
+    """The epoch second at which the UTC minute holding ``at`` starts."""
+    return int(at // 60) * 60
+
+
+@dataclass(frozen=True, slots=True)
+class ClassMetrics:
+    """What one worker class did in one minute (or, read from a store's coarser buckets, in the period
+    starting at ``minute``), as Sidekiq 7's metrics count it.
+
+    ``processed`` counts every run, failures included; ``ms`` is the total execution time of the
+    successful runs only, and ``histogram`` (one count per :data:`METRIC_BUCKETS_MS` bucket, or empty
+    when the store kept none for that period) counts those successful runs by duration.
+    """
+
+    name: str
+    minute: float
+    processed: int = 0
+    failed: int = 0
+    ms: float = 0.0
+    histogram: tuple[int, ...] = ()
+
+    def plus(self, other: ClassMetrics) -> ClassMetrics:
+        """Both counts added up, under this one's name and minute."""
+        size = max(len(self.histogram), len(other.histogram))
+        mine = self.histogram + (0,) * (size - len(self.histogram))
+        theirs = other.histogram + (0,) * (size - len(other.histogram))
+        return ClassMetrics(
+            self.name,
+            self.minute,
+            self.processed + other.processed,
+            self.failed + other.failed,
+            self.ms + other.ms,
+            tuple(a + b for a, b in zip(mine, theirs, strict=True)),
+        )

@@ -225,7 +225,7 @@ def test_click_paths_change_the_store_and_the_running_process_acts_on_them(
 
         # Clear a queue (confirmed): its jobs and its name are gone.
         page.goto(dashboard.url + "/queues")
-        _submit(page, 'tr[data-queue="mail"] button')
+        _submit(page, 'tr[data-queue="mail"] button:has-text("Clear")')
         assert "Cleared queue mail: 3 jobs deleted" in page.inner_text(".notice")
         assert "mail" not in [q.name for q in admin.queues()]
 

@@ -263,7 +263,7 @@ jobs.add_command(_job_action("delete", "deleted", Admin.delete, DELETE_HELP, ask
 @click.pass_context
 @reports_errors
 def queues(ctx: click.Context, url: str, as_json: bool) -> None:
-    """List queues with their size and latency (or clear one: 'queues clear NAME')."""
+    """List queues with their size and latency ('queues clear|pause|resume NAME' acts on one)."""
     if ctx.invoked_subcommand is not None:
         return
     with opened_admin(url) as admin:
@@ -285,6 +285,30 @@ def clear_queue(name: str, yes: bool, url: str, as_json: bool) -> None:
             click.confirm(f"Delete all {size} jobs in queue {name!r}?", abort=True, err=True)
         removed = admin.clear_queue(name)
     click.echo(to_json({"queue": name, "deleted": removed}) if as_json else f"deleted {removed} jobs")
+
+
+@queues.command("pause")
+@click.argument("name")
+@url_option
+@json_option
+@reports_errors
+def pause_queue(name: str, url: str, as_json: bool) -> None:
+    """Stop every process taking jobs from queue NAME; jobs keep arriving in it ('queues resume NAME')."""
+    with opened_admin(url) as admin:
+        admin.pause_queue(name)
+    click.echo(to_json({"queue": name, "paused": True}) if as_json else f"paused queue {name}")
+
+
+@queues.command("resume")
+@click.argument("name")
+@url_option
+@json_option
+@reports_errors
+def resume_queue(name: str, url: str, as_json: bool) -> None:
+    """Let processes take jobs from paused queue NAME again."""
+    with opened_admin(url) as admin:
+        admin.resume_queue(name)
+    click.echo(to_json({"queue": name, "paused": False}) if as_json else f"resumed queue {name}")
 
 
 # -- process signals ---------------------------------------------------------------------------------

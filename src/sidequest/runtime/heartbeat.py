@@ -1,8 +1,8 @@
 """The heartbeat: keeps this process's lease alive and tells the store what it is doing.
 
 Each beat renews the lease on every job the process holds, publishes the process and its busy jobs
-(Sidekiq's Busy page reads them on Redis), flushes the processed/failed counts kept in memory, and
-collects remote signals (quiet/stop from the CLI or a dashboard). It does nothing else.
+(Sidekiq's Busy page reads them on Redis), flushes the processed/failed counts and per-class metrics
+kept in memory, and collects remote signals (quiet/stop from the CLI or a dashboard). It does nothing else.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 
 from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
-from sidequest.job import ProcessInfo
+from sidequest.job import ClassMetrics, ProcessInfo
 from sidequest.runtime.tracker import Tracker
 from sidequest.stores.base import Heartbeat as Beat
 from sidequest.stores.base import Store
@@ -59,27 +59,28 @@ class Heartbeat:
         """Beat once; True when the store recorded it, False on an outage. A
         :class:`~sidequest.errors.PermanentStoreError` is raised: it ends the process."""
         processed, failed = self.tracker.take_counts()
+        metrics = self.tracker.take_metrics()
         busy = self.tracker.busy()
         info = dataclasses.replace(
             self.process, busy=len(busy), beat=now, quiet=self.is_quiet(), rss_kb=rss_kb()
         )
         try:
-            signals = self.store.beat(Beat(info, busy, processed, failed, self.ttl))
+            signals = self.store.beat(Beat(info, busy, processed, failed, self.ttl, metrics=metrics))
         except PermanentStoreError:
-            self.tracker.give_back_counts(processed, failed)
+            self._give_back(processed, failed, metrics)
             raise  # a configuration error: the launcher stops the process, no retry loop
         except StoreDataError as exc:
             # One key of the wrong type (the Redis store still renewed the lease): said at every beat,
             # since the counts wait until someone fixes the key.
-            self.tracker.give_back_counts(processed, failed)
+            self._give_back(processed, failed, metrics)
             log.error("heartbeat: %s", exc)
             return True
         except StoreError as exc:
-            self.tracker.give_back_counts(processed, failed)
+            self._give_back(processed, failed, metrics)
             self._note_failure(exc)
             return False
         except Exception:
-            self.tracker.give_back_counts(processed, failed)  # the loop logs it; the next beat counts them
+            self._give_back(processed, failed, metrics)  # the loop logs it; the next beat counts them
             raise
         if self._failing:
             log.warning("heartbeat recovered: the store is reachable again")
@@ -91,6 +92,10 @@ class Heartbeat:
             # Publish the new state (quiet) now rather than one interval later.
             return self.run_once(now)
         return True
+
+    def _give_back(self, processed: int, failed: int, metrics: list[ClassMetrics]) -> None:
+        self.tracker.give_back_counts(processed, failed)
+        self.tracker.give_back_metrics(metrics)
 
     def _note_failure(self, exc: StoreError) -> None:
         if not self._failing:

@@ -484,8 +484,11 @@ class Launcher:
         names = set(self.config.queue_names)
 
         def empty() -> bool:
-            # In this order: a job is always in a queue, in the store under our lease, or in the
-            # tracker until its outcome is recorded, so no moment between claim and hold slips through.
+            # Idle first: while a job runs it may push another (to a queue read a moment ago as
+            # empty). Then in this order: a job is always in a queue, in the store under our lease, or
+            # in the tracker until its outcome is recorded, so no moment between claim and hold slips.
+            if not self.tracker.idle():
+                return False
             if sum(q.size for q in self.store.queues() if q.name in names):
                 return False
             return not self.store.owned(self.identity) and self.tracker.idle()

@@ -1,6 +1,10 @@
 """What one process holds and does right now: its claims, its running jobs, its free slots, its counts.
 
 Shared by the fetcher, the processors, the acker and the heartbeat; every method is thread-safe.
+
+Per-class metrics (Sidekiq 7's: runs, failures, the time of successful runs and its histogram) are
+counted here per (class, UTC minute) as each job finishes, and handed to the heartbeat with the
+processed/failed counts; a beat that fails gives both back, so nothing is lost or counted twice.
 """
 
 from __future__ import annotations
@@ -9,7 +13,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sidequest.job import Claimed, WorkInfo
+from sidequest.job import (
+    METRIC_BUCKETS_MS,
+    Claimed,
+    ClassMetrics,
+    WorkInfo,
+    display_class,
+    metric_bucket,
+    metric_minute,
+)
 from sidequest.runtime.interrupt import InterruptibleSpan
 
 PREFETCH_BELOW = 0.005
@@ -49,6 +61,9 @@ class Tracker:
         self._failed = 0
         self._total = 0
         self._abandoned: set[int] = set()
+        # (class, minute) -> [processed, failed, ms, bucket 0, ..., bucket 25]: plain lists, as this
+        # runs for every job (a dataclass per job would cost more than a short job does).
+        self._metrics: dict[tuple[str, int], list[float]] = {}
 
     # -- capacity: a slot is taken when a job is claimed, freed when its perform returns ---------
 
@@ -97,8 +112,10 @@ class Tracker:
                 return False
             run = self._running.pop(id(job), None)
             if run is not None:
-                took = time.time() - run.started
+                now = time.time()
+                took = now - run.started
                 self._typical_run += (took - self._typical_run) * 0.05  # moving average over ~20 jobs
+                self._count_class(job, failed, (time.monotonic() - run.started_monotonic) * 1000, now)
             self._slotted.discard(id(job))
             self._count(failed)
             self._changed.notify_all()
@@ -113,6 +130,7 @@ class Tracker:
             self._abandoned.add(id(job))
             self._slotted.discard(id(job))
             self._count(failed=True)
+            self._count_class(job, True, 0.0, time.time())
             self._changed.notify_all()
         return True
 
@@ -121,6 +139,20 @@ class Tracker:
         self._total += 1
         if failed:
             self._failed += 1
+
+    def _count_class(self, job: Claimed, failed: bool, ms: float, now: float) -> None:
+        if job.payload is None:
+            return  # a malformed payload names no class to count it under
+        key = (display_class(job.payload), metric_minute(now))
+        counters = self._metrics.get(key)
+        if counters is None:
+            counters = self._metrics[key] = [0.0] * (3 + len(METRIC_BUCKETS_MS))
+        counters[0] += 1
+        if failed:
+            counters[1] += 1  # Sidekiq times successful runs only: a failure's time says little
+        else:
+            counters[2] += ms
+            counters[3 + metric_bucket(ms)] += 1
 
     @property
     def total_processed(self) -> int:
@@ -193,3 +225,34 @@ class Tracker:
         with self._lock:
             self._processed += processed
             self._failed += failed
+
+    def take_metrics(self) -> list[ClassMetrics]:
+        """Per-class, per-minute counts since the last call; the caller gives them back if its beat
+        fails."""
+        with self._lock:
+            taken, self._metrics = self._metrics, {}
+        return [
+            ClassMetrics(
+                name,
+                float(minute),
+                int(counters[0]),
+                int(counters[1]),
+                counters[2],
+                tuple(int(count) for count in counters[3:]),
+            )
+            for (name, minute), counters in taken.items()
+        ]
+
+    def give_back_metrics(self, metrics: list[ClassMetrics]) -> None:
+        """Return metrics a failed beat could not flush, under their own minutes."""
+        with self._lock:
+            for item in metrics:
+                key = (item.name, int(item.minute))
+                counters = self._metrics.get(key)
+                if counters is None:
+                    counters = self._metrics[key] = [0.0] * (3 + len(METRIC_BUCKETS_MS))
+                counters[0] += item.processed
+                counters[1] += item.failed
+                counters[2] += item.ms
+                for index, count in enumerate(item.histogram[: len(METRIC_BUCKETS_MS)]):
+                    counters[3 + index] += count

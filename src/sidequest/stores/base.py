@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sidequest.job import (
+    METRICS_RETENTION,
     Claimed,
+    ClassMetrics,
     Counts,
     JobEntry,
     NewJob,
@@ -32,6 +34,7 @@ from sidequest.job import (
     QueueInfo,
     SetName,
     WorkInfo,
+    metric_minute,
 )
 
 
@@ -41,7 +44,9 @@ class Heartbeat:
 
     ``processed``/``failed`` are the deltas counted since the last *successful* beat (failed jobs count
     in ``processed`` too, as in Sidekiq). ``ttl`` is the lease: how long the process's claims stay
-    valid without another beat.
+    valid without another beat. ``metrics`` are the per-class deltas since then, each under the UTC
+    minute its jobs finished in; ``per_class`` is the short form ``{class: (processed, failed, ms)}``
+    for the minute of the beat, with no histogram (what a flush without timings sends).
     """
 
     process: ProcessInfo
@@ -50,6 +55,21 @@ class Heartbeat:
     failed: int = 0
     ttl: float = 60.0
     per_class: dict[str, tuple[int, int, float]] = field(default_factory=dict)
+    metrics: Sequence[ClassMetrics] = ()
+
+    def class_metrics(self, now: float) -> list[ClassMetrics]:
+        """``metrics`` and ``per_class`` (counted in the minute of ``now``) as one list, one item per
+        (class, minute) with something to record, none older than :data:`METRICS_RETENTION`."""
+        merged: dict[tuple[str, float], ClassMetrics] = {}
+        minute = float(metric_minute(now))
+        extra = [ClassMetrics(name, minute, *counts) for name, counts in self.per_class.items()]
+        for item in [*self.metrics, *extra]:
+            if item.minute <= now - METRICS_RETENTION or not (item.processed or item.failed):
+                continue
+            key = (item.name, float(item.minute))
+            known = merged.get(key)
+            merged[key] = item if known is None else known.plus(item)
+        return list(merged.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +206,9 @@ class Store(ABC):
     @abstractmethod
     def beat(self, heartbeat: Heartbeat) -> list[str]:
         """Publish the process and its busy jobs, extend its lease by ``heartbeat.ttl`` seconds, and add
-        the stats deltas to the processed/failed counters (total and per UTC day).
+        the stats deltas to the processed/failed counters (total and per UTC day) and its per-class
+        metrics (:meth:`Heartbeat.class_metrics`) to each class's minute, dropping minutes older than
+        :data:`~sidequest.job.METRICS_RETENTION`.
 
         Returns the remote signals queued for this process (``"TSTP"``, ``"TERM"``, ``"TTIN"``) and
         removes them; ``[]`` when there are none. The whole beat is atomic: if it raises, nothing was
@@ -261,7 +283,8 @@ class Store(ABC):
 
     @abstractmethod
     def queues(self) -> list[QueueInfo]:
-        """Every known queue with its size and latency, sorted by name; ``[]`` when there is none."""
+        """Every known queue with its size, latency and paused flag, sorted by name; ``[]`` when there
+        is none."""
 
     @abstractmethod
     def counts(self) -> Counts:
@@ -271,6 +294,17 @@ class Store(ABC):
     def history(self, days: int, today: date) -> list[tuple[date, int, int]]:
         """Processed and failed per UTC day for ``days`` days ending at ``today``, newest first; days
         with no data are 0."""
+
+    @abstractmethod
+    def metrics(self, since: float, until: float) -> list[ClassMetrics]:
+        """Per-class execution metrics of the periods starting in ``[since, until)`` (epoch seconds),
+        oldest first, one item per (class, period) that recorded a run; ``[]`` when none.
+
+        Periods are UTC minutes; the Redis store answers a range longer than 8 hours from Sidekiq 8's
+        10-minute buckets, with no histogram (Sidekiq keeps per-minute data and histograms 8 hours).
+        Nothing older than :data:`~sidequest.job.METRICS_RETENTION` is returned: stores drop it.
+        Read-only.
+        """
 
     @abstractmethod
     def list_queue(self, queue: str, offset: int = 0, limit: int = 25) -> list[JobEntry]:
@@ -313,11 +347,31 @@ class Store(ABC):
         ``"retry"``, ``"dead"``). Returns how many jobs were removed."""
 
     @abstractmethod
+    def pause_queue(self, name: str, paused: bool) -> None:
+        """Pause (``paused=True``) or resume queue ``name``: while it is paused, :meth:`claim` takes no
+        job from it (it waits as for an empty queue), while :meth:`push` and promotions still add jobs
+        to it, and :meth:`queues` lists it as paused, even when it holds no job. Idempotent; a queue
+        that holds no job yet may be paused too, and the pause outlives :meth:`clear`. A claim that
+        was already waiting when the pause was set takes no job pushed after it."""
+
+    @abstractmethod
     def signal(self, identity: str, signal: str) -> None:
         """Queue a remote signal (``"TSTP"``, ``"TERM"``, ``"TTIN"``) for a process; it receives it at
         its next beat. Signals for a process that never beats again expire after a minute."""
 
     # ----------------------------------------------------------------------------------------------
+
+    def server_facts(self) -> dict[str, str]:
+        """Facts about the store's server or file for people (the dashboard's store panel), each a
+        short text under a stable key; ``{}`` when the store has none. Read-only and cheap; raises
+        :class:`~sidequest.errors.StoreError` when the store cannot be reached.
+
+        SQLite: ``file``, ``database_size``, ``wal_size`` (bytes). Redis: ``INFO``'s
+        ``redis_version``, ``uptime_in_days``, ``connected_clients``, ``used_memory_human``,
+        ``used_memory_peak_human``. PostgreSQL: ``server_version``, ``table_size``, ``index_size``
+        (bytes, over the store's schema), ``dead_tuples``, ``oldest_transaction_seconds``.
+        """
+        return {}
 
     def startup_warnings(self) -> list[str]:
         """What a person starting a process on this store should be told (a Redis whose

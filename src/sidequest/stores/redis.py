@@ -44,6 +44,7 @@ from redis.exceptions import NoPermissionError
 from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import (
     Claimed,
+    ClassMetrics,
     Counts,
     JobEntry,
     NewJob,
@@ -54,6 +55,7 @@ from sidequest.job import (
     WorkInfo,
 )
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
+from sidequest.stores import redis_facts, redis_metrics
 from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.redis_admin import RedisAdmin, score_text
@@ -379,6 +381,10 @@ class RedisStore(Store):
         """Every queue in ``queues`` with LLEN and the latency of its oldest job."""
         return self._admin.queues()
 
+    def pause_queue(self, name: str, paused: bool) -> None:
+        """Sidekiq Pro's pause: SADD / SREM the name in the ``paused`` SET, which claims skip."""
+        self._admin.pause_queue(name, paused)
+
     def counts(self) -> Counts:
         """Sidekiq's Stats: counters, queue and set sizes, live processes and their busy jobs."""
         return self._admin.counts()
@@ -422,6 +428,16 @@ class RedisStore(Store):
     def signal(self, identity: str, signal: str) -> None:
         """LPUSH ``<identity>-signals`` + EXPIRE 60, as Sidekiq's Web UI does (in one checked call)."""
         self._admin.signal(identity, signal)
+
+    def metrics(self, since: float, until: float) -> list[ClassMetrics]:
+        """Sidekiq's metrics hashes and histograms (see :mod:`sidequest.stores.redis_metrics`)."""
+        with self._conn.errors("reading the per-class metrics"):
+            return redis_metrics.read(self._conn, since, until, time.time())
+
+    def server_facts(self) -> dict[str, str]:
+        """Sidekiq's Redis panel: version, uptime, clients, used and peak memory, from ``INFO``."""
+        with self._conn.errors("reading the server's INFO"):
+            return redis_facts.server_facts(str(self._conn.call("INFO")))
 
     def startup_warnings(self) -> list[str]:
         """Sidekiq's warning when ``maxmemory-policy`` is not ``noeviction`` (Redis may then delete

@@ -94,9 +94,18 @@ class RedisAdmin:
     # -- reads ---------------------------------------------------------------------------------------
 
     def queues(self) -> list[QueueInfo]:
-        """Every queue in ``queues``, sorted by name, with its size and its oldest job's latency."""
+        """Every queue in ``queues`` or ``paused``, sorted by name, with its size, its oldest job's
+        latency and its paused flag (a paused queue is listed even once cleared, so it can be resumed)."""
         with self._conn.errors("listing queues"):
-            names = sorted(self._conn.call("SMEMBERS", keys.QUEUES))
+            known, paused = self._conn.pipeline_replies(
+                [("SMEMBERS", keys.QUEUES), ("SMEMBERS", keys.PAUSED)]
+            )
+            if isinstance(known, Exception):
+                raise known
+            # Another application wrote `paused` as another type: list the queues (none paused), as the
+            # claim script reads it.
+            paused_names = set() if isinstance(paused, Exception) else set(paused)
+            names = sorted(set(known) | paused_names)
             commands: list[Command] = []
             for name in names:
                 commands += [("LLEN", keys.queue(name)), ("LINDEX", keys.queue(name), -1)]
@@ -110,8 +119,15 @@ class RedisAdmin:
                 payload = load_or_none(oldest)
                 enqueued = timestamp_seconds(payload.get("enqueued_at")) if payload else None
                 latency = max(0.0, now - enqueued) if enqueued is not None else 0.0
-            infos.append(QueueInfo(name=name, size=int(size), latency=latency))
+            infos.append(QueueInfo(name=name, size=int(size), latency=latency, paused=name in paused_names))
         return infos
+
+    def pause_queue(self, name: str, paused: bool) -> None:
+        """Sidekiq Pro's ``Queue#pause!`` / ``#unpause!``: SADD / SREM ``name`` in ``paused``."""
+        verb = "pausing" if paused else "resuming"
+        with self._conn.errors(f"{verb} queue {name!r}"):
+            # One command: a `paused` key of another type fails with KeyTypeError naming it.
+            self._conn.call("SADD" if paused else "SREM", keys.PAUSED, name)
 
     def counts(self) -> Counts:
         """Totals as Sidekiq's ``Stats`` computes them (busy = sum of live processes' ``busy``)."""

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sidequest import serializer
 from sidequest.job import ProcessInfo, WorkInfo
 from sidequest.stores import redis_keys as keys
+from sidequest.stores import redis_metrics
 from sidequest.stores.base import Heartbeat
 from sidequest.stores.redis_admin import score_text
 from sidequest.stores.redis_conn import Command
@@ -76,6 +77,8 @@ def written_types(commands: list[Command]) -> list[tuple[str, str]]:
             continue
         if command[0] == "INCRBY":
             types[key] = "integer"
+        elif command[0] == "BITFIELD":
+            types[key] = "string"  # a histogram, named by its class: the name alone does not tell
         else:
             types[key] = keys.expected_type(key) or "hash"  # the process hash is named by its identity
     return list(types.items())
@@ -94,15 +97,7 @@ def stats_commands(heartbeat: Heartbeat, now: float) -> list[Command]:
         if count:
             commands += [("INCRBY", total, count), ("INCRBY", dated, count)]
             commands.append(("EXPIRE", dated, keys.STATS_TTL))
-    if heartbeat.per_class:
-        fields: list[str | int] = []
-        for name, (processed, failed, ms) in heartbeat.per_class.items():
-            fields += [f"{name}|p", processed, f"{name}|f", failed, f"{name}|ms", round(ms)]
-        for key, ttl in keys.metrics_keys(moment):
-            for index in range(0, len(fields), 2):
-                if fields[index + 1]:
-                    commands.append(("HINCRBY", key, fields[index], fields[index + 1]))
-            commands.append(("EXPIRE", key, ttl))
+    commands += redis_metrics.record_commands(heartbeat.class_metrics(now), now)
     return commands
 
 

@@ -17,6 +17,8 @@ its Web UI and ``Sidekiq::API`` read sidequest's data and the other way round:
 ``stat:processed|failed``      STRING  counters (failed jobs count in processed too)
 ``stat:processed:YYYY-MM-DD``  STRING  the same per UTC day, kept 5 years
 ``j|...``                      HASH    per-class execution metrics (Sidekiq 7 and 8 layouts)
+``<Class>-D-H:M``              STRING  per-class execution-time histogram (Sidekiq 7's BITFIELD, 26 u16)
+``paused``                     SET     names of paused queues (Sidekiq Pro's ``Queue#pause!``)
 =============================  ======  ==================================================================
 
 sidequest's own keys, for reliable fetch (Sidekiq Pro's super_fetch layout), unique jobs and periodic jobs:
@@ -43,6 +45,7 @@ PROCESSES = "processes"
 STAT_PROCESSED = "stat:processed"
 STAT_FAILED = "stat:failed"
 INFLIGHT_REGISTRY = "sq|inflight"
+PAUSED = "paused"
 
 QUEUE_PREFIX = "queue:"
 INFLIGHT_PREFIX = "queue:sq|"
@@ -71,7 +74,7 @@ METRICS_PREFIX = "j|"
 def expected_type(key: str) -> str | None:
     """The Redis type (as ``TYPE`` names it) sidequest and Sidekiq keep in ``key``; None when the name
     alone does not tell (a process's heartbeat hash is named by its identity only)."""
-    if key in (QUEUES, PROCESSES, INFLIGHT_REGISTRY):
+    if key in (QUEUES, PROCESSES, INFLIGHT_REGISTRY, PAUSED):
         return "set"
     if key in (SCHEDULE, RETRY, DEAD):
         return "zset"
@@ -169,3 +172,9 @@ def metrics_keys(at: datetime) -> list[tuple[str, int]]:
     sidekiq7 = f"j|{at:%Y%m%d}|{at.hour}:{at.minute}"
     sidekiq8 = f"j|{at:%y%m%d}|{at.hour}:{at.minute:02d}"
     return [(sidekiq7, METRICS_TTL), (sidekiq8, METRICS_TTL), (sidekiq8[:-1], METRICS_COARSE_TTL)]
+
+
+def histogram_keys(name: str, at: datetime) -> list[str]:
+    """A class's execution-time histogram keys for a UTC minute: Sidekiq 7's ``<Class>-%d-%H:%-M`` and
+    Sidekiq 8's ``h|<Class>-%-d-%-H:%-M`` (each a BITFIELD of 26 u16 counters)."""
+    return [f"{name}-{at:%d}-{at:%H}:{at.minute}", f"h|{name}-{at.day}-{at.hour}:{at.minute}"]

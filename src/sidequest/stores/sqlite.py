@@ -258,7 +258,10 @@ class SQLiteStore(SQLiteAdminMethods, Store):
 
     def _any_ready(self, conn: sqlite3.Connection, names: list[str]) -> bool:
         marks = ", ".join("?" * len(names))
-        sql = f"SELECT 1 FROM jobs WHERE state = 'enqueued' AND queue IN ({marks}) LIMIT 1"
+        sql = (
+            f"SELECT 1 FROM jobs WHERE state = 'enqueued' AND queue IN ({marks})"
+            " AND queue NOT IN (SELECT name FROM paused_queues) LIMIT 1"
+        )
         try:
             return conn.execute(sql, names).fetchone() is not None
         except sqlite3.Error as exc:

@@ -1,7 +1,7 @@
 """The SQLite store's admin side: what the dashboard and the CLI read and do. Every function runs inside
 a transaction opened by :class:`sidequest.stores.sqlite.SQLiteStore` (a read snapshot or BEGIN IMMEDIATE).
 
-Tables touched: ``jobs``, ``queues``, ``processes``, ``stats``.
+Tables touched: ``jobs``, ``queues``, ``paused_queues``, ``processes``, ``stats``.
 
 Listed entries carry their row id in ``JobEntry.extra["id"]``. Actions match a row by id, state and the
 exact payload text, so an entry that moved since it was listed - or a new row that reused the id of a
@@ -59,9 +59,12 @@ STILL_THERE = "id = ? AND state = ? AND payload = ?"
 
 
 def queues(conn: sqlite3.Connection, now: float) -> list[QueueInfo]:
-    """Every registered queue (and any queue holding jobs) with its size and latency, by name."""
+    """Every registered, paused or non-empty queue with its size, latency and paused flag, by name."""
     sizes: dict[str, int] = dict(conn.execute(QUEUE_SIZES).fetchall())
     names = {row[0] for row in conn.execute("SELECT name FROM queues")} | sizes.keys()
+    # A paused queue is listed even once cleared, so people can resume it.
+    paused = {row[0] for row in conn.execute("SELECT name FROM paused_queues")}
+    names |= paused
     infos = []
     for name in sorted(names):
         latency = 0.0
@@ -69,8 +72,16 @@ def queues(conn: sqlite3.Connection, now: float) -> list[QueueInfo]:
             payload = moves.decode(conn.execute(NEXT_IN_QUEUE, (name,)).fetchone()[0])
             enqueued_at = timestamp_seconds(payload.get("enqueued_at")) if payload else None
             latency = max(now - enqueued_at, 0.0) if enqueued_at is not None else 0.0
-        infos.append(QueueInfo(name=name, size=sizes.get(name, 0), latency=latency))
+        infos.append(QueueInfo(name=name, size=sizes.get(name, 0), latency=latency, paused=name in paused))
     return infos
+
+
+def pause_queue(conn: sqlite3.Connection, name: str, paused: bool) -> None:
+    """Add ``name`` to ``paused_queues`` (claims skip it) or remove it; idempotent."""
+    if paused:
+        conn.execute("INSERT OR IGNORE INTO paused_queues (name) VALUES (?)", (name,))
+    else:
+        conn.execute("DELETE FROM paused_queues WHERE name = ?", (name,))
 
 
 def counts(conn: sqlite3.Connection, now: float) -> Counts:

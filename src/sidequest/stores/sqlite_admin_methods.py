@@ -13,13 +13,18 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import date
 
-from sidequest.job import Counts, JobEntry, ProcessInfo, QueueInfo, SetName, WorkInfo
+from sidequest.job import ClassMetrics, Counts, JobEntry, ProcessInfo, QueueInfo, SetName, WorkInfo
 from sidequest.stores import sqlite_admin as admin
+from sidequest.stores import sqlite_facts as facts
 from sidequest.stores import sqlite_maintenance as maintenance
+from sidequest.stores import sqlite_metrics
 
 
 class SQLiteAdminMethods:
     """Admin reads and actions of the SQLite store (see the Store contract for their meaning)."""
+
+    path: str
+    """The database file (set by SQLiteStore)."""
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError  # provided by SQLiteStore
@@ -32,10 +37,26 @@ class SQLiteAdminMethods:
 
     # Reads
 
+    def metrics(self, since: float, until: float) -> list[ClassMetrics]:
+        """The ``class_metrics`` rows of the minutes in ``[since, until)``, oldest first."""
+        with self._read() as conn:
+            return sqlite_metrics.read(conn, since, until, time.time())
+
+    def server_facts(self) -> dict[str, str]:
+        """The database file and the sizes of it and its write-ahead log, from the file system."""
+        return facts.server_facts(self.path)
+
     def queues(self) -> list[QueueInfo]:
         """Registered queues with their sizes and latencies, by name."""
         with self._read() as conn:
             return admin.queues(conn, time.time())
+
+    def pause_queue(self, name: str, paused: bool) -> None:
+        """Record or forget the pause; a resume wakes this object's idle claims at once."""
+        with self._write() as conn:
+            admin.pause_queue(conn, name, paused)
+        if not paused:
+            self._wake_claimers()
 
     def counts(self) -> Counts:
         """Totals; ``busy`` is the number of jobs the live processes last published as running (their

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sidequest.stores import payloads
+from sidequest.stores import sqlite_metrics as metrics
 from sidequest.stores import sqlite_moves as moves
 from sidequest.stores.base import Heartbeat, RescueResult
 
@@ -85,6 +86,7 @@ def beat(conn: sqlite3.Connection, heartbeat: Heartbeat, now: float) -> list[str
         day = datetime.fromtimestamp(now, UTC).date().isoformat()
         deltas = [(key, heartbeat.processed, heartbeat.failed) for key in ("total", day)]
         conn.executemany(ADD_STATS, deltas)
+    metrics.record(conn, heartbeat.class_metrics(now), now)
     popped = sorted(conn.execute(POP_SIGNALS, (process.identity,)).fetchall())
     return [signal for _id, signal, created_at in popped if created_at > now - SIGNAL_TTL]
 

@@ -190,14 +190,15 @@ def retried_now(raw: str, now: float) -> str | Payload:
 INSERT_ENQUEUED = "INSERT INTO jobs (queue, state, payload, position) VALUES (?, 'enqueued', ?, ?)"
 INSERT_SCHEDULED = "INSERT INTO jobs (queue, state, payload, score) VALUES (?, 'scheduled', ?, ?)"
 
-# The subquery walks jobs_ready from the front; the UPDATE flips each row in the same statement,
-# so two claimers serialized by the write lock can never take the same row.
+# The subquery walks jobs_ready from the front (of a queue not paused); the UPDATE flips each row in
+# the same statement, so two claimers serialized by the write lock can never take the same row.
 CLAIM = """
     UPDATE jobs
     SET state = 'running', owner = ?, claimed_at = ?, claims = claims + 1
     WHERE id IN (
         SELECT id FROM jobs
         WHERE state = 'enqueued' AND queue = ?
+          AND NOT EXISTS (SELECT 1 FROM paused_queues WHERE paused_queues.name = jobs.queue)
         ORDER BY position
         LIMIT ?
     )

@@ -4,7 +4,8 @@ numbered, append-only migrations.
 Tables: ``jobs`` (every job in every state), ``queues`` (known queue names), ``processes`` (heartbeats
 and leases), ``signals`` (remote TSTP/TERM/TTIN waiting for a beat), ``stats`` (processed/failed per UTC
 day and in total), ``unique_locks`` (unique jobs' locks), ``cron_ticks`` and ``cron_entries`` (periodic
-jobs). ``PRAGMA user_version`` records how many migrations a file has had.
+jobs), ``paused_queues`` and ``class_metrics`` (per class and minute). ``PRAGMA user_version`` records
+how many migrations a file has had.
 
 Never edit a migration that has shipped: a file migrated by an older sidequest would not get the change.
 Append a new one instead.
@@ -106,6 +107,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             paused      INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID
         """,
+    ),
+    # 2: paused queues and per-class execution metrics (the dashboard's /queues and /metrics).
+    (
+        # Apart from ``queues``: clearing a queue forgets its name, not that people paused it (as
+        # Sidekiq Pro's ``paused`` SET outlives a clear).
+        "CREATE TABLE paused_queues (name TEXT PRIMARY KEY) WITHOUT ROWID",
+        """
+        CREATE TABLE class_metrics (
+            class     TEXT    NOT NULL,
+            minute    INTEGER NOT NULL,  -- epoch seconds of the UTC minute's start
+            processed INTEGER NOT NULL DEFAULT 0,  -- failures included, as in Sidekiq
+            failed    INTEGER NOT NULL DEFAULT 0,
+            ms        REAL    NOT NULL DEFAULT 0,  -- total execution time of the successful runs
+            histogram TEXT    NOT NULL DEFAULT '[]',  -- JSON array of counts in Sidekiq 7's buckets
+            PRIMARY KEY (class, minute)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX class_metrics_by_minute ON class_metrics (minute)",
     ),
 )
 

@@ -94,16 +94,24 @@ async def set_action(request: Request) -> Response:
     return await _act(request, action.name, f"/{page.slug}", lambda _form: work(form))
 
 
+QUEUE_ACTIONS = {"clear": "clear", "delete": "delete", "pause": "queue.pause", "resume": "queue.resume"}
+"""Each ``POST /queues/{name}/{action}`` and the action name ``authorize`` is asked about."""
+
+
 async def queue_action(request: Request) -> Response:
-    """``POST /queues/{name}/clear`` (every job, and the queue's name) or ``/queues/{name}/delete``
-    (the ``jid`` fields)."""
+    """``POST /queues/{name}/clear`` (every job, and the queue's name), ``/queues/{name}/delete``
+    (the ``jid`` fields), ``/queues/{name}/pause`` or ``/resume`` (Sidekiq Pro's pause)."""
     dashboard = Dashboard.of(request)
     name = request.path_params["name"]
     verb = request.path_params["action"]
-    if not QUEUE_NAME.match(name) or verb not in ("clear", "delete"):
+    if not QUEUE_NAME.match(name) or verb not in QUEUE_ACTIONS:
         raise HTTPException(404, "no such queue action")
 
     def work(form: FormData) -> str:
+        if verb in ("pause", "resume"):
+            (dashboard.admin.pause_queue if verb == "pause" else dashboard.admin.resume_queue)(name)
+            dashboard.done(request, QUEUE_ACTIONS[verb], f"queue:{name}", 1)
+            return f"{'Paused' if verb == 'pause' else 'Resumed'} queue {name}"
         if verb == "clear":
             count = dashboard.admin.clear_queue(name)
             dashboard.done(request, "clear", f"queue:{name}", count)
@@ -113,8 +121,8 @@ async def queue_action(request: Request) -> Response:
         dashboard.done(request, "delete", f"queue:{name}", result.done, result.missing)
         return f"Deleted {_plural(result.done)} from {name}"
 
-    fallback = "/queues" if verb == "clear" else f"/queues/{name}"
-    return await _act(request, "clear" if verb == "clear" else "delete", fallback, work)
+    fallback = f"/queues/{name}" if verb == "delete" else "/queues"
+    return await _act(request, QUEUE_ACTIONS[verb], fallback, work)
 
 
 async def busy_action(request: Request) -> Response:

@@ -11,9 +11,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sidequest.admin import MAX_HISTORY_DAYS, AdminError, Location
+from sidequest.admin import MAX_HISTORY_DAYS, MAX_METRICS_HOURS, AdminError, Location
 from sidequest.admin_views import JobFilter, error_groups, filter_jobs, find_job
 from sidequest.errors import SidequestError
+from sidequest.job import METRIC_BUCKETS_MS
 from sidequest.web.dashboard import Dashboard, Paging
 from sidequest.web.store_panel import store_panel
 
@@ -79,6 +80,18 @@ def api_history(request: Request) -> Response:
         return json_response(Dashboard.of(request).admin.history(days))
     except (ValueError, AdminError):
         return json_response({"error": f"days must be a whole number from 1 to {MAX_HISTORY_DAYS}"}, 400)
+
+
+def api_metrics(request: Request) -> Response:
+    """``GET /api/metrics?hours=1``: per-class metrics of the last hours (1 to 72), one item per class
+    and period, oldest first, each with its histogram in Sidekiq 7's buckets (``buckets_ms``)."""
+    try:
+        hours = int(request.query_params.get("hours", "1"))
+        items = Dashboard.of(request).admin.metrics(hours)
+    except (ValueError, AdminError):
+        return json_response({"error": f"hours must be a whole number from 1 to {MAX_METRICS_HOURS}"}, 400)
+    buckets = [bound if bound != float("inf") else None for bound in METRIC_BUCKETS_MS]
+    return json_response({"buckets_ms": buckets, "metrics": items})
 
 
 def api_jobs(request: Request) -> Response:

@@ -54,6 +54,8 @@ def _routes() -> list[BaseRoute]:
         Route("/errors", pages.errors, methods=["GET"]),
         Route("/errors", actions.error_group_action, methods=["POST"]),
         Route("/metrics", pages.metrics, methods=["GET"]),
+        Route("/metrics/{name}", pages.metric_class, methods=["GET"]),
+        Route("/api/metrics", api.api_metrics, methods=["GET"]),
         Route("/api/overview", api.api_overview, methods=["GET"]),
         Route("/api/history", api.api_history, methods=["GET"]),
         Route("/api/jobs", api.api_jobs, methods=["GET"]),

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from sidequest.admin import MAX_HISTORY_DAYS
 from sidequest.admin_views import SCAN_CAP, JobFilter, error_groups, filter_jobs, find_job
 from sidequest.options import QUEUE_NAME
+from sidequest.web import metrics as views
 from sidequest.web.dashboard import ERROR_WINDOWS, PAGE_SIZES, Dashboard, Paging, error_window, parse_int
 from sidequest.web.sets import PAGE_OF_SET, SET_PAGES
 from sidequest.web.store_panel import store_panel
@@ -190,8 +191,50 @@ def errors(request: Request) -> Response:
 
 
 def metrics(request: Request) -> Response:
-    """``/metrics``: per-class metrics need the stores to record them; the page says so."""
-    return Dashboard.of(request).render(request, "metrics.html")
+    """``/metrics?period=1h&substr=``: per class over the period, processed, failed, total and average
+    time, and a chart of the execution time of the busiest classes."""
+    dashboard = Dashboard.of(request)
+    period = _period(request, views.PERIODS, "1h")
+    substring = request.query_params.get("substr", "").strip()
+    hours = views.PERIODS[period]
+    items = dashboard.admin.metrics(hours)
+    rows = views.summaries(items, substring)
+    top = [row.name for row in rows[: views.TOP_CLASSES]]
+    return dashboard.render(
+        request,
+        "metrics.html",
+        rows=rows,
+        chart=views.time_chart(items, top, time.time(), hours),
+        period=period,
+        periods=list(views.PERIODS),
+        substr=substring,
+    )
+
+
+def metric_class(request: Request) -> Response:
+    """``/metrics/{name}?period=1h``: one class's totals, its runs per period and its histogram."""
+    dashboard = Dashboard.of(request)
+    name = request.path_params["name"]
+    period = _period(request, views.HISTOGRAM_PERIODS, "1h")
+    hours = views.HISTOGRAM_PERIODS[period]
+    items = [item for item in dashboard.admin.metrics(hours) if item.name == name]
+    summary = next(iter(views.summaries(items)), None)
+    return dashboard.render(
+        request,
+        "metric_class.html",
+        name=name,
+        summary=summary,
+        buckets=views.histogram(items, name),
+        bounds=views.bucket_bounds(),
+        chart=views.time_chart(items, [name], time.time(), hours),
+        period=period,
+        periods=list(views.HISTOGRAM_PERIODS),
+    )
+
+
+def _period(request: Request, choices: dict[str, int], default: str) -> str:
+    wanted = request.query_params.get("period", default)
+    return wanted if wanted in choices else default
 
 
 def _choice(text: str | None, choices: tuple[int, ...], default: int) -> int:

@@ -1,33 +1,66 @@
-"""The dashboard's store panel: facts about the store itself, one builder per kind of store.
+"""The dashboard's store panel: what the store says about its server or file
+(:meth:`sidequest.admin.Admin.server_facts`), with a person's labels and sizes in KiB/MiB.
 
-A new store adds its builder to :data:`PANELS` under its URL scheme. Facts that only the store's
-server knows (Redis INFO, PostgreSQL table sizes) need a store method the contract does not have yet,
-so the panel says what is not recorded instead of reaching past the Admin API.
+The kind of store is named from its URL scheme; facts a panel does not know a label for are shown
+under their own key, so a store that adds a fact needs no change here.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from sidequest.admin import Admin
-from sidequest.stores.sqlite_schema import database_path
+from sidequest.errors import SidequestError
 
 
 @dataclass(frozen=True, slots=True)
 class StorePanel:
-    """What the dashboard shows about the store: a title, facts as (label, value), and a note on what
-    is not available yet."""
+    """What the dashboard shows about the store: a title, facts as (label, value) for people, the raw
+    facts (for ``/stats``), and a note when the facts could not be read."""
 
     kind: str
     facts: list[tuple[str, str]] = field(default_factory=list)
+    raw: dict[str, str] = field(default_factory=dict)
     missing: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        """The facts as a JSON object (for ``/stats``)."""
-        return {label: value for label, value in self.facts}
+        """The store's facts under their keys, as a JSON object (for ``/stats``)."""
+        return dict(self.raw)
+
+
+KINDS: Mapping[str, str] = MappingProxyType(
+    {
+        "sqlite": "SQLite",
+        "redis": "Redis",
+        "rediss": "Redis",
+        "unix": "Redis",
+        "postgres": "PostgreSQL",
+        "postgresql": "PostgreSQL",
+    }
+)
+
+LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "file": "file",
+        "database_size": "database size",
+        "wal_size": "WAL size",
+        "redis_version": "version",
+        "uptime_in_days": "uptime (days)",
+        "connected_clients": "connected clients",
+        "used_memory_human": "used memory",
+        "used_memory_peak_human": "peak memory",
+        "server_version": "version",
+        "table_size": "table size",
+        "index_size": "index size",
+        "dead_tuples": "dead tuples",
+        "oldest_transaction_seconds": "oldest open transaction",
+    }
+)
+
+BYTES = frozenset({"database_size", "wal_size", "table_size", "index_size"})
+"""Facts given in bytes, shown in KiB/MiB/GiB."""
 
 
 def human_bytes(size: int) -> str:
@@ -40,49 +73,24 @@ def human_bytes(size: int) -> str:
     return f"{value:.1f} GiB"  # pragma: no cover - the loop always returns
 
 
-def _file_size(path: str) -> str:
-    try:
-        return human_bytes(os.stat(path).st_size)
-    except OSError:
-        return "none"
-
-
-def sqlite_panel(admin: Admin) -> StorePanel:
-    """SQLite: the database file and its write-ahead log, read from the file system."""
-    path = database_path(admin.store.url)
-    return StorePanel(
-        "SQLite",
-        [
-            ("file", path),
-            ("database size", _file_size(path)),
-            ("WAL size", _file_size(path + "-wal")),
-        ],
-    )
-
-
-def redis_panel(admin: Admin) -> StorePanel:
-    """Redis: the server's INFO fields need a store method that does not exist yet."""
-    return StorePanel(
-        "Redis",
-        [("url", admin.store.safe_url)],
-        "Server facts (version, memory, clients, uptime) are not recorded yet: "
-        "the store contract has no server-facts read.",
-    )
-
-
-def unknown_panel(admin: Admin) -> StorePanel:
-    """A store with no panel of its own."""
-    return StorePanel(
-        type(admin.store).__name__, [("url", admin.store.safe_url)], "No panel for this store yet."
-    )
-
-
-PANELS: Mapping[str, Callable[[Admin], StorePanel]] = MappingProxyType(
-    {"sqlite": sqlite_panel, "redis": redis_panel, "rediss": redis_panel, "unix": redis_panel}
-)
+def shown(key: str, value: str) -> str:
+    """A fact's value for people: bytes as KiB/MiB, seconds with their unit."""
+    if key in BYTES and value.isdigit():
+        return human_bytes(int(value))
+    if key == "oldest_transaction_seconds":
+        return f"{value} s"
+    return value
 
 
 def store_panel(admin: Admin) -> StorePanel:
-    """The panel for the admin's store, chosen by its URL scheme."""
+    """The panel for the admin's store: its kind, URL (password hidden) and facts. A store that
+    cannot be reached gets a panel saying why instead of a failed page."""
     scheme = admin.store.url.split(":", 1)[0].lower()
-    return PANELS.get(scheme, unknown_panel)(admin)
+    kind = KINDS.get(scheme, type(admin.store).__name__)
+    facts = [("url", admin.store.safe_url)]
+    try:
+        raw = admin.server_facts()
+    except SidequestError as exc:
+        return StorePanel(kind, facts, {}, f"Server facts could not be read: {exc}")
+    facts += [(LABELS.get(key, key), shown(key, value)) for key, value in raw.items()]
+    return StorePanel(kind, facts, raw, "" if raw else "This store reports no server facts.")

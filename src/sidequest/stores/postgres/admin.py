@@ -62,9 +62,12 @@ LISTED = "unnest(%(ids)s::bigint[], %(states)s::text[], %(payloads)s::text[]) AS
 
 
 def queues(conn: psycopg.Connection[Any], s: str, now: float) -> list[QueueInfo]:
-    """Every registered queue (and any queue holding jobs) with its size and latency, by name."""
+    """Every registered, paused or non-empty queue with its size, latency and paused flag, by name."""
     sizes: dict[str, int] = {name: count for name, count in conn.execute(QUEUE_SIZES.format(s=s))}
     names = {row[0] for row in conn.execute(f"SELECT name FROM {s}.queues")} | sizes.keys()
+    # A paused queue is listed even once cleared, so people can resume it.
+    paused = {row[0] for row in conn.execute(f"SELECT name FROM {s}.paused_queues")}
+    names |= paused
     infos = []
     for name in sorted(names):
         latency = 0.0
@@ -73,8 +76,18 @@ def queues(conn: psycopg.Connection[Any], s: str, now: float) -> list[QueueInfo]
             payload = payloads.decode(row[0]) if row else None
             enqueued_at = timestamp_seconds(payload.get("enqueued_at")) if payload else None
             latency = max(now - enqueued_at, 0.0) if enqueued_at is not None else 0.0
-        infos.append(QueueInfo(name=name, size=sizes.get(name, 0), latency=latency))
+        infos.append(QueueInfo(name=name, size=sizes.get(name, 0), latency=latency, paused=name in paused))
     return infos
+
+
+def pause_queue(conn: psycopg.Connection[Any], s: str, name: str, paused: bool) -> None:
+    """Add ``name`` to ``paused_queues`` (claims skip it) or remove it; idempotent."""
+    if paused:
+        conn.execute(
+            f"INSERT INTO {s}.paused_queues (name) VALUES (%(name)s) ON CONFLICT DO NOTHING", {"name": name}
+        )
+    else:
+        conn.execute(f"DELETE FROM {s}.paused_queues WHERE name = %(name)s", {"name": name})
 
 
 def counts(conn: psycopg.Connection[Any], s: str) -> Counts:

@@ -18,7 +18,7 @@ import psycopg
 
 from sidequest.stores import payloads as shared_payloads
 from sidequest.stores.base import Heartbeat, RescueResult
-from sidequest.stores.postgres import moves, payloads
+from sidequest.stores.postgres import metrics, moves, payloads
 from sidequest.stores.postgres.schema import NOW
 from sidequest.stores.postgres.unique import SWEEP
 
@@ -101,12 +101,13 @@ def beat(conn: psycopg.Connection[Any], s: str, heartbeat: Heartbeat) -> list[st
             "quiet": bool(process.quiet),
         },
     ).fetchone()
+    now = float(row[0]) if row else datetime.now(UTC).timestamp()
     if heartbeat.processed or heartbeat.failed:
-        now = float(row[0]) if row else datetime.now(UTC).timestamp()
         day = datetime.fromtimestamp(now, UTC).date().isoformat()
         conn.execute(
             ADD_STATS.format(s=s), {"processed": heartbeat.processed, "failed": heartbeat.failed, "day": day}
         )
+    metrics.record(conn, s, heartbeat.class_metrics(now), now)
     popped = sorted(conn.execute(POP_SIGNALS.format(s=s), {"identity": process.identity, "ttl": SIGNAL_TTL}))
     return [signal for _id, signal, fresh in popped if fresh]
 

@@ -59,6 +59,7 @@ CLAIM = f"""
     FROM (
         SELECT id FROM {{s}}.jobs
         WHERE state = 'enqueued' AND queue = %(queue)s
+          AND NOT EXISTS (SELECT 1 FROM {{s}}.paused_queues AS p WHERE p.name = %(queue)s)
         ORDER BY position
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED

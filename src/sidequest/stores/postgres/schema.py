@@ -5,8 +5,9 @@
 Tables: ``jobs`` (every job in every state; finished jobs are deleted, so it holds only waiting, running
 and dead work), ``queues`` (known queue names), ``processes`` (heartbeats and leases), ``signals``,
 ``stats`` (processed/failed per UTC day and in total), ``unique_locks``, ``cron_ticks``,
-``cron_entries``, ``store_info`` (this store's id, so ``sidequest.transaction`` can tell that an
-application connection reaches the same database and schema) and ``migrations``.
+``cron_entries``, ``paused_queues``, ``class_metrics`` (per class and minute), ``store_info`` (this
+store's id, so ``sidequest.transaction`` can tell that an application connection reaches the same
+database and schema) and ``migrations``.
 
 Times are epoch seconds (``double precision``). Leases, lock expiries and signal ages use the server's
 clock (``clock_timestamp()``), so processes on machines whose clocks disagree still agree on who is alive.
@@ -121,6 +122,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
         "INSERT INTO {s}.store_info DEFAULT VALUES",
+    ),
+    # 2: paused queues and per-class execution metrics (the dashboard's /queues and /metrics).
+    (
+        # Apart from ``queues``: clearing a queue forgets its name, not that people paused it (as
+        # Sidekiq Pro's ``paused`` SET outlives a clear).
+        "CREATE TABLE {s}.paused_queues (name text PRIMARY KEY)",
+        """
+        CREATE TABLE {s}.class_metrics (
+            class     text    NOT NULL,
+            minute    bigint  NOT NULL,  -- epoch seconds of the UTC minute's start
+            processed bigint  NOT NULL DEFAULT 0,  -- failures included, as in Sidekiq
+            failed    bigint  NOT NULL DEFAULT 0,
+            ms        float8  NOT NULL DEFAULT 0,  -- total execution time of the successful runs
+            histogram bigint[] NOT NULL DEFAULT '{{}}',  -- counts in Sidekiq 7's buckets
+            PRIMARY KEY (class, minute)
+        )
+        """,
+        "CREATE INDEX class_metrics_by_minute ON {s}.class_metrics (minute)",
     ),
 )
 

@@ -32,6 +32,7 @@ import psycopg_pool
 from sidequest.errors import MalformedJobError, PermanentStoreError, StoreError
 from sidequest.job import (
     Claimed,
+    ClassMetrics,
     Counts,
     JobEntry,
     NewJob,
@@ -43,7 +44,7 @@ from sidequest.job import (
 )
 from sidequest.serializer import load_payload
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
-from sidequest.stores.postgres import admin, cron, maintenance, moves, payloads, unique
+from sidequest.stores.postgres import admin, cron, facts, maintenance, metrics, moves, payloads, unique
 from sidequest.stores.postgres.connection import Options, make_pool, parse_url, translated
 from sidequest.stores.postgres.notify import Listener, Wakeups, channel_name
 from sidequest.stores.postgres.schema import migrate, quoted
@@ -450,6 +451,15 @@ class PostgresStore(Store):
         with self._read() as conn:
             return admin.queues(conn, self.s, time.time())
 
+    def pause_queue(self, name: str, paused: bool) -> None:
+        """Record or forget the pause; a resume notifies idle claims, as a push does."""
+        with self._tx() as conn:
+            admin.pause_queue(conn, self.s, name, paused)
+            if not paused:
+                self._notify(conn, [name])
+        if not paused:
+            self._woke([name])
+
     def counts(self) -> Counts:
         """Totals; ``busy`` is the number of jobs the live processes last published as running."""
         with self._read() as conn:
@@ -509,6 +519,16 @@ class PostgresStore(Store):
             maintenance.signal(conn, self.s, identity, signal)
 
     # ----------------------------------------------------------------------------------------------
+
+    def metrics(self, since: float, until: float) -> list[ClassMetrics]:
+        """The ``class_metrics`` rows of the minutes in ``[since, until)``, oldest first."""
+        with self._read() as conn:
+            return metrics.read(conn, self.s, since, until, time.time())
+
+    def server_facts(self) -> dict[str, str]:
+        """Table and index size, dead tuples, the oldest open transaction's age, the server version."""
+        with self._conn() as conn:
+            return facts.server_facts(conn, self.schema)
 
     def startup_warnings(self) -> list[str]:
         """Settings of the server a person starting a process should know about."""

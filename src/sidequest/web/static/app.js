@@ -69,6 +69,55 @@
     chart(element, "processed and failed per day (UTC)", data, true);
   }
 
+  var PALETTE = ["#2f6fdf", "#d9822b", "#2e9e5b", "#b8338a", "#7a5cd6", "#8a8a2e"];
+
+  // /metrics and /metrics/{class}: execution seconds per period, one line per class.
+  function metrics() {
+    var element = document.getElementById("metrics-chart");
+    var source = document.getElementById("metrics-data");
+    if (!element || !source || !window.uPlot) return;
+    var body = JSON.parse(source.textContent);
+    element.dataset.series = String(body.series.length);
+    element.dataset.points = String(body.x.length);
+    var data = [body.x].concat(body.series.map(function (s) { return s.values; }));
+    var series = [{}].concat(body.series.map(function (s, i) {
+      return { label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2 };
+    }));
+    new window.uPlot({
+      title: "execution time (s)", width: Math.max(element.clientWidth, 300), height: 240,
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max, 1)]; } } },
+      axes: [{ stroke: css("--muted"), grid: { stroke: css("--border") } },
+             { stroke: css("--muted"), grid: { stroke: css("--border") } }],
+      series: series
+    }, data, element);
+  }
+
+  // /metrics/{class}: successful runs per duration bucket, as bars.
+  function histogramChart() {
+    var element = document.getElementById("histogram-chart");
+    var source = document.getElementById("histogram-data");
+    if (!element || !source || !window.uPlot) return;
+    var body = JSON.parse(source.textContent);
+    var buckets = body.buckets;
+    var labels = body.bounds;  // each bucket's upper bound: full labels would overlap
+    var data = [buckets.map(function (b, i) { return i; }), buckets.map(function (b) { return b[1]; })];
+    element.dataset.runs = String(data[1].reduce(function (a, b) { return a + b; }, 0));
+    var opts = {
+      title: "runs by duration", width: Math.max(element.clientWidth, 300), height: 220,
+      scales: { x: { time: false, range: function () { return [-0.5, buckets.length - 0.5]; } },
+                y: { range: function (u, min, max) { return [0, Math.max(max, 5)]; } } },
+      axes: [{ stroke: css("--muted"), grid: { show: false }, space: 60, incrs: [1, 2, 3, 4, 5, 6],
+               label: "duration (each bucket up to its bound)",
+               values: function (u, splits) { return splits.map(function (s) { return labels[s] || ""; }); } },
+             { stroke: css("--muted"), grid: { stroke: css("--border") } }],
+      series: [{}, { label: "runs", stroke: css("--processed"), fill: css("--processed"), width: 1 }]
+    };
+    if (window.uPlot.paths && window.uPlot.paths.bars) {
+      opts.series[1].paths = window.uPlot.paths.bars({ size: [0.8, 60] });
+    }
+    new window.uPlot(opts, data, element);
+  }
+
   function realtime() {
     var element = document.getElementById("realtime");
     if (!element || !window.uPlot) return;
@@ -126,5 +175,7 @@
     start();
   }
 
-  document.addEventListener("DOMContentLoaded", function () { history(); realtime(); });
+  document.addEventListener("DOMContentLoaded", function () {
+    history(); realtime(); metrics(); histogramChart();
+  });
 })();
