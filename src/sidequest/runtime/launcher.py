@@ -343,6 +343,10 @@ class Launcher:
             self._requeue(leftover)
         if self.pool is not None:  # children still busy are killed; their jobs were pushed back above
             self.pool.stop(left())
+        # A claim still in flight (it waits up to the fetch timeout, which may be longer than -t) can take
+        # a job just pushed back; the fetcher gives it back itself when its claim returns. Wait for that
+        # before deciding whether anything is still held (else a clean stop could exit 1).
+        self.fetcher.stop(timeout=left())
         self.threads.stop()
         self.acker.stop(timeout=min(2.0, left()))
         self._loops[0].stop(timeout=min(1.0, left()))
