@@ -148,6 +148,8 @@ class ProcessInfo:
     unknown. With ``boot_id`` and ``pid_namespace`` it tells a dead process from a reused pid."""
     process_pool: int = 0
     """Child processes in its pool for ``isolation="process"`` workers (0: no pool)."""
+    weights: dict[str, int] = field(default_factory=dict)
+    """Each queue's weight (``-q NAME,WEIGHT``); 0 for every queue in strict order."""
 
 
 @dataclass(frozen=True, slots=True)

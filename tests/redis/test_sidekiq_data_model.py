@@ -106,7 +106,7 @@ def test_a_beat_writes_sidekiqs_process_hash_busy_hashes_and_counters(
     # host facts (which Sidekiq's readers ignore).
     assert list(info) == [
         *["hostname", "started_at", "pid", "tag", "concurrency", "queues", "labels", "identity"],
-        *["version", "embedded"],
+        *["version", "embedded", "weights"],
         *["sq_boot_id", "sq_pid_namespace", "sq_pid_started", "sq_process_pool"],
     ]
     assert (info["started_at"], info["tag"], info["queues"], info["labels"]) == (

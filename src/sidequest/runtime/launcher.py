@@ -148,6 +148,7 @@ class Launcher:
             pid_namespace=host.pid_namespace,
             pid_started=host.pid_started,
             process_pool=self.pool.size if self.pool is not None else 0,
+            weights={spec.name: spec.weight for spec in cfg.queues},
         )
         self.heartbeat = Heartbeat(store, self.tracker, info, cfg.lease_ttl, self._quiet.is_set, self.signal)
         self.scheduler = Scheduler(store)

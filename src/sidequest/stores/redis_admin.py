@@ -238,6 +238,7 @@ class RedisAdmin:
                     pid_namespace=str(info.get("sq_pid_namespace") or ""),
                     pid_started=to_int(info.get("sq_pid_started")),
                     process_pool=to_int(info.get("sq_process_pool")),
+                    weights=_weights(info.get("weights")),
                 )
             )
         return found
@@ -368,3 +369,12 @@ class RedisAdmin:
         with self._conn.errors(f"signalling {identity}"):
             key = keys.signals(identity)
             self._conn.checked([(key, "list")], [("LPUSH", key, signal), ("EXPIRE", key, keys.SIGNALS_TTL)])
+
+
+def _weights(value: Any) -> dict[str, int]:
+    """Sidekiq 7.3+'s ``weights``: a list of ``{queue: weight}`` objects, one per capsule, merged."""
+    merged: dict[str, int] = {}
+    for capsule in value if isinstance(value, list) else []:
+        if isinstance(capsule, dict):
+            merged.update({str(name): to_int(weight) for name, weight in capsule.items()})
+    return merged

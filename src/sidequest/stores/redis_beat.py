@@ -133,6 +133,8 @@ def process_info_json(process: ProcessInfo) -> str:
             "identity": process.identity,
             "version": process.version or _sidequest_version(),
             "embedded": False,
+            # Sidekiq 7.3+'s form: one {queue: weight} object per capsule (a process is one capsule).
+            "weights": [dict(process.weights)],
             # sidequest's own: lets a process on the same machine prove this one dead (Sidekiq ignores them).
             "sq_boot_id": process.boot_id,
             "sq_pid_namespace": process.pid_namespace,
