@@ -18,9 +18,8 @@ import pytest
 from processes import SidequestProcess, runs, wait_for
 from sidequest.admin import Admin
 from sidequest.client import Client
-from sidequest.stores import open_store
 from sidequest.stores.base import Store
-from web.harness import DashboardServer, chromium, keep_screenshots, watched_page
+from web.harness import DashboardServer, keep_screenshots, watched_page
 from web.seed import ACTION, BILLING, SCRIPT_ARGS, SCRIPT_ERROR, Seeded, seed
 
 PAGES = {
@@ -36,18 +35,6 @@ PAGES = {
     "errors": "/errors",
     "metrics": "/metrics",
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def opened(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as store:
-        yield store
 
 
 @pytest.fixture

@@ -18,10 +18,9 @@ import pytest
 
 from processes import SidequestProcess, runs, wait_for
 from sidequest.client import Client
-from sidequest.stores import open_store
 from sidequest.stores.base import Store
 from testapp.workers import ActionWorker, NoopWorker
-from web.harness import DashboardServer, chromium, keep_screenshots, watched_page
+from web.harness import DashboardServer, keep_screenshots, watched_page
 
 ACTION = "testapp.workers.ActionWorker"
 NOOP = "testapp.workers.NoopWorker"
@@ -30,18 +29,6 @@ PANEL_FACTS = {
     "RedisStore": ["version", "uptime (days)", "connected clients", "used memory", "peak memory"],
     "PostgresStore": ["table size", "index size", "dead tuples", "oldest open transaction"],
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def opened(store_url: str) -> Iterator[Store]:
-    with open_store(store_url) as store:
-        yield store
 
 
 @pytest.fixture
