@@ -22,7 +22,7 @@ from redis_bench_sidequest import QUEUE, drain_seconds, quiet_logs
 
 import redis
 import sidequest
-from sidequest.stores import redis_keys
+from sidequest.stores.redis import keys as redis_keys
 
 FILL_QUEUED = 1_000_000
 """Jobs waiting in the queue in the "queued" case (valid NoopWorker jobs: each round drains some)."""

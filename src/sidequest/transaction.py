@@ -146,8 +146,7 @@ def _bind_sqlite(store: Any, conn: object) -> Binding:
             f"not the store's file {store.path}; connect to the store's file"
         )
     # The SQLite store's own statements, run on the application's connection inside its transaction.
-    from sidequest.stores import sqlite_moves as moves
-    from sidequest.stores import sqlite_unique as unique
+    from sidequest.stores.sqlite import moves, unique
 
     def push(jobs: Sequence[NewJob]) -> None:
         for job in jobs:

@@ -18,7 +18,7 @@ from contract.support import JobMaker, beat, raw_payload
 from sidequest.errors import ConfigurationError, StoreError
 from sidequest.stores import open_store
 from sidequest.stores.sqlite import SQLiteStore
-from sidequest.stores.sqlite_schema import MIGRATIONS
+from sidequest.stores.sqlite.schema import MIGRATIONS
 
 OWNER = "host:1:sqlite"
 

@@ -24,8 +24,8 @@ from processes import SidequestProcess, wait_for
 from servers import RedisServer, free_port, require_binary, wait_for_port
 from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.stores.redis import RedisStore
-from sidequest.stores.redis_conn import BLOCK_MARGIN, SOCKET_TIMEOUT
-from sidequest.stores.redis_errors import classify
+from sidequest.stores.redis.conn import BLOCK_MARGIN, SOCKET_TIMEOUT
+from sidequest.stores.redis.errors import classify
 
 PASSWORD = "s3cret-Pa55"
 

@@ -15,7 +15,7 @@ from redis_helpers import OWNER, beat
 from sidequest.client import Client
 from sidequest.retry import record_failure
 from sidequest.stores.redis import RedisStore
-from sidequest.stores.redis_json import patch_payload
+from sidequest.stores.redis.payload_json import patch_payload
 
 ARGS = (
     "[[],{},[[]],0.1,1795823117.2612543,1.5e-07,1.0e+20,123456789012345678901234567890,"
@@ -172,7 +172,7 @@ LIBRARY_CASES = [
 def test_the_lua_payload_editor_handles_any_json_object_and_refuses_the_rest(
     raw: Redis, text: str, expected: str | None
 ) -> None:
-    library = resources.files("sidequest.stores").joinpath("lua/json_fields.lua").read_text()
+    library = resources.files("sidequest.stores.redis").joinpath("lua/json_fields.lua").read_text()
     script = library + "\nreturn json_set(ARGV[1], {'enqueued_at'}, {'1.5'}) or false"
     assert raw.eval(script, 0, text) == expected
 

@@ -21,8 +21,7 @@ from sidequest.client import Client
 from sidequest.errors import StoreDataError
 from sidequest.job import Claimed, NewJob
 from sidequest.retry import record_failure
-from sidequest.stores import redis_keys as keys
-from sidequest.stores.redis import RedisStore
+from sidequest.stores.redis import RedisStore, keys
 
 INFLIGHT = keys.inflight(OWNER, "default")
 

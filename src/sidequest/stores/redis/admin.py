@@ -28,11 +28,11 @@ from sidequest.job import (
     timestamp_seconds,
 )
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
-from sidequest.stores import redis_keys as keys
-from sidequest.stores.redis_conn import Command, RedisConnection
-from sidequest.stores.redis_errors import KeyTypeError
-from sidequest.stores.redis_json import patch_payload
-from sidequest.stores.redis_scripts import Script, Scripts
+from sidequest.stores.redis import keys
+from sidequest.stores.redis.conn import Command, RedisConnection
+from sidequest.stores.redis.errors import KeyTypeError
+from sidequest.stores.redis.payload_json import patch_payload
+from sidequest.stores.redis.scripts import Script, Scripts
 
 SET_STATES: dict[str, SetName] = {"scheduled": "scheduled", "retry": "retry", "dead": "dead"}
 

@@ -1,5 +1,5 @@
 """The admin half of :class:`sidequest.stores.sqlite.SQLiteStore`: the reads and actions the CLI and the
-dashboard use, each one transaction around a statement of :mod:`sidequest.stores.sqlite_admin`.
+dashboard use, each one transaction around a statement of :mod:`sidequest.stores.sqlite.admin`.
 
 A mixin so the store class keeps to the processing side; it relies on the store's ``_read``,
 ``_write`` and ``_wake_claimers``.
@@ -14,10 +14,8 @@ from contextlib import AbstractContextManager
 from datetime import date
 
 from sidequest.job import ClassMetrics, Counts, JobEntry, ProcessInfo, QueueInfo, SetName, WorkInfo
-from sidequest.stores import sqlite_admin as admin
-from sidequest.stores import sqlite_facts as facts
-from sidequest.stores import sqlite_maintenance as maintenance
-from sidequest.stores import sqlite_metrics
+from sidequest.stores.sqlite import admin, facts, maintenance
+from sidequest.stores.sqlite import metrics as sqlite_metrics
 
 
 class SQLiteAdminMethods:

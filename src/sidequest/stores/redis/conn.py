@@ -9,7 +9,7 @@ Why no automatic retries: redis-py would re-send a Lua call whose reply was lost
 (a second claim, an ack reported as 0). The store fails fast with :class:`StoreError`; the runtime
 above retries with backoff, logs the outage, and after a failed claim reconciles what it holds with
 :meth:`RedisStore.owned <sidequest.stores.redis.RedisStore.owned>`. What an error means (an outage, a
-configuration error, a key of the wrong type) is decided in :mod:`sidequest.stores.redis_errors`.
+configuration error, a key of the wrong type) is decided in :mod:`sidequest.stores.redis.errors`.
 
 How long one call can wait when Redis hangs (SIGSTOP, a partition): every reply is awaited at most
 :data:`SOCKET_TIMEOUT` (5 s). A claim's replies are awaited until its own deadline plus
@@ -34,8 +34,8 @@ from redis.client import Redis
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.retry import Retry
 
-from sidequest.stores import redis_keys as keys
-from sidequest.stores.redis_errors import (
+from sidequest.stores.redis import keys
+from sidequest.stores.redis.errors import (
     BadKey,
     BadKeyLog,
     KeyTypeError,
@@ -45,7 +45,7 @@ from sidequest.stores.redis_errors import (
     parse_key_type_reply,
     url_error,
 )
-from sidequest.stores.redis_scripts import Script, load_script
+from sidequest.stores.redis.scripts import Script, load_script
 from sidequest.stores.urls import redact, scrub, secrets
 
 __all__ = ["BLOCK_CHUNK", "Command", "RedisConnection", "pack", "redact"]

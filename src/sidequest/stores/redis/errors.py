@@ -30,7 +30,7 @@ from redis.exceptions import (
 )
 
 from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
-from sidequest.stores import redis_keys as keys
+from sidequest.stores.redis import keys
 
 log = logging.getLogger("sidequest")
 

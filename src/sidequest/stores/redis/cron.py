@@ -2,7 +2,7 @@
 script (``lua/cron_enqueue.lua``), so exactly one of any number of processes and machines offering
 the same tick pushes it. No leader: every process offers every tick, and Redis orders the offers.
 
-Keys (see :mod:`sidequest.stores.redis_keys`): ``sq|cron|<entry>`` (a HASH with the latest enqueue
+Keys (see :mod:`sidequest.stores.redis.keys`): ``sq|cron|<entry>`` (a HASH with the latest enqueue
 and the paused flag) and ``sq|cron|<entry>|<tick>`` (the tick's key, kept for
 :data:`~sidequest.stores.base.CRON_TICK_MEMORY`). The job itself goes to ``queue:<name>`` exactly as a
 push would write it, so Ruby Sidekiq and its Web UI see an ordinary job.
@@ -17,11 +17,11 @@ from collections.abc import Sequence
 import orjson
 
 from sidequest.job import NewJob
-from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import CRON_TICK_MEMORY, CronState
-from sidequest.stores.redis_admin import score_text
-from sidequest.stores.redis_conn import RedisConnection
-from sidequest.stores.redis_scripts import load_script
+from sidequest.stores.redis import keys
+from sidequest.stores.redis.admin import score_text
+from sidequest.stores.redis.conn import RedisConnection
+from sidequest.stores.redis.scripts import load_script
 
 STATE_FIELDS = ("last_tick", "last_jid", "enqueued_at", "paused")
 

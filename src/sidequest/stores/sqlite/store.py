@@ -1,6 +1,6 @@
 """The embedded store: every job in one SQLite file, shared by the threads and processes of one machine.
 
-Every job is a row of ``jobs`` whose ``state`` is its place (see :mod:`sidequest.stores.sqlite_schema`).
+Every job is a row of ``jobs`` whose ``state`` is its place (see :mod:`sidequest.stores.sqlite.schema`).
 Writes are short ``BEGIN IMMEDIATE`` transactions, so the file's single write lock orders them: a claim,
 a promotion or a rescue sees the rows as the previous writer left them, and no job moves twice. Each
 thread has its own connection (SQLite connections must not be shared by concurrent statements).
@@ -34,13 +34,10 @@ from sidequest.job import (
     Payload,
 )
 from sidequest.serializer import load_payload
-from sidequest.stores import sqlite_cron as cron
-from sidequest.stores import sqlite_maintenance as maintenance
-from sidequest.stores import sqlite_moves as moves
-from sidequest.stores import sqlite_unique as unique
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
-from sidequest.stores.sqlite_admin_methods import SQLiteAdminMethods
-from sidequest.stores.sqlite_schema import connect, database_path, migrate, open_error
+from sidequest.stores.sqlite import cron, maintenance, moves, unique
+from sidequest.stores.sqlite.admin_methods import SQLiteAdminMethods
+from sidequest.stores.sqlite.schema import connect, database_path, migrate, open_error
 
 log = logging.getLogger("sidequest")
 

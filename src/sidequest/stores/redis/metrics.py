@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sidequest.job import METRIC_BUCKETS_MS, METRICS_RETENTION, ClassMetrics
-from sidequest.stores import redis_keys as keys
-from sidequest.stores.redis_conn import Command, RedisConnection
+from sidequest.stores.redis import keys
+from sidequest.stores.redis.conn import Command, RedisConnection
 
 COARSE = 600
 """Seconds in one of Sidekiq 8's coarse buckets."""

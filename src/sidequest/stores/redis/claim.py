@@ -4,11 +4,11 @@ the wait with one queue and with several).
 A queue whose list or in-flight list another application turned into another type is skipped, by the
 claim script and by the blocking ``BLMOVE`` alike: its jobs stay where they are, the key is logged as
 an ERROR once a minute, and the other queues are served. A claim gives up on a frozen Redis after
-about its own timeout plus :data:`~sidequest.stores.redis_conn.BLOCK_MARGIN`.
+about its own timeout plus :data:`~sidequest.stores.redis.conn.BLOCK_MARGIN`.
 
 A paused queue (in Sidekiq Pro's ``paused`` SET) is skipped the same way: the script takes nothing from
 it and the blocking wait never names it; with every queue paused, the claim waits without spinning and
-looks again every :data:`~sidequest.stores.redis_conn.BLOCK_CHUNK` seconds, so a resume is noticed.
+looks again every :data:`~sidequest.stores.redis.conn.BLOCK_CHUNK` seconds, so a resume is noticed.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import time
 from sidequest import serializer
 from sidequest.errors import MalformedJobError
 from sidequest.job import Claimed, Payload
-from sidequest.stores import redis_keys as keys
-from sidequest.stores.redis_conn import BLOCK_CHUNK, BLOCK_MARGIN, SOCKET_TIMEOUT, RedisConnection
-from sidequest.stores.redis_errors import KeyTypeError, bad_keys_of
-from sidequest.stores.redis_scripts import Scripts
+from sidequest.stores.redis import keys
+from sidequest.stores.redis.conn import BLOCK_CHUNK, BLOCK_MARGIN, SOCKET_TIMEOUT, RedisConnection
+from sidequest.stores.redis.errors import KeyTypeError, bad_keys_of
+from sidequest.stores.redis.scripts import Scripts
 
 SKIPPED_QUEUE = "that queue is skipped, its jobs stay where they are; the other queues are served"
 

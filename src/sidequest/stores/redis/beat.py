@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 
 from sidequest import serializer
 from sidequest.job import ProcessInfo, WorkInfo
-from sidequest.stores import redis_keys as keys
-from sidequest.stores import redis_metrics
 from sidequest.stores.base import Heartbeat
-from sidequest.stores.redis_admin import score_text
-from sidequest.stores.redis_conn import Command
+from sidequest.stores.redis import keys
+from sidequest.stores.redis import metrics as redis_metrics
+from sidequest.stores.redis.admin import score_text
+from sidequest.stores.redis.conn import Command
 
 HSET_FIELDS = 500
 """Busy jobs written per HSET command."""

@@ -1,7 +1,7 @@
 """The Redis store's Lua scripts (``lua/*.lua``), loaded from the package once per store instance.
 
 Each script is run with EVALSHA and loaded again when Redis answers NOSCRIPT (after a restart or a
-``SCRIPT FLUSH``); see :meth:`RedisConnection.run <sidequest.stores.redis_conn.RedisConnection.run>`.
+``SCRIPT FLUSH``); see :meth:`RedisConnection.run <sidequest.stores.redis.conn.RedisConnection.run>`.
 Every ``.lua`` file starts with the keys and arguments it touches.
 """
 
@@ -29,7 +29,7 @@ class Script:
 
 def load_script(name: str) -> Script:
     """Read ``lua/<name>.lua``, with the JSON-editing library in front when the script uses it."""
-    folder = resources.files("sidequest.stores").joinpath("lua")
+    folder = resources.files("sidequest.stores.redis").joinpath("lua")
     source = folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
     if "json_" in source:
         source = folder.joinpath(LIBRARY).read_text(encoding="utf-8") + "\n" + source

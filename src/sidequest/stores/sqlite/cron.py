@@ -13,8 +13,8 @@ import sqlite3
 from collections.abc import Sequence
 
 from sidequest.job import NewJob
-from sidequest.stores import sqlite_moves as moves
 from sidequest.stores.base import CRON_TICK_MEMORY, CronState
+from sidequest.stores.sqlite import moves
 
 ENTRY = "SELECT paused, last_tick FROM cron_entries WHERE name = ?"
 

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from sidequest.job import NewJob
-from sidequest.stores import sqlite_moves as moves
+from sidequest.stores.sqlite import moves
 
 # The upsert's WHERE leaves a live lock alone: rowcount is 1 when this push took the key, 0 when a
 # live lock of any jid holds it.

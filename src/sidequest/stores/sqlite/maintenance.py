@@ -13,9 +13,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sidequest.stores import payloads
-from sidequest.stores import sqlite_metrics as metrics
-from sidequest.stores import sqlite_moves as moves
 from sidequest.stores.base import Heartbeat, RescueResult
+from sidequest.stores.sqlite import metrics, moves
 
 SIGNAL_TTL = 60.0
 """A remote signal not picked up by a beat within this many seconds is dropped (as in Sidekiq)."""

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 import orjson
 
 from sidequest.job import NewJob
-from sidequest.stores import redis_keys as keys
-from sidequest.stores.redis_admin import score_text
-from sidequest.stores.redis_conn import RedisConnection
-from sidequest.stores.redis_scripts import load_script
+from sidequest.stores.redis import keys
+from sidequest.stores.redis.admin import score_text
+from sidequest.stores.redis.conn import RedisConnection
+from sidequest.stores.redis.scripts import load_script
 
 
 class RedisUniqueLocks:

@@ -1,7 +1,7 @@
 """The Redis store: Sidekiq's own data model, plus reliable fetch.
 
 Everything Ruby Sidekiq (6.x/7.x) and its Web UI read is written exactly as Sidekiq writes it (see
-:mod:`sidequest.stores.redis_keys`), so Ruby and Python processes can share one Redis.
+:mod:`sidequest.stores.redis.keys`), so Ruby and Python processes can share one Redis.
 
 Reliable fetch (what Sidekiq's free version lacks): a claim moves jobs atomically (one Lua call, up to
 ``limit`` jobs across the queues in order) from ``queue:NAME`` into the owner's in-flight list
@@ -55,22 +55,23 @@ from sidequest.job import (
     WorkInfo,
 )
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
-from sidequest.stores import redis_facts, redis_metrics
-from sidequest.stores import redis_keys as keys
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
-from sidequest.stores.redis_admin import RedisAdmin, score_text
-from sidequest.stores.redis_beat import beat_commands, lease_commands, written_types
-from sidequest.stores.redis_claim import RedisClaims, parse_claimed
-from sidequest.stores.redis_conn import (
+from sidequest.stores.redis import facts as redis_facts
+from sidequest.stores.redis import keys
+from sidequest.stores.redis import metrics as redis_metrics
+from sidequest.stores.redis.admin import RedisAdmin, score_text
+from sidequest.stores.redis.beat import beat_commands, lease_commands, written_types
+from sidequest.stores.redis.claim import RedisClaims, parse_claimed
+from sidequest.stores.redis.conn import (
     CHECKED_ARGS,
     Command,
     RedisConnection,
 )
-from sidequest.stores.redis_cron import RedisCron
-from sidequest.stores.redis_errors import KeyTypeError
-from sidequest.stores.redis_json import patch_payload
-from sidequest.stores.redis_scripts import Scripts
-from sidequest.stores.redis_unique import RedisUniqueLocks
+from sidequest.stores.redis.cron import RedisCron
+from sidequest.stores.redis.errors import KeyTypeError
+from sidequest.stores.redis.payload_json import patch_payload
+from sidequest.stores.redis.scripts import Scripts
+from sidequest.stores.redis.unique import RedisUniqueLocks
 
 PROMOTE_CHUNK = 250
 """Jobs one promote script moves at most: ~7 us (scheduled) to ~14 us (retry, a longer text scan) each,
@@ -430,7 +431,7 @@ class RedisStore(Store):
         self._admin.signal(identity, signal)
 
     def metrics(self, since: float, until: float) -> list[ClassMetrics]:
-        """Sidekiq's metrics hashes and histograms (see :mod:`sidequest.stores.redis_metrics`)."""
+        """Sidekiq's metrics hashes and histograms (see :mod:`sidequest.stores.redis.metrics`)."""
         with self._conn.errors("reading the per-class metrics"):
             return redis_metrics.read(self._conn, since, until, time.time())
 

@@ -26,7 +26,7 @@ from sidequest.job import (
     WorkInfo,
     timestamp_seconds,
 )
-from sidequest.stores import sqlite_moves as moves
+from sidequest.stores.sqlite import moves
 
 SETS: tuple[SetName, ...] = ("scheduled", "retry", "dead")
 PROCESS_FIELDS = frozenset(field.name for field in fields(ProcessInfo))
