@@ -44,12 +44,13 @@ from sidequest.runtime.config import ProcessConfig
 from sidequest.runtime.cron import CRON_INTERVAL, CronScheduler
 from sidequest.runtime.executor import Executor
 from sidequest.runtime.fetcher import Fetcher
-from sidequest.runtime.heartbeat import Heartbeat, rss_kb
+from sidequest.runtime.heartbeat import Heartbeat
 from sidequest.runtime.host import this_process
 from sidequest.runtime.loop import ServiceLoop
 from sidequest.runtime.monitor import MONITOR_INTERVAL, Monitor
 from sidequest.runtime.processors import AsyncProcessor, ThreadProcessors
 from sidequest.runtime.queues import QueueOrder
+from sidequest.runtime.recycling import recycle_reason
 from sidequest.runtime.rescuer import Rescuer
 from sidequest.runtime.scheduler import Scheduler
 from sidequest.runtime.signals import dump_threads, install
@@ -422,21 +423,10 @@ class Launcher:
             self.threads.replace_stuck()
             self.acker.submit(outcome)
 
-    def _recycle_due(self) -> str | None:
-        """Why this process should stop and be replaced (``--max-memory``, ``--max-jobs``), or None."""
-        cfg = self.config
-        if cfg.max_jobs is not None and self.tracker.total_processed >= cfg.max_jobs:
-            return f"it performed {self.tracker.total_processed} jobs (--max-jobs {cfg.max_jobs})"
-        if cfg.max_memory_mb is not None:
-            rss_mb = rss_kb() / 1024
-            if rss_mb > cfg.max_memory_mb:
-                return f"its memory reached {rss_mb:.0f} MB (--max-memory {cfg.max_memory_mb:g})"
-        return None
-
     def _watch(self) -> bool:
         """True when the process must stop: a thread died (logged at CRITICAL; exit non-zero), or it is
         due to be recycled (``--max-memory``, ``--max-jobs``: a clean stop, exit 0, to be replaced)."""
-        recycle = self._recycle_due()
+        recycle = recycle_reason(self.config, self.tracker)
         if recycle is not None and not self._stop_requested.is_set():
             log.warning(
                 "recycling: %s; stopping gracefully (running jobs finish or go back to their queues) "
