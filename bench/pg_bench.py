@@ -115,8 +115,9 @@ def _process(
     ]
     for queue in queues:
         command += ["-q", queue]
-    command += ["--log-level", "WARNING"]
-    return subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The defaults a user runs: INFO logging (a start and a done line per job), written to a file.
+    log = tempfile.NamedTemporaryFile(prefix="pg_bench_sidequest_", suffix=".log", delete=False)  # noqa: SIM115
+    return subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _left(url: str, schema: str, queue: str) -> bool:

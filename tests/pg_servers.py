@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import free_port, in_ci, wait_for_port
+from servers import free_port, in_ci, stop_process, wait_for_port
 
 PASSWORD = "sq-test-secret"
 """The superuser's password (host connections use scram-sha-256, so a wrong one is refused)."""
@@ -279,11 +279,6 @@ class PgBouncer:
     def stop(self) -> None:
         """Stop pgbouncer and delete its files."""
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
             self.process = None
         shutil.rmtree(self.root, ignore_errors=True)

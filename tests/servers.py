@@ -34,6 +34,16 @@ def require_binary(name: str, package: str) -> str:
     return path
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """TERM a server the suite started, and kill it when it has not exited 10 s later."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -108,12 +118,7 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the server cleanly."""
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process)
             self.process = None
 
     def restart(self, down_for: float = 0.0) -> None:
