@@ -108,8 +108,6 @@ class Executor:
         """Perform a job on the calling thread and return its outcome; ``span`` is where the monitor
         may stop it at its time limit. Never raises. None only when the process pool stopped under a
         child-process job: the launcher pushes that job back, so nothing must be recorded."""
-        from sidequest.runtime.process_pool import PoolStoppedError
-
         started = time.perf_counter()
         prepared = self._prepare(claimed)
         if isinstance(prepared, Outcome):
@@ -132,9 +130,9 @@ class Executor:
                             # An async perform under a decorator that hides it: run it to the end
                             # here, or the coroutine would be dropped and the job logged done unrun.
                             asyncio.run(_awaited(result))
-        except PoolStoppedError:
-            return None
         except BaseException as exc:  # whatever a job raises is that job's failure
+            if self.pool is not None and _pool_stopped(exc):
+                return None
             return self._failure(claimed, payload, exc, worker, started)
         _log_done(payload, started)
         return Outcome(claimed, "ack")
@@ -289,6 +287,13 @@ class Executor:
         failed["retry_count"] = count + 1 if isinstance(count, int) else 0
         failed.setdefault("failed_at", now)
         return Outcome(claimed, "retry", failed, now + default_delay(failed["retry_count"]), failed=True)
+
+
+def _pool_stopped(exc: BaseException) -> bool:
+    """True when the process pool stopped under the job (imported only by processes that have one)."""
+    from sidequest.runtime.process_pool import PoolStoppedError
+
+    return isinstance(exc, PoolStoppedError)
 
 
 async def _awaited(awaitable: Awaitable[object]) -> None:
