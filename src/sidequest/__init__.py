@@ -15,6 +15,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from sidequest.batch import Batch, BatchCallbacks, BatchStatus
 from sidequest.client import Client
 from sidequest.defaults import configure, default_client
 from sidequest.errors import (
@@ -30,6 +31,9 @@ from sidequest.transaction import transaction
 from sidequest.worker import JobSetter, Worker
 
 __all__ = [
+    "Batch",
+    "BatchCallbacks",
+    "BatchStatus",
     "Client",
     "ConfigurationError",
     "JobArgumentError",

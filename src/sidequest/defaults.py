@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+from sidequest.batch_context import BatchContext
+
 if TYPE_CHECKING:
     from sidequest.client import Client
 
@@ -34,6 +36,8 @@ class DefaultClient:
         self._configured: Client | None = None
         self._overrides: list[Client] = []
         self._current: ContextVar[Client | None] = ContextVar("sidequest_current_client", default=None)
+        self.batches = BatchContext()
+        """The open ``Batch.jobs()`` block and the running job's batch (:mod:`sidequest.batch`)."""
 
     def get(self) -> Client:
         """The client ``perform_async`` should use right now."""

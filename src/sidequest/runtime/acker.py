@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
 from sidequest.job import Claimed
+from sidequest.runtime.batch_outcomes import batch_outcomes
 from sidequest.runtime.encodable import escaped
 from sidequest.runtime.executor import Outcome
 from sidequest.runtime.tracker import Tracker
@@ -251,6 +252,9 @@ class Acker:
 
     def record(self, outcomes: list[Outcome]) -> None:
         """Apply ``outcomes``; on an error, the ones not yet recorded stay at the front of the list."""
+        batched = batch_outcomes(outcomes)
+        if batched:  # before the jobs leave: a crash in between re-runs them, never loses a transition
+            self.store.record_batch_outcomes(batched, time.time())
         acks = [outcome.claimed for outcome in outcomes if outcome.action == "ack"]
         others = [outcome for outcome in outcomes if outcome.action != "ack"]
         if acks:

@@ -118,6 +118,7 @@ class Executor:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
                 DEFAULT.current(self.client),
+                DEFAULT.batches.running(payload),
                 enter_server_chain(self.middleware, worker, payload),
             ):
                 if self.pool is not None and self.in_child(payload):
@@ -166,6 +167,7 @@ class Executor:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
                 DEFAULT.current(self.client),
+                DEFAULT.batches.running(payload),
                 enter_server_chain(self.middleware, worker, payload),
             ):
                 result = worker.perform(*payload["args"])  # type: ignore[attr-defined]
