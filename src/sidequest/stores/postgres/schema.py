@@ -153,7 +153,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             expires_at  float8  NOT NULL,  -- when the row may be swept
             callbacks   text    NOT NULL,  -- JSON [[event, jid, queue, template], ...]
             tail        text    NOT NULL,  -- the static end of every status's JSON
-            fired       text    NOT NULL   -- JSON {event: time fired}
+            fired       text    NOT NULL   -- JSON object: event -> time fired
         )
         """,
         "CREATE INDEX batches_by_created ON {s}.batches (created_at)",

@@ -157,7 +157,8 @@ class RedisBatches:
 def _info(bid: str, meta: Any, pending: int, unrun: int, failed: Any) -> BatchInfo | None:
     if not meta:
         return None
-    fields = {str(k): str(v) for k, v in dict(meta).items()}
+    flat = list(meta.items()) if isinstance(meta, dict) else list(zip(meta[::2], meta[1::2], strict=True))
+    fields = {str(k): str(v) for k, v in flat}
     if isinstance(failed, (list, set)):
         failed_jids = sorted(str(j) for j in failed)
         failures = len(failed_jids)
