@@ -282,7 +282,7 @@ class Batch:
     @staticmethod
     def status(bid: str, client: Client | None = None) -> BatchStatus | None:
         """The batch's status from the store; None when it is unknown, lingered out or expired."""
-        info = (client or _default_client()).store.batch_status(bid, time.time())
+        info = (client or _default_client()).batch_info(bid)
         return None if info is None else BatchStatus.from_info(info)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
-from sidequest.batch_records import BatchAdd
+from sidequest.batch_records import BatchAdd, BatchInfo
 from sidequest.defaults import DEFAULT
 from sidequest.errors import ConfigurationError, JobArgumentError
 from sidequest.job import NewJob, Payload, new_jid, new_jids
@@ -279,6 +279,11 @@ class Client:
         """Create batches, register their jobs and push them in one atomic store call (the end of a
         ``Batch.jobs()`` block; testing clients override this)."""
         self.store.add_to_batches(adds, time.time())
+
+    def batch_info(self, bid: str) -> BatchInfo | None:
+        """What the store knows of batch ``bid`` (``sidequest.Batch.status``; testing clients
+        override this)."""
+        return self.store.batch_status(bid, time.time())
 
     def write(self, jobs: Sequence[NewJob]) -> None:
         """Push already-built jobs to the store in one write (subclasses for testing override this);
