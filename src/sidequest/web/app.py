@@ -21,7 +21,7 @@ from sidequest.errors import SidequestError
 from sidequest.periodic import PeriodicEntry
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
-from sidequest.web import actions, api, pages
+from sidequest.web import actions, api, batch_pages, pages
 from sidequest.web.dashboard import LOG, Authorize, Dashboard
 from sidequest.web.security import WriteGuard
 from sidequest.web.templating import Templates
@@ -49,6 +49,8 @@ def _routes() -> list[BaseRoute]:
         Route("/queues/{name}", pages.queue, methods=["GET"]),
         Route("/queues/{name}/{action}", actions.queue_action, methods=["POST"]),
         Route("/jobs/{jid}", pages.job, methods=["GET"]),
+        Route("/batches", batch_pages.batches, methods=["GET"]),
+        Route("/batches/{bid}", batch_pages.batch, methods=["GET"]),
         Route("/cron", pages.cron, methods=["GET"]),
         Route("/cron/{name}/{action}", actions.cron_action, methods=["POST"]),
         Route("/errors", pages.errors, methods=["GET"]),
