@@ -299,3 +299,19 @@ def test_batches_are_listed_newest_first_and_can_be_deleted(store: Store, jobs: 
     assert store.delete_batch("b2") is False
     assert store.batch_status("b2", time.time()) is None
     assert [info.bid for info in store.list_batches(0, 10, time.time())] == ["b3", "b1"]
+
+
+def test_creating_a_batch_again_adds_to_it_and_fires_once_when_the_pushed_jobs_ran(
+    store: Store, jobs: JobMaker
+) -> None:
+    made = batch_jobs(jobs, "b1", 2)
+    store.add_to_batches([BatchAdd("b1", made, new_batch("b1"))], time.time())
+    record(store, "b1", jids_of(made)[:1])
+    # The same call again (a client that retried after its reply was lost): the jobs are pushed again
+    # (at least once) and the batch is added to, not reset; it fires once their runs are recorded.
+    store.add_to_batches([BatchAdd("b1", made, new_batch("b1"))], time.time())
+    info = store.batch_status("b1", time.time())
+    assert info is not None and info.pending >= 1 and info.fired == {}
+    assert record(store, "b1", jids_of(made)) == 2
+    assert record(store, "b1", jids_of(made)) == 0
+    assert events_of(fired_callbacks(store)) == ["complete", "success"]

@@ -56,6 +56,11 @@ def test_a_batch_of_1000_jobs_fires_success_and_complete_once_when_a_process_is_
     keys = lines(record)
     assert count_of(record, "success-") == 1 and count_of(record, "complete-") == 1
     assert "success-thousand pending=0 failures=0" in keys
+    # Enqueued once: one callback job each (a re-run of the same job would show its jid again).
+    callback_jids = {
+        line.split(" ", 1)[0] for line in record.read_text().splitlines() if "-thousand " in line
+    }
+    assert len(callback_jids) == 2
     done = {key for key in keys if key.startswith("job-")}
     assert done == {f"job-{n}" for n in range(1000)}
     # Each callback came after every job's first run (a re-run after a kill may come later).

@@ -201,6 +201,8 @@ class SqlBatches:
             conn.execute(sql, (bid, member))
 
     def _create(self, conn: Conn, new: NewBatch, now: float) -> None:
+        if self._lock(conn, new.bid) is not None:
+            return  # created already (a client that retried after a lost reply): added to, not reset
         if new.parent is not None:
             if self._lock(conn, new.parent) is None:
                 raise StoreError(

@@ -214,6 +214,8 @@ for _, op in ipairs(ops) do
   local bid = op['bid']
   local k = bkey(bid)
   local new = op['new']
+  -- A batch created already (a client that retried after a lost reply) is added to, not reset.
+  if new and redis.call('EXISTS', k) == 1 then new = nil end
   if new then
     local parent = new['parent']
     if parent == cjson.null then parent = '' end
