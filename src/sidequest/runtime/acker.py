@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from sidequest.batch_records import BatchOutcome
 from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
 from sidequest.job import Claimed
 from sidequest.runtime.batch_outcomes import batch_outcomes
@@ -254,7 +255,7 @@ class Acker:
         """Apply ``outcomes``; on an error, the ones not yet recorded stay at the front of the list."""
         batched = batch_outcomes(outcomes)
         if batched:  # before the jobs leave: a crash in between re-runs them, never loses a transition
-            self.store.record_batch_outcomes(batched, time.time())
+            self._record_batches(batched)
         acks = [outcome.claimed for outcome in outcomes if outcome.action == "ack"]
         others = [outcome for outcome in outcomes if outcome.action != "ack"]
         if acks:
@@ -289,6 +290,21 @@ class Acker:
             self._settle([outcome.claimed])
             others.pop(0)
             outcomes[:] = others
+
+    def _record_batches(self, batched: list[BatchOutcome]) -> None:
+        """Tell the store about the batch jobs among the outcomes. An outage raises (everything is
+        tried again); any other failure is logged and the jobs are recorded all the same: a batch
+        that does not count them is better than jobs sent to the dead set for their batch's sake."""
+        try:
+            self.store.record_batch_outcomes(batched, time.time())
+        except StoreError:
+            raise
+        except Exception:
+            log.exception(
+                "recording %d batch outcome(s) failed; their batches (%s) will not count these runs",
+                len(batched),
+                ", ".join(sorted({item.bid for item in batched})[:5]),
+            )
 
     def _settle(self, jobs: list[Claimed]) -> None:
         for job in jobs:

@@ -136,7 +136,11 @@ settle = function(bid, died, count)
   for i = 1, math.min(failures, 1000) do shown[i] = failed[i] end
   local failed_json = failures == 0 and '[]' or cjson.encode(shown)
   local meta = redis.call('HMGET', k, 'total', 'tail', 'parent', 'callbacks', 'linger')
-  local status = '{"total":' .. (meta[1] or '0') .. ',"pending":' .. pending .. ',"failures":' .. failures ..
+  -- A hash edited by hand still settles (never an error that would hold every outcome back).
+  meta[2] = meta[2] or ('"bid":' .. cjson.encode(bid) .. '}')
+  meta[4] = meta[4] or '[]'
+  meta[5] = tonumber(meta[5]) or 86400
+  local status = '{"total":' .. (tonumber(meta[1]) or 0) .. ',"pending":' .. pending .. ',"failures":' .. failures ..
     ',"failed_jids":' .. failed_json .. ',' .. meta[2]
   local parent = meta[3]
   if parent == '' then parent = false end
@@ -157,7 +161,7 @@ settle = function(bid, died, count)
     end
   end
   if fired['success'] then
-    expire_all(bid, tonumber(meta[5]))
+    expire_all(bid, meta[5])
   else
     touch(bid)
   end
