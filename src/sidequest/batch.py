@@ -53,8 +53,10 @@ if TYPE_CHECKING:
 
 
 def new_bid() -> str:
-    """A batch id: 16 random bytes as URL-safe text (Sidekiq Pro's ``SecureRandom.urlsafe_base64``)."""
-    return secrets.token_urlsafe(16)
+    """A batch id: 16 random bytes as URL-safe text (Sidekiq Pro's ``SecureRandom.urlsafe_base64``),
+    never starting with ``-`` (``sidequest batches show BID`` would read it as an option)."""
+    bid = secrets.token_urlsafe(16)
+    return "B" + bid[1:] if bid.startswith("-") else bid
 
 
 @dataclass(frozen=True, slots=True)

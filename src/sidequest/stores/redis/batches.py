@@ -164,14 +164,18 @@ def _info(bid: str, meta: Any, pending: int, unrun: int, failed: Any) -> BatchIn
         failures = len(failed_jids)
     else:
         failed_jids, failures = [], int(failed)
-    fired = {k.split(":", 1)[1]: float(v) for k, v in fields.items() if k.startswith("fired:")}
-    callbacks = [str(item[0]) for item in orjson.loads(fields.get("callbacks") or "[]")]
+    fired = {k.split(":", 1)[1]: _float(v) for k, v in fields.items() if k.startswith("fired:")}
+    try:  # a batch hash another tool wrote (Sidekiq Pro's) lists no callbacks of ours
+        listed = orjson.loads(fields.get("callbacks") or "[]")
+        callbacks = [str(item[0]) for item in listed if isinstance(item, list) and item]
+    except (orjson.JSONDecodeError, TypeError):
+        callbacks = []
     return BatchInfo(
         bid=bid,
         description=fields.get("desc", ""),
         parent=fields.get("parent") or None,
-        created_at=float(fields.get("created_at") or 0.0),
-        total=int(fields.get("total") or 0),
+        created_at=_float(fields.get("created_at")),
+        total=int(_float(fields.get("total"))),
         pending=pending,
         failures=failures,
         unrun=unrun,
@@ -179,3 +183,10 @@ def _info(bid: str, meta: Any, pending: int, unrun: int, failed: Any) -> BatchIn
         fired=fired,
         callbacks=callbacks,
     )
+
+
+def _float(text: str | None) -> float:
+    try:
+        return float(text) if text else 0.0
+    except ValueError:
+        return 0.0
