@@ -7,7 +7,9 @@ Tables (created by each store's migration):
   ``[event, jid, queue, template]``), ``tail`` (the status's static JSON end), ``fired`` (JSON
   ``{event: time}``) and ``expires_at`` (30 days after the latest addition; ``linger`` after success);
 * ``batch_members``: one row per member (a job's jid, or ``b-<bid>`` for a child batch) with its
-  ``ran``, ``succeeded`` and ``failed`` flags.
+  ``ran``, ``succeeded`` and ``failed`` flags; the batch's row keeps their counts (``total``,
+  ``unrun``, ``pending``, ``failures``), changed with each flag, so recording an outcome never counts
+  the members.
 
 Every function runs inside one transaction its caller opened. On PostgreSQL the batch's row is
 locked (``FOR UPDATE``) before its members are read, so two processes recording the last two jobs of
@@ -54,22 +56,16 @@ class Conn(Protocol):
 
 PushJobs = Callable[[Any, Sequence[NewJob]], None]
 
-COLUMNS = "bid, parent, description, created_at, linger, callbacks, tail, fired"
-COUNTS = """
-    SELECT COUNT(*),
-           COALESCE(SUM(CASE WHEN ran = 0 THEN 1 ELSE 0 END), 0),
-           COALESCE(SUM(CASE WHEN succeeded = 0 THEN 1 ELSE 0 END), 0),
-           COALESCE(SUM(CASE WHEN failed = 1 AND succeeded = 0 THEN 1 ELSE 0 END), 0)
-    FROM {t}batch_members WHERE bid = ?
-"""
-WHERE_PENDING = " WHERE bid = ? AND member = ? AND succeeded = 0"
-MARKS = {
-    "success": "UPDATE {t}batch_members SET ran = 1, succeeded = 1, failed = 0" + WHERE_PENDING,
-    "failure": "UPDATE {t}batch_members SET ran = 1, failed = 1" + WHERE_PENDING,
-    "death": "UPDATE {t}batch_members SET ran = 1, failed = 1" + WHERE_PENDING,
-    # A child's death: the parent's death fires, the child's member has not run yet.
-    "child_death": "UPDATE {t}batch_members SET failed = failed" + WHERE_PENDING,
-}
+COLUMNS = (
+    "bid, parent, description, created_at, linger, callbacks, tail, fired, total, unrun, pending, failures"
+)
+MEMBER = "SELECT ran, succeeded, failed FROM {t}batch_members WHERE bid = ? AND member = ?"
+SUCCEEDED = "UPDATE {t}batch_members SET ran = 1, succeeded = 1, failed = 0 WHERE bid = ? AND member = ?"
+FAILED = "UPDATE {t}batch_members SET ran = 1, failed = 1 WHERE bid = ? AND member = ?"
+COUNTERS = (
+    "UPDATE {t}batches SET total = total + ?, unrun = unrun + ?, pending = pending + ?, "
+    "failures = failures + ? WHERE bid = ?"
+)
 
 
 class SqlBatches:
@@ -120,10 +116,11 @@ class SqlBatches:
         if self._lock(conn, bid) is None:
             return 0
         died = False
+        deltas = [0, 0, 0, 0]
         for outcome in outcomes:
-            changed = conn.execute(self.q(MARKS[outcome.kind]), (bid, outcome.jid)).rowcount
-            if outcome.kind == "death" and changed:
+            if self._mark(conn, bid, outcome.jid, outcome.kind, deltas) and outcome.kind == "death":
                 died = True
+        self._count(conn, bid, deltas)
         return self._settle(conn, bid, now, died)
 
     def delete(self, conn: Conn, bid: str) -> bool:
@@ -157,7 +154,7 @@ class SqlBatches:
 
     def _info(self, conn: Conn, row: Sequence[Any], with_failed: bool) -> BatchInfo:
         bid = str(row[0])
-        total, unrun, pending, failures = self._counts(conn, bid)
+        total, unrun, pending, failures = (int(value) for value in row[8:12])
         failed = self._failed(conn, bid) if with_failed else []
         callbacks = [str(item[0]) for item in orjson.loads(row[5])]
         return BatchInfo(
@@ -174,9 +171,30 @@ class SqlBatches:
             callbacks=callbacks,
         )
 
-    def _counts(self, conn: Conn, bid: str) -> tuple[int, int, int, int]:
-        row = conn.execute(self.q(COUNTS), (bid,)).fetchone()
-        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+    def _mark(self, conn: Conn, bid: str, member: str, kind: str, deltas: list[int]) -> bool:
+        """Mark one member's run (``success``, ``failure``, ``death``, or ``child_death``: nothing
+        marked) and add its effect on the batch's counters (total, unrun, pending, failures) to
+        ``deltas``. False, changing nothing, for an unknown member or one that already succeeded."""
+        row = conn.execute(self.q(MEMBER), (bid, member)).fetchone()
+        if row is None or int(row[1]):
+            return False
+        ran, failed = int(row[0]), int(row[2])
+        if kind == "child_death":
+            return True
+        if not ran:
+            deltas[1] -= 1
+        if kind == "success":
+            conn.execute(self.q(SUCCEEDED), (bid, member))
+            deltas[2] -= 1
+            deltas[3] -= failed
+        else:
+            conn.execute(self.q(FAILED), (bid, member))
+            deltas[3] += 1 - failed
+        return True
+
+    def _count(self, conn: Conn, bid: str, deltas: list[int]) -> None:
+        if any(deltas):
+            conn.execute(self.q(COUNTERS), (*deltas, bid))
 
     def _failed(self, conn: Conn, bid: str) -> list[str]:
         rows = conn.execute(
@@ -197,8 +215,8 @@ class SqlBatches:
 
     def _insert_members(self, conn: Conn, bid: str, members: Sequence[str]) -> None:
         sql = self.q("INSERT INTO {t}batch_members (bid, member) VALUES (?, ?) ON CONFLICT DO NOTHING")
-        for member in members:
-            conn.execute(sql, (bid, member))
+        added = sum(max(0, int(conn.execute(sql, (bid, member)).rowcount)) for member in members)
+        self._count(conn, bid, [added, added, added, 0])
 
     def _create(self, conn: Conn, new: NewBatch, now: float) -> None:
         if self._lock(conn, new.bid) is not None:
@@ -214,7 +232,8 @@ class SqlBatches:
         conn.execute(
             self.q(
                 "INSERT INTO {t}batches (bid, parent, description, created_at, linger, expires_at, "
-                "callbacks, tail, fired) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{{}}')"
+                "callbacks, tail, fired, total, unrun, pending, failures) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{{}}', 0, 0, 0, 0)"
             ),
             (
                 new.bid,
@@ -235,7 +254,7 @@ class SqlBatches:
             return 0
         parent = None if row[1] is None else str(row[1])
         fired: dict[str, float] = orjson.loads(row[7])
-        total, unrun, pending, failures = self._counts(conn, bid)
+        total, unrun, pending, failures = (int(value) for value in row[8:12])
         events: list[str] = []
         if died and "death" not in fired:
             events.append("death")
@@ -282,13 +301,13 @@ class SqlBatches:
         member = child_member(bid)
         if self._lock(conn, parent) is None:
             return 0
-        died = False
-        if "death" in events:
-            died = bool(conn.execute(self.q(MARKS["child_death"]), (parent, member)).rowcount)
+        deltas = [0, 0, 0, 0]
+        died = "death" in events and self._mark(conn, parent, member, "child_death", deltas)
         if "success" in events:
-            conn.execute(self.q(MARKS["success"]), (parent, member))
+            self._mark(conn, parent, member, "success", deltas)
         elif "complete" in events and failures:
-            conn.execute(self.q(MARKS["failure"]), (parent, member))
+            self._mark(conn, parent, member, "failure", deltas)
+        self._count(conn, parent, deltas)
         return self._settle(conn, parent, now, died)
 
     def _sweep(self, conn: Conn, now: float) -> None:

@@ -153,7 +153,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             expires_at  float8  NOT NULL,  -- when the row may be swept
             callbacks   text    NOT NULL,  -- JSON [[event, jid, queue, template], ...]
             tail        text    NOT NULL,  -- the static end of every status's JSON
-            fired       text    NOT NULL   -- JSON object: event -> time fired
+            fired       text    NOT NULL,  -- JSON object: event -> time fired
+            total       bigint  NOT NULL,  -- members, and of them: never ran, not succeeded, failed
+            unrun       bigint  NOT NULL,
+            pending     bigint  NOT NULL,
+            failures    bigint  NOT NULL
         )
         """,
         "CREATE INDEX batches_by_created ON {s}.batches (created_at)",

@@ -138,7 +138,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             expires_at  REAL NOT NULL,     -- when the row may be swept
             callbacks   TEXT NOT NULL,     -- JSON [[event, jid, queue, template], ...]
             tail        TEXT NOT NULL,     -- the static end of every status's JSON
-            fired       TEXT NOT NULL      -- JSON {event: time fired}
+            fired       TEXT NOT NULL,     -- JSON {event: time fired}
+            total       INTEGER NOT NULL,  -- members, and of them: never ran, not succeeded, failed
+            unrun       INTEGER NOT NULL,
+            pending     INTEGER NOT NULL,
+            failures    INTEGER NOT NULL
         ) WITHOUT ROWID
         """,
         "CREATE INDEX batches_by_created ON batches (created_at)",
