@@ -43,3 +43,21 @@ def test_a_batch_key_of_another_type_is_refused_with_nothing_written(store: Redi
     with pytest.raises(StoreDataError, match=f"b-{batch.bid}-pending"), batch.jobs():
         client.enqueue(BatchJob, [1])
     assert raw.llen("queue:default") == 0 and not raw.exists(f"b-{batch.bid}")
+
+
+def test_a_callback_queue_of_another_type_holds_the_outcome_back_and_fires_once_fixed(
+    store: RedisStore, raw: Redis
+) -> None:
+    client = Client(store)
+    batch = sidequest.Batch("blocked callback", client=client)
+    batch.on("success", RecordCallbacks)
+    with batch.jobs():
+        [jid] = client.enqueue_bulk(BatchJob, [[1]])
+    raw.set("queue:callbacks", "x")  # another application's key
+    outcome = BatchOutcome(batch.bid, str(jid), "success")
+    with pytest.raises(StoreDataError, match="queue:callbacks"):
+        store.record_batch_outcomes([outcome], time.time())
+    assert raw.scard(f"b-{batch.bid}-pending") == 1  # nothing written: the acker tries again later
+    raw.delete("queue:callbacks")
+    assert store.record_batch_outcomes([outcome], time.time()) == 1
+    assert raw.llen("queue:callbacks") == 1

@@ -169,6 +169,31 @@ settle = function(bid, died, count)
   return count
 end
 
+-- Before the first write: every key a settle of batch bid (and of its ancestors) may write holds its
+-- type, or nothing. Returns the error reply of the first that does not, else nil.
+local function check_tree(bid)
+  local seen = 0
+  while bid and bid ~= '' and seen < 100 do
+    seen = seen + 1
+    local k = bkey(bid)
+    local problem = key_types_error({k, 'hash', k .. '-pending', 'set', k .. '-unrun', 'set', k .. '-failed', 'set'})
+    if problem then return problem end
+    if redis.call('EXISTS', k) == 0 then return nil end
+    local meta = redis.call('HMGET', k, 'callbacks', 'parent')
+    local ok, callbacks = pcall(cjson.decode, meta[1] or '[]')
+    if ok and type(callbacks) == 'table' then
+      for _, cb in ipairs(callbacks) do
+        if type(cb) == 'table' and type(cb[3]) == 'string' then
+          problem = key_types_error({'queues', 'set', 'queue:' .. cb[3], 'list'})
+          if problem then return problem end
+        end
+      end
+    end
+    bid = meta[2]
+  end
+  return nil
+end
+
 local ops = cjson.decode(ARGV[5])
 
 if ARGV[1] == 'record' then
@@ -177,6 +202,10 @@ if ARGV[1] == 'record' then
     local bid = item[1]
     if not by_bid[bid] then by_bid[bid] = {}; order[#order + 1] = bid end
     table.insert(by_bid[bid], item)
+  end
+  for _, bid in ipairs(order) do
+    local problem = check_tree(bid)
+    if problem then return problem end
   end
   local count = 0
   for _, bid in ipairs(order) do
@@ -203,9 +232,13 @@ for _, op in ipairs(ops) do
     local parent = op['new']['parent']
     if parent and parent ~= cjson.null and not known[parent] then
       if redis.call('EXISTS', bkey(parent)) == 0 then return {'missing', parent} end
+      local problem = check_tree(parent)
+      if problem then return problem end
     end
     known[op['bid']] = true
   elseif not known[op['bid']] then
+    local problem = check_tree(op['bid'])
+    if problem then return problem end
     local k = bkey(op['bid'])
     if redis.call('EXISTS', k) == 0 or redis.call('HEXISTS', k, 'fired:success') == 1 then
       return {'missing', op['bid']}
