@@ -51,6 +51,8 @@ def _routes() -> list[BaseRoute]:
         Route("/jobs/{jid}", pages.job, methods=["GET"]),
         Route("/batches", batch_pages.batches, methods=["GET"]),
         Route("/batches/{bid}", batch_pages.batch, methods=["GET"]),
+        Route("/api/batches", batch_pages.api_batches, methods=["GET"]),
+        Route("/api/batches/{bid}", batch_pages.api_batch, methods=["GET"]),
         Route("/cron", pages.cron, methods=["GET"]),
         Route("/cron/{name}/{action}", actions.cron_action, methods=["POST"]),
         Route("/errors", pages.errors, methods=["GET"]),

@@ -1,6 +1,6 @@
 """The dashboard's batch pages: ``/batches`` (newest first, paged) and ``/batches/{bid}`` (one batch
-with its counters, fired callbacks and failed jobs), read through
-:class:`sidequest.admin_batches.BatchAdmin`."""
+with its counters, fired callbacks and failed jobs), and their JSON (``/api/batches``,
+``/api/batches/{bid}``), read through :class:`sidequest.admin_batches.BatchAdmin`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sidequest.admin_batches import BatchAdmin, state_of
+from sidequest.web.api import json_response
 from sidequest.web.dashboard import Dashboard, Paging
 
 
@@ -38,3 +39,20 @@ def batch(request: Request) -> Response:
     if status is None:
         raise HTTPException(404, f"no batch {bid!r}: unknown, or it succeeded and its linger passed")
     return dashboard.render(request, "batch.html", batch=status, state=state_of(status), now=time.time())
+
+
+def api_batches(request: Request) -> Response:
+    """``GET /api/batches?page=&count=``: a page of batches, newest first."""
+    paging = Paging.of(request)
+    found = BatchAdmin(Dashboard.of(request).admin.store).page(paging.offset, paging.count)
+    return json_response([status.to_dict() | {"state": state_of(status)} for status in found])
+
+
+def api_batch(request: Request) -> Response:
+    """``GET /api/batches/{bid}``: one batch with its failed jids; 404 when it is unknown."""
+    status = BatchAdmin(Dashboard.of(request).admin.store).get(request.path_params["bid"])
+    if status is None:
+        return json_response(
+            {"error": "no such batch (unknown, lingered out after success, or expired)"}, 404
+        )
+    return json_response(status.to_dict() | {"state": state_of(status)})
