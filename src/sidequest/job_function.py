@@ -51,8 +51,12 @@ class FunctionWorker(Worker, abstract=True):
         try:
             signature.bind(*args)
         except TypeError as exc:
+            shown = signature.replace(
+                parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+                return_annotation=signature.empty,
+            )
             raise JobArgumentError(
-                f"{where}: {len(args)} argument(s) do not fit {func.__name__}{signature}: {exc}."
+                f"{where}: {len(args)} argument(s) do not fit {func.__name__}{shown}: {exc}."
             ) from None
 
 
@@ -205,13 +209,14 @@ def _refuse_unimportable(func: object) -> None:
             f"@sidequest.job cannot make a lambda a job ({name}): a sidequest process finds a job's "
             f"code by its module and name. Define it with def at the top level of a module."
         )
-    if "<locals>" in func.__qualname__:
+    parent, _, _ = func.__qualname__.rpartition(".")
+    if parent.endswith("<locals>"):
         raise WorkerDefinitionError(
             f"@sidequest.job cannot make the nested function {name} a job: a sidequest process finds "
             f"a job's code by its module and name, and a function defined inside another one has no "
             f"such name. Move it to the top level of its module."
         )
-    if "." in func.__qualname__:
+    if parent:
         raise WorkerDefinitionError(
             f"@sidequest.job cannot make the method {name} a job. Move it to the top level of its "
             f"module as a function, or make its class a sidequest.Worker with a perform method."
