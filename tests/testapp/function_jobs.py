@@ -41,3 +41,9 @@ def flaky(key: str) -> None:
 def doomed(key: str) -> None:
     """Always fails; ``retry=0`` sends it straight to the dead set."""
     raise ValueError(f"{key} never works")
+
+
+@sidequest.job(isolation="process", time_limit=30)
+def in_child(key: str) -> None:
+    """Runs in a child process of the pool: records its pid beside the key."""
+    record(None, f"child-{key}-{os.getpid()}")
