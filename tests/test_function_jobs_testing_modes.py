@@ -1,5 +1,6 @@
 """``@sidequest.job`` functions in the testing modes: fake mode collects and drains them, inline mode
-runs them at once, both through the real Executor, sync and ``async def`` alike."""
+runs them at once, both through the real Executor, sync and ``async def`` alike; and
+``sidequest.testing.drain`` performs them from a real store."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 
 import sidequest
 import sidequest.testing
+from sidequest.client import Client
+from sidequest.defaults import DEFAULT
+from sidequest.stores import open_store
 from sidequest.testing import EmptyQueueError, FakeClient, InlineClient
 
 
@@ -90,3 +94,19 @@ def test_inline_mode_runs_function_jobs_at_once_and_raises_their_errors(
     assert read(notes) == ["now", "async in an hour, so now", "child 0"]
     with pytest.raises(NoteFailedError, match="inline"):
         fail_loudly.perform_async("inline")
+
+
+def test_testing_drain_runs_function_jobs_from_a_real_store_on_their_own_queue(
+    store_url: str, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    store = open_store(store_url)
+    try:
+        with DEFAULT.current(Client(store)):
+            send_note.perform_async(str(notes), "from the store")  # queue "mailers"
+            send_note_later.perform_async(str(notes), "too")
+        assert sidequest.testing.drain(store, send_note, send_note_later, timeout=30)
+        assert sorted(read(notes)) == ["async too", "from the store"]
+        assert store.counts().processed == 2
+    finally:
+        store.close()
