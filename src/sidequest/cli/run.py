@@ -15,6 +15,7 @@ from sidequest.defaults import DEFAULT_URL, URL_ENV
 from sidequest.errors import ConfigurationError, PermanentStoreError, StoreDataError, StoreError
 from sidequest.runtime.logs import LEVELS, flush_logging
 from sidequest.runtime.signals import install
+from sidequest.runtime.trace_ids import flush_tracing
 
 if TYPE_CHECKING:
     from sidequest.registry import WorkerRegistry
@@ -192,6 +193,7 @@ def run(**options: Any) -> None:
     except (ConfigurationError, StoreError) as exc:
         flush_logging()
         raise click.ClickException(str(exc)) from None
+    flush_tracing()
     flush_logging()
     sys.stdout.flush()
     sys.stderr.flush()

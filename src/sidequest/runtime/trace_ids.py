@@ -20,3 +20,18 @@ def current_trace_ids() -> tuple[str, str] | None:
     if not context.is_valid:
         return None
     return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
+def flush_tracing(timeout_ms: int = 5000) -> None:
+    """Export the spans a tracer provider still buffers (a ``BatchSpanProcessor``'s), when tracing is on:
+    ``sidequest run`` ends with ``os._exit``, which runs no ``atexit`` hook, so the provider's own flush
+    at exit would never happen and the last jobs' spans would be lost."""
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return
+    force_flush = getattr(trace.get_tracer_provider(), "force_flush", None)
+    if callable(force_flush):
+        try:
+            force_flush(timeout_ms)
+        except Exception:  # an exporter that fails at exit: nothing is left to report it to
+            return
