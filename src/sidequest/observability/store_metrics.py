@@ -8,8 +8,7 @@ queue of one store look like now, read from the store at each scrape (one :meth:
 * ``sidequest_processes``, ``sidequest_busy_jobs``, ``sidequest_process_concurrency`` (threads of
   every live process);
 * ``sidequest_store_jobs_processed_total``, ``sidequest_store_jobs_failed_total``: the store's own
-  totals (the dashboard's "Processed" and "Failed"; ``sidequest stats --reset`` sets them back to 0,
-  which Prometheus's ``rate()`` treats as a counter reset).
+  totals (the dashboard's "Processed" and "Failed").
 """
 
 from __future__ import annotations
