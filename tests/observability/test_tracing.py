@@ -152,3 +152,27 @@ def test_json_lines_carry_trace_ids_only_inside_a_span_and_text_lines_never(
     assert inside["span_id"] == format(span.get_span_context().span_id, "016x")
     assert "trace" not in text
     assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+@pytest.mark.parametrize("mode", ["fake", "inline"])
+def test_the_testing_modes_trace_an_enqueue_and_its_perform_as_a_process_would(
+    mode: str, spans: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    from sidequest import testing
+
+    provider, exporter = spans
+    client_side = [TracingClientMiddleware(provider)]
+    server_side = [TracingServerMiddleware(tracer_provider=provider)]
+    if mode == "fake":
+        with testing.fake(middleware=client_side, server_middleware=server_side) as fake:
+            jid = TracedWorker.perform_async("in-a-test")
+            assert fake.drain() == 1
+    else:
+        with testing.inline(middleware=client_side, server_middleware=server_side):
+            jid = TracedWorker.perform_async("in-a-test")
+    [producer, consumer] = sorted(
+        exporter.get_finished_spans(), key=lambda span: span.kind != SpanKind.PRODUCER
+    )
+    assert producer.kind == SpanKind.PRODUCER and consumer.kind == SpanKind.CONSUMER
+    assert consumer.attributes["messaging.message.id"] == jid
+    assert consumer.parent is not None and consumer.parent.span_id == producer.context.span_id
