@@ -4,6 +4,8 @@ its busy threads, and the latency of its claims and acks."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -79,7 +81,9 @@ def test_metrics_scraped_during_a_drain_show_the_counts_of_the_drain(store_url: 
     assert len(runs(record)) == 15
 
 
-def test_each_child_of_a_supervised_process_serves_its_own_port(sqlite_url: str, tmp_path: Path) -> None:
+def test_each_child_of_a_supervised_process_serves_its_own_port_and_a_replacement_takes_it_over(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     port = free_port()
     while True:  # the next port must be free too
         with socket.socket() as probe:
@@ -87,14 +91,23 @@ def test_each_child_of_a_supervised_process_serves_its_own_port(sqlite_url: str,
                 break
         port = free_port()
     process = SidequestProcess(sqlite_url, tmp_path, ["-p", "2", "--metrics-port", str(port)])
-    identities = []
+
+    def identity(child_port: int) -> str | None:
+        samples = try_scrape(f"http://127.0.0.1:{child_port}/metrics")
+        if samples is None:
+            return None
+        info = next(key for key in samples if key[0] == "sidequest_process_info")
+        return dict(info[1])["identity"]
+
     for child in (port, port + 1):
-        url = f"http://127.0.0.1:{child}/metrics"
-        wait_for(lambda url=url: try_scrape(url) is not None, 30, f"child metrics on {url}")
-        info = next(key for key in scrape(url) if key[0] == "sidequest_process_info")
-        identities.append(dict(info[1])["identity"])
+        wait_for(lambda child=child: identity(child) is not None, 30, f"child metrics on port {child}")
+    first, second = identity(port), identity(port + 1)
+    assert first is not None and second is not None and first != second
+
+    os.kill(int(second.split(":")[1]), signal.SIGKILL)  # identity is host:pid:random
+    wait_for(lambda: identity(port + 1) not in (None, second), 30, "the replacement child on the same port")
+    assert identity(port) == first
     assert process.terminate() == 0, process.output()
-    assert len(set(identities)) == 2
 
 
 def test_a_metrics_port_already_taken_is_one_clear_error(sqlite_url: str, tmp_path: Path) -> None:

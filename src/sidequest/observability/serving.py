@@ -60,8 +60,8 @@ def start_endpoints(
     endpoints = Endpoints()
     try:
         if metrics_port is not None:
-            port = process_port(metrics_port)
-            endpoints.closers.append(_serve_metrics(launcher, metrics_host, port))
+            close, port = _serve_metrics(launcher, metrics_host, process_port(metrics_port))
+            endpoints.closers.append(close)
             endpoints.ports["metrics"] = port
         if health_port is not None:
             port = process_port(health_port)
@@ -79,7 +79,7 @@ def start_endpoints(
     return endpoints
 
 
-def _serve_metrics(launcher: Launcher, host: str, port: int) -> Callable[[], None]:
+def _serve_metrics(launcher: Launcher, host: str, port: int) -> tuple[Callable[[], None], int]:
     try:
         from prometheus_client import start_http_server
 
@@ -95,7 +95,7 @@ def _serve_metrics(launcher: Launcher, host: str, port: int) -> Callable[[], Non
         server.shutdown()
         server.server_close()
 
-    return close
+    return close, int(server.server_address[1])
 
 
 def _listen(option: str, host: str, port: int, start: Callable[[], T]) -> T:
