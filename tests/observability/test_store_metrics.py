@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from starlette.testclient import TestClient
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from sidequest.client import Client
 from sidequest.registry import WorkerRegistry
@@ -14,6 +16,7 @@ from sidequest.runtime import Launcher, ProcessConfig
 from sidequest.stores.base import Store
 from sidequest.web import create_app
 from testapp.workers import ActionWorker
+from web.harness import DashboardServer
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -35,8 +38,8 @@ def test_the_dashboard_serves_store_wide_gauges_on_every_store(store: Store) -> 
     client.enqueue(ActionWorker, ["ok", "later"], at=time.time() + 3600)
     time.sleep(1.1)  # the oldest mail job is now over a second old
 
-    with TestClient(create_app(store=store)) as http:
-        response = http.get("/prometheus")
+    with DashboardServer(create_app(store=store)) as server:
+        response = httpx.get(f"{server.url}/prometheus")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     found = samples(response.text)
@@ -57,6 +60,17 @@ def test_the_prometheus_page_asks_the_dashboards_own_authorization(store: Store)
     app = create_app(
         store=store, authorize=lambda request, action: request.headers.get("x-token") == "s3cret"
     )
-    with TestClient(app) as http:
-        assert http.get("/prometheus").status_code == 403
-        assert http.get("/prometheus", headers={"x-token": "s3cret"}).status_code == 200
+    with DashboardServer(app) as server:
+        assert httpx.get(f"{server.url}/prometheus").status_code == 403
+        assert httpx.get(f"{server.url}/prometheus", headers={"x-token": "s3cret"}).status_code == 200
+
+
+def test_the_prometheus_page_of_a_dashboard_mounted_under_a_prefix(sqlite_url: str) -> None:
+    client = Client(sqlite_url)
+    client.enqueue(ActionWorker, ["ok", "waiting"], options={"queue": "mail"})
+    client.close()
+    host = Starlette(routes=[Mount("/jobs", app=create_app(url=sqlite_url))])
+    with DashboardServer(host) as server:
+        response = httpx.get(f"{server.url}/jobs/prometheus")
+    assert response.status_code == 200
+    assert samples(response.text)[("sidequest_queue_size", (("queue", "mail"),))] == 1
