@@ -73,3 +73,10 @@ def test_the_grace_periods_of_the_deployment_units_match_their_shutdown_timeout(
     for words in command_lines(text):
         if words[0] == "run":
             assert "-t" not in words or words[words.index("-t") + 1] == "25", words
+
+
+def test_the_tracing_snippet_for_tests_runs_as_written() -> None:
+    text = (DOCS / "metrics-and-tracing.md").read_text()
+    section = text[text.index("### In tests") :]
+    snippet = section[section.index("```python\n") + len("```python\n") : section.index("```\n", 10)]
+    exec(compile(snippet, "metrics-and-tracing.md", "exec"), {"__name__": "docs_snippet"})
