@@ -1,6 +1,7 @@
 """OpenTelemetry: the client middleware makes a PRODUCER span at enqueue and carries its context in the
 payload; the server middleware runs perform inside a CONSUMER span that is its child, in this process
-(the SDK's in-memory exporter) and across processes (a real ``sidequest run`` exporting to a file), and
+(the SDK's in-memory exporter) and across processes (a real ``sidequest run`` exporting to a file, its
+batch of spans flushed when it exits), and
 ``--log-format json`` lines written inside that span carry its trace and span ids."""
 
 from __future__ import annotations
@@ -120,8 +121,9 @@ def test_the_consumer_span_in_another_process_is_a_child_of_the_producer_span_an
         record,
         env={"SIDEQUEST_TEST_SPANS": str(spans_file)},
     )
-    wait_for(lambda: spans_file.exists() and spans_file.read_text().strip() != "", 30, "the consumer span")
-    assert process.terminate() == 0, process.output()
+    wait_for(lambda: runs(record) == {"across": 1}, 30, "the job to run")
+    assert not spans_file.exists()  # a BatchSpanProcessor holds the span until the process flushes it
+    assert process.terminate() == 0, process.output()  # sidequest run flushes the provider at exit
 
     [producer] = exporter.get_finished_spans()
     [consumer] = [json.loads(line) for line in spans_file.read_text().splitlines()]

@@ -1,8 +1,9 @@
 """Workers for the tracing scenarios (loaded with an extra ``-r testapp.traced_workers``).
 
-Importing this module installs a global OpenTelemetry tracer provider whose spans are written, as each
-one ends, to the file named by ``SIDEQUEST_TEST_SPANS`` (one JSON object per line), so a test in
-another process reads the consumer spans this process made.
+Importing this module installs a global OpenTelemetry tracer provider whose spans are written to the
+file named by ``SIDEQUEST_TEST_SPANS`` (one JSON object per line), so a test in another process reads
+the consumer spans this process made. They go through a ``BatchSpanProcessor`` that exports only
+every minute: the spans reach the file when ``sidequest run`` flushes the provider at its exit.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 import sidequest
 from testapp.workers import record
@@ -53,7 +54,8 @@ class FileSpanExporter(SpanExporter):
 
 if os.environ.get("SIDEQUEST_TEST_SPANS"):
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(FileSpanExporter(os.environ["SIDEQUEST_TEST_SPANS"])))
+    exporter = FileSpanExporter(os.environ["SIDEQUEST_TEST_SPANS"])
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=60_000))
     trace.set_tracer_provider(provider)
 
 
