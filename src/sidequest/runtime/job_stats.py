@@ -3,8 +3,9 @@ failed, retried and dead per (class, queue), execution-time histograms per (clas
 latency of the store's claim and ack calls.
 
 Nothing here exists unless metrics are asked for: the tracker, the acker and the fetcher hold
-``stats = None`` and skip every line of this module on the job's path. When they are on, each finished
-job costs one dict lookup, one ``bisect`` and a few additions under a lock of its own; the scrape
+``stats = None`` and skip every line of this module on the job's path (one ``is None`` check). When
+they are on, each finished job costs one dict lookup, one ``bisect`` and a few additions under a lock
+of its own; the scrape
 (:mod:`sidequest.observability.process_metrics`) copies the numbers under the same lock.
 """
 
