@@ -26,6 +26,10 @@ from sidequest.errors import (
     UnknownWorkerError,
     WorkerDefinitionError,
 )
+
+# sidequest.job, the payload module, is imported above (by client): from here on the attribute
+# sidequest.job is the decorator, and ``from sidequest.job import Payload`` still reads the module.
+from sidequest.job_function import JobFunction, job
 from sidequest.periodic import PeriodicEntry, periodic
 from sidequest.transaction import transaction
 from sidequest.worker import JobSetter, Worker
@@ -37,6 +41,7 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "JobArgumentError",
+    "JobFunction",
     "JobSetter",
     "JobTimeoutError",
     "PeriodicEntry",
@@ -47,6 +52,7 @@ __all__ = [
     "__version__",
     "configure",
     "default_client",
+    "job",
     "periodic",
     "transaction",
 ]
