@@ -167,3 +167,20 @@ def test_inline_mode_runs_the_batch_after_the_block_then_its_callbacks() -> None
         "step-2",
         "complete-failing-failures=1",
     ]
+
+
+@sidequest.job
+def tally(n: int) -> None:
+    EVENTS.append(f"tally-{n}")
+
+
+def test_function_jobs_join_a_batch_like_workers() -> None:
+    with sidequest.testing.fake() as jobs:
+        batch = sidequest.Batch("functions")
+        batch.on("success", Notify, {"tag": "f"})
+        with batch.jobs():
+            tally.perform_async(1)
+            tally.perform_async(2)
+        assert [job.payload["bid"] for job in jobs] == [batch.bid, batch.bid]
+        jobs.drain()
+    assert EVENTS == ["tally-1", "tally-2", "success-functions-2-f"]
