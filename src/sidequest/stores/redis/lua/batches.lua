@@ -88,7 +88,7 @@ local function mark_failure(bid, member)
   return 0
 end
 
-local function replace_plain(text, mark, value)
+local function replace_plain(text, mark, value, once)
   local out, start = {}, 1
   while true do
     local i, j = string.find(text, mark, start, true)
@@ -96,6 +96,7 @@ local function replace_plain(text, mark, value)
     out[#out + 1] = string.sub(text, start, i - 1)
     out[#out + 1] = value
     start = j + 1
+    if once then break end
   end
   out[#out + 1] = string.sub(text, start)
   return table.concat(out)
@@ -154,8 +155,10 @@ settle = function(bid, died, count)
     if fired[event] and cb then
       -- A child's callback is a member of its parent: the parent finishes after it ran.
       if parent and redis.call('EXISTS', bkey(parent)) == 1 then add_members(parent, {cb[2]}) end
-      local text = replace_plain(cb[4], '"__sidequest_batch_status__"', status)
-      text = replace_plain(text, '"__sidequest_batch_now__"', now_text)
+      -- As fill_template in batch_records.py: the status mark once (the args come before any
+      -- option text), then every time mark.
+      local text = replace_plain(cb[4], '"__sidequest_batch_status__"', status, true)
+      text = replace_plain(text, '"__sidequest_batch_now__"', now_text, false)
       push_queue(cb[3], text)
       count = count + 1
     end
