@@ -37,7 +37,7 @@ from sidequest.middleware import ServerMiddleware, enter_server_chain
 from sidequest.registry import WorkerRegistry
 from sidequest.retry import decide, default_delay, error_class, error_message, max_retries
 from sidequest.runtime.interrupt import InterruptibleSpan
-from sidequest.runtime.logs import job_log_context, log_job_line
+from sidequest.runtime.logs import JobLineSink, job_line_sink, job_log_context
 from sidequest.runtime.monitor import enforced_limit
 from sidequest.worker import Worker
 
@@ -113,7 +113,7 @@ class Executor:
         if isinstance(prepared, Outcome):
             return prepared
         worker, payload = prepared
-        _log_start(payload)
+        lines = _log_start(payload)
         try:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
@@ -134,7 +134,7 @@ class Executor:
             if self.pool is not None and _pool_stopped(exc):
                 return None
             return self._failure(claimed, payload, exc, worker, started)
-        _log_done(payload, started)
+        _log_done(lines, payload, started)
         return Outcome(claimed, "ack")
 
     def timed_out(self, claimed: Claimed) -> Outcome:
@@ -161,7 +161,7 @@ class Executor:
         if isinstance(prepared, Outcome):
             return prepared
         worker, payload = prepared
-        _log_start(payload)
+        lines = _log_start(payload)
         try:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
@@ -190,7 +190,7 @@ class Executor:
             return self._failure(claimed, payload, exc, worker, started)
         except BaseException as exc:  # whatever a job raises is that job's failure
             return self._failure(claimed, payload, exc, worker, started)
-        _log_done(payload, started)
+        _log_done(lines, payload, started)
         return Outcome(claimed, "ack")
 
     def crashed(self, claimed: Claimed, exc: BaseException) -> Outcome:
@@ -304,15 +304,17 @@ def _fields(payload: Payload) -> dict[str, Any]:
     return {"jid": payload.get("jid"), "job_class": payload.get("class"), "queue": payload.get("queue")}
 
 
-def _log_start(payload: Payload) -> None:
-    if log.isEnabledFor(logging.INFO):
-        log_job_line(log, "start", _fields(payload))
+def _log_start(payload: Payload) -> JobLineSink | None:
+    """The job's start line; returns where its done line goes (looked up once per job)."""
+    sink = job_line_sink(log)
+    if sink is not None:
+        sink(None, payload)
+    return sink
 
 
-def _log_done(payload: Payload, started: float) -> None:
-    if log.isEnabledFor(logging.INFO):
-        elapsed = time.perf_counter() - started
-        log_job_line(log, f"done: {elapsed:.3f} s", {**_fields(payload), "elapsed": round(elapsed, 6)})
+def _log_done(sink: JobLineSink | None, payload: Payload, started: float) -> None:
+    if sink is not None:
+        sink(time.perf_counter() - started, payload)
 
 
 def _describe(action: str, at: float | None, now: float) -> str:
