@@ -15,12 +15,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from sidequest import limiter
 from sidequest.client import Client
 from sidequest.defaults import configure, default_client
 from sidequest.errors import (
     ConfigurationError,
     JobArgumentError,
     JobTimeoutError,
+    OverLimit,
     SidequestError,
     UnknownWorkerError,
     WorkerDefinitionError,
@@ -35,6 +37,7 @@ __all__ = [
     "JobArgumentError",
     "JobSetter",
     "JobTimeoutError",
+    "OverLimit",
     "PeriodicEntry",
     "SidequestError",
     "UnknownWorkerError",
@@ -43,6 +46,7 @@ __all__ = [
     "__version__",
     "configure",
     "default_client",
+    "limiter",
     "periodic",
     "transaction",
 ]

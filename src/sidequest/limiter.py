@@ -105,7 +105,8 @@ class Limiter:
         """A block run only within the limit: ``with limiter.within_limit(): ...`` (or ``async with``).
 
         Entering waits up to ``wait_timeout`` seconds for the limit to allow one more use, then
-        raises :class:`OverLimit`. A concurrent limiter's slot is held until the block ends (or, if
+        raises :class:`OverLimit`; ``with ... as use`` gives the store's :class:`Verdict` (``use.at``
+        is the store's time of the use). A concurrent limiter's slot is held until the block ends (or, if
         the process dies, until ``lock_timeout`` passes).
         """
         return LimitedBlock(self)
@@ -169,11 +170,11 @@ class LimitedBlock:
 
     # sync
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> Verdict:
         limiter = self._limiter
         store = self._store = limiter.store()
         if store is None:
-            return
+            return Verdict(True, 0.0, time.time())
         self._token = token = limiter._token()
         deadline = time.monotonic() + limiter.wait_timeout
         while True:
@@ -181,7 +182,7 @@ class LimitedBlock:
             final = remaining <= 0
             verdict = store.limiter_acquire(limiter.limit, token, final=final)
             if verdict.allowed:
-                return
+                return verdict
             if final:
                 raise limiter._refused(verdict)
             if limiter.kind != "concurrent" and verdict.wait > remaining:
@@ -197,11 +198,11 @@ class LimitedBlock:
 
     # async
 
-    async def __aenter__(self) -> None:
+    async def __aenter__(self) -> Verdict:
         limiter = self._limiter
         store = self._store = limiter.store()
         if store is None:
-            return
+            return Verdict(True, 0.0, time.time())
         self._token = token = limiter._token()
         deadline = time.monotonic() + limiter.wait_timeout
         while True:
@@ -209,7 +210,7 @@ class LimitedBlock:
             final = remaining <= 0
             verdict = await asyncio.to_thread(store.limiter_acquire, limiter.limit, token, final=final)
             if verdict.allowed:
-                return
+                return verdict
             if final or (limiter.kind != "concurrent" and verdict.wait > remaining):
                 if not final:
                     verdict = await asyncio.to_thread(store.limiter_acquire, limiter.limit, token, final=True)

@@ -59,10 +59,12 @@ class Limit:
 class Verdict:
     """A store's answer to one use: ``allowed``, and when refused, ``wait``: seconds until a use may
     be allowed at the earliest (for ``concurrent``, until the oldest holder's lock expires; a release
-    may free a slot sooner). ``wait`` is 0 when allowed."""
+    may free a slot sooner). ``wait`` is 0 when allowed. ``at`` is the time (epoch seconds, by the
+    store's clock unless the caller gave one) the use was judged at: an allowed use counts there."""
 
     allowed: bool
     wait: float = 0.0
+    at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

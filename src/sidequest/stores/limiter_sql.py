@@ -113,7 +113,7 @@ class LimiterSQL:
             mark = now
         refused = 1 if not verdict.allowed and final else 0
         conn.execute(self.save, (mark, level, int(verdict.allowed), refused, now, limit.kind, limit.name))
-        return verdict
+        return Verdict(verdict.allowed, verdict.wait, now)
 
     def _use(self, conn: Runner, limit: Limit, token: str, now: float) -> Verdict:
         # concurrent: a use's `at` is its lock's expiry; window: when it was used.

@@ -32,7 +32,7 @@ class RedisLimiters:
     def acquire(self, limit: Limit, token: str, now: float | None, final: bool) -> Verdict:
         """Run ``limiter_acquire.lua``."""
         with self._conn.errors(f"use of {limit.kind} limiter {limit.name!r}"):
-            allowed, wait = self._conn.run(
+            allowed, wait, at = self._conn.run(
                 self._acquire,
                 [
                     keys.limiter(limit.kind, limit.name),
@@ -49,7 +49,7 @@ class RedisLimiters:
                     f"{limit.kind}|{limit.name}",
                 ],
             )
-        return Verdict(True) if int(allowed) == 1 else Verdict(False, float(wait))
+        return Verdict(int(allowed) == 1, float(wait), float(at))
 
     def release(self, limit: Limit, token: str, now: float | None) -> bool:
         """Run ``limiter_release.lua``."""

@@ -11,7 +11,7 @@
 -- ARGV[5]   now as float seconds, or '' for the server's clock (TIME)
 -- ARGV[6]   '1' when a refusal counts in `refused` (the caller gives up after it), else '0'
 -- ARGV[7]   '<kind>|<name>' (the member of KEYS[3])
--- Returns {1, '0'} when allowed, {0, wait seconds as text} when refused, SQWRONGTYPE (nothing
+-- Returns {1, '0', now} when allowed, {0, wait seconds, now} when refused (numbers as text), SQWRONGTYPE (nothing
 -- written) when a key holds another type.
 
 local err = key_types_error({KEYS[1], 'hash', KEYS[2], 'zset', KEYS[3], 'set'})
@@ -70,5 +70,5 @@ elseif ARGV[6] == '1' then
   redis.call('HINCRBY', KEYS[1], 'refused', 1)
 end
 redis.call('SADD', KEYS[3], ARGV[7])
-if allowed then return {1, '0'} end
-return {0, text(wait)}
+if allowed then return {1, '0', text(now)} end
+return {0, text(wait), text(now)}
