@@ -152,3 +152,16 @@ def leaky_step(limit: Limit, level: float, updated: float, now: float) -> tuple[
     if current + 1 <= limit.size + EPSILON:
         return Verdict(True), current + 1
     return Verdict(False, (current + 1 - limit.size) * limit.period / limit.size), current
+
+
+def rule_text(kind: str, size: int, period: float) -> str:
+    """A limiter's rule in words, for people: ``3 at once (lock 30s)``, ``10 per second``,
+    ``100 in any 60s``, ``4 then 1 per 15s``."""
+    words = {seconds: word for word, seconds in PERIODS.items()}
+    if kind == "concurrent":
+        return f"{size} at once (lock {period:g}s)"
+    if kind == "bucket":
+        return f"{size} per {words[period]}" if period in words else f"{size} per {period:g}s"
+    if kind == "window":
+        return f"{size} in any {period:g}s"
+    return f"{size} then 1 per {period / size:.3g}s"
