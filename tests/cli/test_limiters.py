@@ -29,14 +29,25 @@ def test_the_table_shows_each_limiter_rule_use_and_refusals(sidequest: Sidequest
     assert header.split() == ["NAME", "KIND", "RULE", "IN", "USE", "ALLOWED", "REFUSED", "LAST", "USED"]
     assert bucket.split()[:5] == ["stripe", "bucket", "1", "per", "second"]
     assert bucket.split()[-4:] == ["1/1", "1", "1", "now"]  # in use, allowed, refused, last used
-    assert concurrent.split()[:8] == ["email-service", "concurrent", "3", "at", "once", "(lock", "30s)", "2/3"]
+    assert concurrent.split()[:8] == [
+        "email-service",
+        "concurrent",
+        "3",
+        "at",
+        "once",
+        "(lock",
+        "30s)",
+        "2/3",
+    ]
     assert concurrent.split()[-3:] == ["2", "0", "now"]
 
 
 def test_json_gives_every_field(sidequest: Sidequest, store: Store) -> None:
     store.limiter_acquire(Limit("window", "search", 5, 60.0), "a")
     (found,) = json.loads(sidequest("limiters", "--json").stdout)
-    assert {key: found[key] for key in ("kind", "name", "size", "period", "in_use", "allowed", "refused")} == {
+    assert {
+        key: found[key] for key in ("kind", "name", "size", "period", "in_use", "allowed", "refused")
+    } == {
         "kind": "window",
         "name": "search",
         "size": 5,
