@@ -20,6 +20,7 @@ from testapp.workers import record
 THREE_AT_ONCE = limiter.concurrent("e2e-three", 3, wait_timeout=120, lock_timeout=30)
 TEN_PER_SECOND = limiter.bucket("e2e-ten", 10, "second", wait_timeout=120)
 ALWAYS_FULL = limiter.concurrent("e2e-full", 1, wait_timeout=0, lock_timeout=300, backoff=0.05)
+FULL_FOR_AN_HOUR = limiter.concurrent("e2e-full", 1, wait_timeout=0, lock_timeout=300, backoff=3600)
 SHORT_LOCK = limiter.concurrent("e2e-short", 1, wait_timeout=20, lock_timeout=3)
 ASYNC_TWO = limiter.concurrent("e2e-async", 2, wait_timeout=120, lock_timeout=30)
 
@@ -59,6 +60,16 @@ class AlwaysFullWorker(sidequest.Worker):
 
     def retries_exhausted(self, payload: dict[str, object], exc: BaseException) -> None:
         record(self.jid, f"exhausted:{payload.get('overrated')}")
+
+
+class OverForAnHourWorker(sidequest.Worker):
+    """Tries ``e2e-full`` like :class:`AlwaysFullWorker`, but waits an hour after a refusal: the job stays
+    in the retry set for the length of a test."""
+
+    def perform(self, key: str) -> None:
+        record(self.jid, f"try:{key}")
+        with FULL_FOR_AN_HOUR.within_limit():
+            record(self.jid, f"done:{key}")
 
 
 class ShortLockWorker(sidequest.Worker):

@@ -14,7 +14,7 @@ from processes import SidequestProcess, wait_for
 from sidequest.client import Client
 from sidequest.limits import Limit
 from sidequest.stores.base import Store
-from testapp.rate_workers import AlwaysFullWorker, ThreeAtOnceWorker
+from testapp.rate_workers import OverForAnHourWorker, ThreeAtOnceWorker
 from web.harness import DashboardServer, keep_screenshots, watched_page
 
 
@@ -49,22 +49,27 @@ def test_the_limiters_page_shows_each_limiter_in_use_and_how_often_it_said_no(
         page.click('nav a:has-text("Limiters")')
         assert page.url.endswith("/limiters")
 
-        # The test holds e2e-full's one slot: the job's tries are refused and it is rescheduled.
+        # The test holds e2e-full's one slot: the job's try is refused and it is rescheduled.
         assert opened.limiter_acquire(Limit("concurrent", "e2e-full", 1, 300.0), "the-test").allowed
-        client.enqueue(AlwaysFullWorker, ["web"])
+        client.enqueue(OverForAnHourWorker, ["web"])
         client.enqueue_bulk(ThreeAtOnceWorker, [[0.01] for _ in range(12)])
-        wait_for(lambda: recorded(record, "try:") >= 2, 30, "two refused tries")
+        wait_for(lambda: opened.counts().retry == 1, 30, "the refused job rescheduled")
         wait_for(lambda: recorded(record, "") >= 12, 30, "the 12 limited jobs")
 
         page.goto(dashboard.url + "/limiters")
         full = page.locator('#limiters tr[data-limiter="concurrent|e2e-full"]')
         three = page.locator('#limiters tr[data-limiter="concurrent|e2e-three"]')
         assert full.locator("td.in-use").inner_text() == "1/1"
-        assert int(full.locator("td.refused").inner_text()) >= 2
+        assert full.locator("td.refused").inner_text() == "1"
         assert "1 at once (lock 300s)" in full.inner_text()
         assert three.locator("td.allowed").inner_text() == "12"
         assert three.locator("td.in-use").inner_text() == "0/3"
         assert "3 at once (lock 30s)" in three.inner_text()
         page.screenshot(path=str(tmp_path / "limiters.png"), full_page=True)
+
+        # The rescheduled job waits in Retries (for an hour) with no error, marked as over the limit.
+        page.goto(dashboard.url + "/retries")
+        assert "over limit (1)" in page.inner_text("#jobs")
+        assert recorded(record, "try:") == 1
         watch.assert_clean()
     keep_screenshots(tmp_path)
