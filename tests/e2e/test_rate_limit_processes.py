@@ -16,6 +16,7 @@ from sidequest.stores import open_store
 from testapp.rate_workers import (
     AlwaysFullWorker,
     AsyncTwoWorker,
+    IsolatedFullWorker,
     ShortLockWorker,
     TenPerSecondWorker,
     ThreeAtOnceWorker,
@@ -212,3 +213,24 @@ def test_an_async_perform_uses_async_with_and_the_limit_holds(store_url: str, tm
     assert sorted(jid for jid, *_ in runs) == sorted(jids)
     assert most_at_once([(entered, left) for _, _, entered, left in runs]) == 2
     client.close()
+
+
+def test_a_job_in_a_child_process_uses_the_processs_store_and_its_overlimit_is_a_reschedule(
+    store_url: str, tmp_path: Path
+) -> None:
+    record = tmp_path / "record.txt"
+    store = open_store(store_url)
+    assert store.limiter_acquire(Limit("concurrent", "e2e-full", 1, 300.0), "the-test").allowed
+    (jid,) = sidequest.Client(store).push_bulk({"class": IsolatedFullWorker, "args": [["iso"]]})
+    proc = SidequestProcess(store_url, tmp_path, [*RATE, "--process-pool", "1"], record, name="iso")
+    try:
+        wait_for(lambda: store.counts().retry == 1, 60, "the job rescheduled")
+    finally:
+        code = proc.terminate()
+    assert code == 0
+    (entry,) = store.list_set("retry")
+    assert entry.jid == jid and entry.payload is not None
+    assert entry.payload["overrated"] == 1 and "error_class" not in entry.payload
+    assert store.counts().failed == 0
+    assert store.limiters()[0].refused == 1  # the child's refusal, counted in the same store
+    store.close()

@@ -72,6 +72,18 @@ class OverForAnHourWorker(sidequest.Worker):
             record(self.jid, f"done:{key}")
 
 
+class IsolatedFullWorker(sidequest.Worker):
+    """:class:`OverForAnHourWorker` in a child process (``isolation="process"``): the child finds the
+    process's store itself, and its OverLimit reaches the parent as a RemoteJobError."""
+
+    sidequest_options = {"isolation": "process"}
+
+    def perform(self, key: str) -> None:
+        record(self.jid, f"try:{key}")
+        with FULL_FOR_AN_HOUR.within_limit():
+            record(self.jid, f"done:{key}")
+
+
 class ShortLockWorker(sidequest.Worker):
     """Holds ``e2e-short`` (lock_timeout 3 s) for ``seconds``, the first time only: a flag file in the
     working directory tells a second run (after a rescue) to finish at once."""

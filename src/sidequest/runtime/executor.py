@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sidequest.client import Client
 from sidequest.defaults import DEFAULT
-from sidequest.errors import JobTimeoutError, MalformedJobError, OverLimit
+from sidequest.errors import JobTimeoutError, MalformedJobError, OverLimit, RemoteJobError
 from sidequest.job import Claimed, Payload
 from sidequest.middleware import ServerMiddleware, enter_server_chain
 from sidequest.registry import WorkerRegistry
@@ -39,7 +39,7 @@ from sidequest.retry import decide, default_delay, error_class, error_message, m
 from sidequest.runtime.interrupt import InterruptibleSpan
 from sidequest.runtime.logs import job_log_context, log_job_line
 from sidequest.runtime.monitor import enforced_limit
-from sidequest.runtime.overrated import reschedule
+from sidequest.runtime.overrated import over_limit, reschedule
 from sidequest.worker import Worker
 
 if TYPE_CHECKING:
@@ -232,8 +232,9 @@ class Executor:
         worker: Worker | None,
         started: float,
     ) -> Outcome:
-        if isinstance(exc, OverLimit):  # only on the failure path: plain jobs pay nothing for it
-            again = reschedule(payload, exc, self.rng)
+        if isinstance(exc, (OverLimit, RemoteJobError)):  # only on the failure path: plain jobs pay nothing
+            limited = over_limit(exc)
+            again = reschedule(payload, limited, self.rng) if limited is not None else None
             if again is not None:
                 return Outcome(claimed, "retry", again[0], again[1], overrated=True)
         try:

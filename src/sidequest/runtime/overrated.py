@@ -14,11 +14,25 @@ import math
 import random
 import time
 
-from sidequest.errors import OverLimit
+from sidequest.errors import OverLimit, RemoteJobError
 from sidequest.job import Payload
 from sidequest.limiter import DEFAULT_BACKOFF, MAX_OVERRATED, Limiter
 
 log = logging.getLogger("sidequest.job")
+
+
+OVER_LIMIT_CLASS = f"{OverLimit.__module__}.{OverLimit.__qualname__}"
+"""How a child process (``isolation="process"``) reports an OverLimit: its error class."""
+
+
+def over_limit(exc: BaseException) -> OverLimit | None:
+    """The OverLimit a job raised: ``exc`` itself, or for a job run in a child process, a stand-in with
+    the child's message (its limiter stayed in the child, so the default backoff applies)."""
+    if isinstance(exc, OverLimit):
+        return exc
+    if isinstance(exc, RemoteJobError) and exc.error_class == OVER_LIMIT_CLASS:
+        return OverLimit(exc.message)
+    return None
 
 
 def reschedule(payload: Payload, exc: OverLimit, rng: random.Random) -> tuple[Payload, float] | None:
