@@ -116,6 +116,27 @@ def test_stats_count_allowed_uses_and_final_refusals_but_not_polls(store: Store)
     ]
 
 
+@pytest.mark.parametrize(
+    "limit",
+    [
+        Limit("concurrent", "k", 1, 30.0),
+        Limit("bucket", "k", 1, 60.0),
+        Limit("window", "k", 1, 60.0),
+        Limit("leaky", "k", 1, 60.0),
+    ],
+    ids=lambda limit: limit.kind,
+)
+def test_a_refused_poll_records_nothing_and_a_poll_that_may_succeed_takes_the_use(
+    store: Store, limit: Limit
+) -> None:
+    assert store.limiter_acquire(limit, "a", T0, final=False).allowed  # room: the poll takes it
+    before = store.limiters(T0 + 1)
+    refused = store.limiter_acquire(limit, "b", T0 + 1, final=False)
+    assert not refused.allowed and refused.wait > 0 and refused.at == T0 + 1
+    assert store.limiters(T0 + 1) == before
+    assert before[0].last_used == T0 and before[0].allowed == 1 and before[0].refused == 0
+
+
 def test_limiters_of_different_kinds_under_one_name_are_separate_and_listed_by_kind(store: Store) -> None:
     bucket = Limit("bucket", "shared", 1, 3600.0)
     concurrent = Limit("concurrent", "shared", 1, 30.0)

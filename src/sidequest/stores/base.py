@@ -398,10 +398,11 @@ class Store(ABC):
         ``size`` uses fell in ``(now - period, now]``. leaky: allowed while the level drained at
         ``size / period`` per second stays at most ``size`` after adding one.
 
-        Also stores ``size`` and ``period`` as the limiter's latest, sets ``last_used`` to ``now``, and
-        counts the use in ``allowed``, or in ``refused`` when refused and ``final`` (the caller gives up
-        after this answer; polls while waiting pass ``final=False``). Racing calls from any number of
-        threads and processes never allow more than the limit. Returns the :class:`Verdict`.
+        An allowed use, or a refusal with ``final`` (the caller gives up after this answer), also stores
+        ``size`` and ``period`` as the limiter's latest, sets ``last_used`` to ``now``, and counts in
+        ``allowed`` or ``refused``. A refusal without ``final`` (a poll while waiting) records nothing
+        (the store may judge it from a read, taking no lock). Racing calls from any number of threads
+        and processes never allow more than the limit. Returns the :class:`Verdict`.
         """
 
     @abstractmethod

@@ -61,6 +61,8 @@ ADD_USE = """
     ON CONFLICT (kind, name, token) DO UPDATE SET at = excluded.at
 """
 RELEASE = "DELETE FROM {t}limiter_uses WHERE kind = 'concurrent' AND name = ? AND token = ? RETURNING at"
+PEEK_STATE = "SELECT mark, level FROM {t}limiters WHERE kind = ? AND name = ?"
+PEEK_USES = "SELECT count(*), min(at) FROM {t}limiter_uses WHERE kind = ? AND name = ? AND at > ?"
 LIST = "SELECT kind, name, size, period, mark, level, allowed, refused, last_used FROM {t}limiters"
 LIVE_USES = """
     SELECT kind, name, count(*) FROM {t}limiter_uses AS u
@@ -95,6 +97,29 @@ class LimiterSQL:
         self.release_use = sql(RELEASE)
         self.list = sql(LIST)
         self.live_uses = sql(LIVE_USES)
+        self.peek_state = sql(PEEK_STATE)
+        self.peek_uses = sql(PEEK_USES)
+
+    def peek(self, conn: Runner, limit: Limit, now: float) -> Verdict | None:
+        """A poll's refusal judged from a read (no write lock taken), or None when the limit may allow a
+        use: then :meth:`acquire` decides, in its write transaction."""
+        if limit.kind in ("concurrent", "window"):
+            concurrent = limit.kind == "concurrent"
+            cutoff = now if concurrent else now - limit.period
+            count, oldest = conn.execute(self.peek_uses, (limit.kind, limit.name, cutoff)).fetchone()
+            if int(count) < limit.size:
+                return None
+            wait = float(oldest) - now if concurrent else float(oldest) + limit.period - now
+            return Verdict(False, max(wait, 0.0), now)
+        row = conn.execute(self.peek_state, (limit.kind, limit.name)).fetchone()
+        if row is None:
+            return None
+        mark, level = float(row[0]), float(row[1])
+        if limit.kind == "bucket":
+            verdict = bucket_step(limit, mark, level, now)[0]
+        else:
+            verdict = leaky_step(limit, level, mark, now)[0]
+        return None if verdict.allowed else Verdict(False, verdict.wait, now)
 
     def acquire(
         self, conn: Runner, limit: Limit, token: str, clock: Callable[[], float], final: bool

@@ -43,7 +43,18 @@ class PostgresLimiterMethods:
     def limiter_acquire(
         self, limit: Limit, token: str, now: float | None = None, final: bool = True
     ) -> Verdict:
-        """Decide and record one use in one transaction, serialised on the limiter's row lock."""
+        """Decide and record one use in one transaction, serialised on the limiter's row lock; a poll
+        (``final=False``) that a read shows refused takes no row lock."""
+        if not final:
+            with self._read() as conn:
+                if now is None:
+                    row = conn.execute(CLOCK).fetchone()
+                    at = float(row[0]) if row else 0.0
+                else:
+                    at = now
+                refused = self._limiter_sql().peek(conn, limit, at)
+            if refused is not None:
+                return refused
         with self._tx() as conn:
 
             def server_clock() -> float:

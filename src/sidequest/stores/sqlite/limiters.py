@@ -30,7 +30,13 @@ class SQLiteLimiterMethods:
     def limiter_acquire(
         self, limit: Limit, token: str, now: float | None = None, final: bool = True
     ) -> Verdict:
-        """Decide and record one use in one write transaction."""
+        """Decide and record one use in one write transaction; a poll (``final=False``) that a read
+        shows refused takes no write lock, so threads waiting on a full limit do not queue for it."""
+        if not final:
+            with self._read() as conn:
+                refused = STATEMENTS.peek(conn, limit, time.time() if now is None else now)
+            if refused is not None:
+                return refused
         with self._write() as conn:
             return STATEMENTS.acquire(conn, limit, token, clock_at(now, time.time), final)
 

@@ -62,6 +62,8 @@ else -- leaky
 end
 
 if wait < 0 then wait = 0 end
+-- A refused poll (the caller tries again) records nothing; only expired uses were pruned.
+if not allowed and ARGV[6] ~= '1' then return {0, text(wait), text(now)} end
 redis.call('HSET', KEYS[1], 'size', ARGV[2], 'period', ARGV[3], 'mark', text(mark), 'level', text(level),
   'last_used', text(now))
 if allowed then
