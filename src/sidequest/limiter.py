@@ -148,6 +148,11 @@ class Limiter:
             self.kind,
         )
 
+    def _hopeless(self, verdict: Verdict, remaining: float) -> bool:
+        """True when a bucket, window or leaky limit cannot allow a use before the wait runs out (a
+        concurrent slot may be released any moment)."""
+        return self.kind != "concurrent" and verdict.wait > remaining
+
     def _pause(self, verdict: Verdict, remaining: float, rng: random.Random) -> float:
         if self.kind == "concurrent":
             pause = rng.uniform(POLL_MIN, POLL_MAX)
@@ -185,9 +190,9 @@ class LimitedBlock:
                 return verdict
             if final:
                 raise limiter._refused(verdict)
-            if limiter.kind != "concurrent" and verdict.wait > remaining:
-                # The limit cannot allow a use in time: record the refusal now rather than sleep.
-                raise limiter._refused(store.limiter_acquire(limiter.limit, token, final=True))
+            if limiter._hopeless(verdict, remaining):
+                deadline = time.monotonic()  # the last try now, rather than a useless sleep
+                continue
             time.sleep(limiter._pause(verdict, remaining, self._rng))
 
     def __exit__(
@@ -211,10 +216,11 @@ class LimitedBlock:
             verdict = await asyncio.to_thread(store.limiter_acquire, limiter.limit, token, final=final)
             if verdict.allowed:
                 return verdict
-            if final or (limiter.kind != "concurrent" and verdict.wait > remaining):
-                if not final:
-                    verdict = await asyncio.to_thread(store.limiter_acquire, limiter.limit, token, final=True)
+            if final:
                 raise limiter._refused(verdict)
+            if limiter._hopeless(verdict, remaining):
+                deadline = time.monotonic()  # the last try now, rather than a useless sleep
+                continue
             await asyncio.sleep(limiter._pause(verdict, remaining, self._rng))
 
     async def __aexit__(
