@@ -15,12 +15,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from sidequest import limiter
 from sidequest.client import Client
 from sidequest.defaults import configure, default_client
 from sidequest.errors import (
     ConfigurationError,
     JobArgumentError,
     JobTimeoutError,
+    OverLimit,
     SidequestError,
     UnknownWorkerError,
     WorkerDefinitionError,
@@ -40,6 +42,7 @@ __all__ = [
     "JobFunction",
     "JobSetter",
     "JobTimeoutError",
+    "OverLimit",
     "PeriodicEntry",
     "SidequestError",
     "UnknownWorkerError",
@@ -49,6 +52,7 @@ __all__ = [
     "configure",
     "default_client",
     "job",
+    "limiter",
     "periodic",
     "transaction",
 ]

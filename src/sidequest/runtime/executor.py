@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sidequest.client import Client
 from sidequest.defaults import DEFAULT
-from sidequest.errors import JobTimeoutError, MalformedJobError
+from sidequest.errors import JobTimeoutError, MalformedJobError, OverLimit, RemoteJobError
 from sidequest.job import Claimed, Payload
 from sidequest.middleware import ServerMiddleware, enter_server_chain
 from sidequest.registry import WorkerRegistry
@@ -39,6 +39,7 @@ from sidequest.retry import decide, default_delay, error_class, error_message, m
 from sidequest.runtime.interrupt import InterruptibleSpan
 from sidequest.runtime.logs import JobLineSink, job_line_sink, job_log_context
 from sidequest.runtime.monitor import enforced_limit
+from sidequest.runtime.overrated import over_limit, reschedule
 from sidequest.worker import Worker
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ class Outcome:
 
     ``ack`` removes it (success, or a failure whose policy is to drop it); ``retry`` moves ``payload``
     to the retry set due at ``at``; ``kill`` moves ``payload`` (None = the raw text) to the dead set.
+    ``overrated`` marks a ``retry`` that is not a failure: a rate limiter said no
+    (:class:`~sidequest.errors.OverLimit`), the payload's ``overrated`` counter went up and ``failed``
+    is False; whoever records outcomes (batches, stats) must not count it as a failed run.
     """
 
     claimed: Claimed
@@ -60,6 +64,7 @@ class Outcome:
     payload: Payload | None = None
     at: float | None = None
     failed: bool = False
+    overrated: bool = False
 
 
 class Executor:
@@ -227,6 +232,11 @@ class Executor:
         worker: Worker | None,
         started: float,
     ) -> Outcome:
+        if isinstance(exc, (OverLimit, RemoteJobError)):  # only on the failure path: plain jobs pay nothing
+            limited = over_limit(exc)
+            again = reschedule(payload, limited, self.rng) if limited is not None else None
+            if again is not None:
+                return Outcome(claimed, "retry", again[0], again[1], overrated=True)
         try:
             return self._decide(claimed, payload, exc, worker, started)
         except BaseException:  # the policy failing must not lose the job
