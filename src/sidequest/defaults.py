@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sidequest.client import Client
+    from sidequest.transaction import Binder
 
 DEFAULT_URL = "sqlite:///sidequest.db"
 URL_ENV = "SIDEQUEST_URL"
@@ -34,6 +35,8 @@ class DefaultClient:
         self._configured: Client | None = None
         self._overrides: list[Client] = []
         self._current: ContextVar[Client | None] = ContextVar("sidequest_current_client", default=None)
+        self.binders: tuple[Binder, ...] = ()
+        """Transaction binders (:func:`sidequest.transaction.add_binder`), asked in order at each write."""
 
     def get(self) -> Client:
         """The client ``perform_async`` should use right now."""
@@ -65,6 +68,17 @@ class DefaultClient:
         finally:
             with self._lock:
                 self._overrides.remove(client)
+
+    def add_binder(self, binder: Binder) -> None:
+        """Register ``binder`` (once) for every client of this process; see :mod:`sidequest.transaction`."""
+        with self._lock:
+            if binder not in self.binders:
+                self.binders = (*self.binders, binder)
+
+    def remove_binder(self, binder: Binder) -> None:
+        """Forget ``binder``; nothing happens when it was not registered."""
+        with self._lock:
+            self.binders = tuple(known for known in self.binders if known is not binder)
 
     @contextmanager
     def current(self, client: Client) -> Iterator[None]:
