@@ -1,0 +1,1 @@
+"""The example FastAPI shop: ``uvicorn --factory fastapi_shop.main:create_app``; jobs run in ``sidequest run -r fastapi_shop.workers``."""
