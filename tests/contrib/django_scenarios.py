@@ -15,7 +15,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop_site.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -96,7 +96,9 @@ def discovered() -> dict[str, Any]:
 
     return {
         "modules": sidequest_config().worker_modules,
-        "workers": [name for name in WorkerRegistry.from_loaded().names() if not name.startswith("sidequest.")],
+        "workers": [
+            name for name in WorkerRegistry.from_loaded().names() if not name.startswith("sidequest.")
+        ],
     }
 
 

@@ -18,7 +18,16 @@ DJANGO_APP = EXAMPLES / "django_app"
 FLASK_APP = EXAMPLES / "flask_app"
 FASTAPI_APP = EXAMPLES / "fastapi_app"
 
-FAST = ["--heartbeat-interval", "0.5", "--lease-ttl", "2", "--rescue-interval", "0.5", "--scheduler-interval", "0.2"]
+FAST = [
+    "--heartbeat-interval",
+    "0.5",
+    "--lease-ttl",
+    "2",
+    "--rescue-interval",
+    "0.5",
+    "--scheduler-interval",
+    "0.2",
+]
 """Quick timings for a test process (what tests/processes.py gives ``sidequest run``)."""
 
 LINK = re.compile(r'(?:href|src|action)="([^"#]+)"')

@@ -46,7 +46,12 @@ class Shop:
 
     def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, MANAGE, *args], env=self.env, cwd=self.workdir, capture_output=True, text=True, timeout=60
+            [sys.executable, MANAGE, *args],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     def run_process(self, *args: str) -> FrameworkProcess:
@@ -86,7 +91,9 @@ def test_a_rolled_back_atomic_block_leaves_no_job_and_a_committed_one_runs_in_ma
     assert seen["after_commit"] == 2  # the kept order's two jobs; the rolled-back savepoint's are gone
     assert seen["after_autocommit"] == 4  # outside any atomic block: pushed at once
     with open_store(shop.store_url) as store:
-        args = sorted(entry.payload["args"][0] for q in ("default", "billing") for entry in store.list_queue(q))
+        args = sorted(
+            entry.payload["args"][0] for q in ("default", "billing") for entry in store.list_queue(q)
+        )
     assert args == sorted([seen["kept"], seen["kept"], seen["autocommit"], seen["autocommit"]])
 
     worker = shop.run_process()
@@ -118,10 +125,15 @@ def test_workers_of_two_installed_apps_are_discovered(tmp_path: Path) -> None:
     shop = Shop(f"sqlite:///{tmp_path / 'shop.db'}", f"sqlite:///{tmp_path / 'jobs.db'}", tmp_path)
     seen = shop.scenario("discovered")
     assert seen["modules"] == ["orders.workers", "orders.workers.confirmation", "billing.workers"]
-    assert seen["workers"] == ["billing.workers.InvoiceWorker", "orders.workers.confirmation.OrderConfirmationWorker"]
+    assert seen["workers"] == [
+        "billing.workers.InvoiceWorker",
+        "orders.workers.confirmation.OrderConfirmationWorker",
+    ]
 
 
-def test_manage_py_sidequest_run_with_two_processes_drains_and_the_admin_commands_report(tmp_path: Path) -> None:
+def test_manage_py_sidequest_run_with_two_processes_drains_and_the_admin_commands_report(
+    tmp_path: Path,
+) -> None:
     shop = Shop(f"sqlite:///{tmp_path / 'shop.db'}", f"sqlite:///{tmp_path / 'jobs.db'}", tmp_path)
     placed = shop.scenario("orders", "25")
     assert placed["pending"] == 50
@@ -145,7 +157,9 @@ def test_the_dashboard_refuses_an_anonymous_user_and_a_non_staff_one_and_serves_
     status, location = seen["anonymous"]
     assert status == 302 and location.startswith("/accounts/login/?next=/sidequest/queues")
     assert seen["clerk"] == 403
-    assert "/sidequest/queues" in seen["links"] and any(link.startswith("/sidequest/static/") for link in seen["links"])
+    assert "/sidequest/queues" in seen["links"] and any(
+        link.startswith("/sidequest/static/") for link in seen["links"]
+    )
     status, location = seen["post"]
     assert status == 303 or status == 302, seen["post"]
     assert location.startswith("/sidequest/retries")

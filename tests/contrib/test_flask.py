@@ -49,7 +49,9 @@ def test_flask_dashboard_under_a_prefix_has_working_links_and_an_order_route_run
 
     outbox = tmp_path / "outbox.txt"
     env = environment(FLASK_APP, SHOP_OUTBOX=str(outbox), SIDEQUEST_URL=store_url)
-    worker = FrameworkProcess(["-m", "flask", "--app", "flask_shop", "sidequest", "run", *FAST], tmp_path, env)
+    worker = FrameworkProcess(
+        ["-m", "flask", "--app", "flask_shop", "sidequest", "run", *FAST], tmp_path, env
+    )
     wait_for(lambda: outbox.exists() and "order 7" in outbox.read_text(), 30, "the order's confirmation")
     assert worker.terminate() == 0, worker.output()
     assert outbox.read_text() == "flask order 7 confirmed\n"

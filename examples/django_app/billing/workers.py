@@ -1,7 +1,8 @@
 """The billing app's workers, in a plain ``workers`` module."""
 
-import sidequest
 from orders.models import Order
+
+import sidequest
 
 
 class InvoiceWorker(sidequest.Worker):

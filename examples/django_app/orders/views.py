@@ -1,10 +1,10 @@
 """``POST /orders/ item=...``: save the order and enqueue its jobs in one atomic block."""
 
+from billing.workers import InvoiceWorker
 from django.db import transaction
 from django.http import HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from billing.workers import InvoiceWorker
 from orders.models import Order
 from orders.workers.confirmation import OrderConfirmationWorker
 

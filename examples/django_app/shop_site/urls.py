@@ -1,7 +1,6 @@
 """The shop's pages, and the sidequest dashboard at /sidequest/ (staff users only)."""
 
 from django.urls import include, path
-
 from orders import views
 
 urlpatterns = [

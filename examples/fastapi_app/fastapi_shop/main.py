@@ -24,4 +24,3 @@ def create_app(url: str | None = None) -> FastAPI:
         return {"order": order_id, "jid": ConfirmationWorker.perform_async(order_id)}
 
     return app
-

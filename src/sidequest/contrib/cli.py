@@ -45,7 +45,9 @@ def run_option_names() -> list[str]:
 def check_run_options(options: object, where: str) -> dict[str, Any]:
     """``options`` as ``run`` defaults, or ConfigurationError naming ``where`` and the bad key."""
     if not isinstance(options, Mapping):
-        raise ConfigurationError(f"{where} must be a dict of 'sidequest run' options, e.g. {{'concurrency': 5}}")
+        raise ConfigurationError(
+            f"{where} must be a dict of 'sidequest run' options, e.g. {{'concurrency': 5}}"
+        )
     known = run_option_names()
     for key in options:
         if key not in known:

@@ -42,7 +42,9 @@ PREFIX = "/sidequest"
 class Sidequest:
     """The Flask extension; one instance may serve several apps (``init_app``)."""
 
-    def __init__(self, app: Flask | None = None, *, authorize: Callable[[Request], bool] | None = None) -> None:
+    def __init__(
+        self, app: Flask | None = None, *, authorize: Callable[[Request], bool] | None = None
+    ) -> None:
         self.authorize = authorize
         if app is not None:
             self.init_app(app)
@@ -60,7 +62,9 @@ class Sidequest:
         def setup() -> CommandSetup:
             return CommandSetup(url=url, run_defaults=run_defaults, relaunch=_relaunch())
 
-        app.cli.add_command(framework_group("sidequest", setup, "sidequest's commands with this app's config."))
+        app.cli.add_command(
+            framework_group("sidequest", setup, "sidequest's commands with this app's config.")
+        )
         prefix = app.config.get("SIDEQUEST_DASHBOARD_PREFIX", PREFIX)
         if prefix is not None:
             if not isinstance(prefix, str) or not prefix.startswith("/") or prefix.endswith("/"):
@@ -107,7 +111,11 @@ def _run_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
         value = config.get(key)
         if value is None:
             continue
-        if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        if (
+            isinstance(value, str)
+            or not isinstance(value, Sequence)
+            or not all(isinstance(v, str) for v in value)
+        ):
             raise ConfigurationError(f"{key} must be a list of names, e.g. ['default']; got {value!r}")
         defaults[name] = list(value)
     return defaults

@@ -46,7 +46,8 @@ class SidequestConfig(AppConfig):
 
             from sidequest.web import create_app
 
-            self._dashboard = ASGIMiddleware(create_app(url=self.settings.url, read_only=self.settings.read_only))
+            app = create_app(url=self.settings.url, read_only=self.settings.read_only)
+            self._dashboard = ASGIMiddleware(app)  # type: ignore[arg-type]
         return self._dashboard
 
 

@@ -83,13 +83,19 @@ def load(value: object, databases: Mapping[str, Any]) -> Settings:
     if value is None:
         value = {}
     if not isinstance(value, Mapping):
-        raise SettingsError(f"SIDEQUEST must be a dict, e.g. {{'URL': 'redis://localhost:6379/0'}}; got {value!r}")
+        raise SettingsError(
+            f"SIDEQUEST must be a dict, e.g. {{'URL': 'redis://localhost:6379/0'}}; got {value!r}"
+        )
     unknown = [key for key in value if key not in KEYS]
     if unknown:
-        raise SettingsError(f"SIDEQUEST has unknown key(s) {', '.join(map(repr, unknown))}; it takes {', '.join(KEYS)}")
+        raise SettingsError(
+            f"SIDEQUEST has unknown key(s) {', '.join(map(repr, unknown))}; it takes {', '.join(KEYS)}"
+        )
     url = value.get("URL")
     if url is not None and (not isinstance(url, str) or not url):
-        raise SettingsError(f"SIDEQUEST['URL'] must be a store URL string, e.g. 'sqlite:///jobs.db'; got {url!r}")
+        raise SettingsError(
+            f"SIDEQUEST['URL'] must be a store URL string, e.g. 'sqlite:///jobs.db'; got {url!r}"
+        )
     database = value.get("DATABASE", "default")
     if database not in databases:
         raise SettingsError(
@@ -139,7 +145,9 @@ def _authorize(value: object) -> Authorize:
         try:
             value = import_string(value)
         except ImportError as exc:
-            raise SettingsError(f"SIDEQUEST['DASHBOARD']['AUTHORIZE'] {value!r} cannot be imported: {exc}") from None
+            raise SettingsError(
+                f"SIDEQUEST['DASHBOARD']['AUTHORIZE'] {value!r} cannot be imported: {exc}"
+            ) from None
     if not callable(value):
         raise SettingsError(
             "SIDEQUEST['DASHBOARD']['AUTHORIZE'] must be a function (request) -> bool or its dotted path; "

@@ -23,7 +23,11 @@ def _setup() -> CommandSetup:
         defaults.setdefault("requires", list(config.worker_modules))
     manage = os.path.abspath(sys.argv[0])
     relaunch = ([sys.executable, manage, "sidequest"], sys.argv[2:]) if os.path.isfile(manage) else None
-    return CommandSetup(url=config.settings.url if config.settings.url_given else None, run_defaults=defaults, relaunch=relaunch)
+    return CommandSetup(
+        url=config.settings.url if config.settings.url_given else None,
+        run_defaults=defaults,
+        relaunch=relaunch,
+    )
 
 
 def group(prog: str) -> click.Group:
@@ -35,7 +39,9 @@ class Command(BaseCommand):
     help = "sidequest's commands (run, stats, jobs, queues, processes, ...) with this project's settings"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("args", nargs=REMAINDER, help="a sidequest command and its options, e.g. run -c 5")
+        parser.add_argument(
+            "args", nargs=REMAINDER, help="a sidequest command and its options, e.g. run -c 5"
+        )
 
     def run_from_argv(self, argv: list[str]) -> None:
         """``manage.py sidequest ...``: click parses everything after ``sidequest``."""
