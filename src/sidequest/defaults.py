@@ -76,9 +76,10 @@ class DefaultClient:
                 self.binders = (*self.binders, binder)
 
     def remove_binder(self, binder: Binder) -> None:
-        """Forget ``binder``; nothing happens when it was not registered."""
+        """Forget ``binder`` (compared by equality, so a bound method given again is found); nothing
+        happens when it was not registered."""
         with self._lock:
-            self.binders = tuple(known for known in self.binders if known is not binder)
+            self.binders = tuple(known for known in self.binders if known != binder)
 
     @contextmanager
     def current(self, client: Client) -> Iterator[None]:

@@ -12,6 +12,7 @@ import click
 from django.core.management.base import BaseCommand, CommandError
 
 from sidequest.contrib.cli import CommandSetup, framework_group
+from sidequest.contrib.django.jobs import DJANGO_CONNECTIONS
 
 
 def _setup() -> CommandSetup:
@@ -21,6 +22,7 @@ def _setup() -> CommandSetup:
     defaults = config.settings.run_defaults()
     if config.worker_modules:
         defaults.setdefault("requires", list(config.worker_modules))
+    defaults.setdefault("middleware", [DJANGO_CONNECTIONS])
     manage = os.path.abspath(sys.argv[0])
     relaunch = ([sys.executable, manage, "sidequest"], sys.argv[2:]) if os.path.isfile(manage) else None
     return CommandSetup(
