@@ -33,6 +33,7 @@ class DefaultClient:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._configured: Client | None = None
+        self._lazy_url: str | None = None
         self._overrides: list[Client] = []
         self._current: ContextVar[Client | None] = ContextVar("sidequest_current_client", default=None)
         self.binders: tuple[Binder, ...] = ()
@@ -49,14 +50,21 @@ class DefaultClient:
             if self._configured is None:
                 from sidequest.client import Client
 
-                self._configured = Client(os.environ.get(URL_ENV) or DEFAULT_URL)
+                self._configured = Client(self._lazy_url or os.environ.get(URL_ENV) or DEFAULT_URL)
             return self._configured
 
     def configure(self, client: Client | None) -> Client | None:
         """Set (or, with None, forget) the configured client; returns the previous one."""
         with self._lock:
             previous, self._configured = self._configured, client
+            self._lazy_url = None
             return previous
+
+    def configure_lazily(self, url: str) -> None:
+        """Use the store ``url`` names, opened at the first ``perform_async`` rather than now (a
+        framework's startup, where the store may not be reachable yet, e.g. ``manage.py migrate``)."""
+        with self._lock:
+            self._configured, self._lazy_url = None, url
 
     @contextmanager
     def override(self, client: Client) -> Iterator[Client]:

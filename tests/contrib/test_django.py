@@ -180,3 +180,13 @@ def test_bad_sidequest_settings_fail_at_startup_naming_the_key() -> None:
         "concurrency": 3,
         "queues": ["a"],
     }
+
+
+def test_django_starts_without_reaching_the_store_so_manage_py_commands_work_while_it_is_down(
+    tmp_path: Path,
+) -> None:
+    shop = Shop(f"sqlite:///{tmp_path / 'shop.db'}", "redis://127.0.0.1:1/0", tmp_path)
+    checked = shop.manage("check")
+    assert checked.returncode == 0, checked.stderr
+    migrated = shop.manage("migrate", "-v0")
+    assert migrated.returncode == 0, migrated.stderr

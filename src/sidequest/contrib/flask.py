@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -52,11 +53,13 @@ class Sidequest:
     def init_app(self, app: Flask) -> None:
         """Read ``app.config``, configure the default client, add ``flask sidequest``, mount the dashboard.
         A bad ``SIDEQUEST_*`` value is a ConfigurationError here, naming the key."""
-        import sidequest
+        from sidequest.defaults import DEFAULT
 
         url = self.url(app)
         run_defaults = _run_defaults(app.config)
-        sidequest.configure(url)
+        DEFAULT.configure_lazily(
+            url
+        )  # the store is opened at the first enqueue, not by every `flask` command
         app.extensions[EXTENSION] = self
 
         def setup() -> CommandSetup:
@@ -72,7 +75,7 @@ class Sidequest:
                     f"SIDEQUEST_DASHBOARD_PREFIX must look like '/sidequest' (or be None); got {prefix!r}"
                 )
             read_only = bool(app.config.get("SIDEQUEST_DASHBOARD_READ_ONLY", False))
-            dashboard = self._guarded(app, _dashboard(url, read_only))
+            dashboard = self._guarded(app, _Dashboard(url, read_only))
             app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {prefix: dashboard})  # type: ignore[method-assign]
 
     @staticmethod
@@ -97,12 +100,24 @@ class Sidequest:
         return guarded
 
 
-def _dashboard(url: str, read_only: bool) -> Any:
-    from a2wsgi import ASGIMiddleware
+class _Dashboard:
+    """The dashboard as a WSGI app, made (and its store opened) at the first request."""
 
-    from sidequest.web import create_app
+    def __init__(self, url: str, read_only: bool) -> None:
+        self.url, self.read_only = url, read_only
+        self._lock = threading.Lock()
+        self._app: Any = None
 
-    return ASGIMiddleware(create_app(url=url, read_only=read_only))  # type: ignore[arg-type]
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        with self._lock:
+            if self._app is None:
+                from a2wsgi import ASGIMiddleware
+
+                from sidequest.web import create_app
+
+                made = create_app(url=self.url, read_only=self.read_only)
+                self._app = ASGIMiddleware(made)  # type: ignore[arg-type]
+        return self._app(environ, start_response)
 
 
 def _run_defaults(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -26,12 +26,12 @@ class SidequestConfig(AppConfig):
 
     def ready(self) -> None:
         """Check SIDEQUEST, configure the default client, import every app's workers, bind to atomic."""
-        import sidequest
+        from sidequest.defaults import DEFAULT
         from sidequest.transaction import add_binder
 
         self.settings = load(getattr(django_settings, "SIDEQUEST", None), django_settings.DATABASES)
         self._dashboard: Any = None
-        sidequest.configure(self.settings.url)
+        DEFAULT.configure_lazily(self.settings.url)  # opened at the first enqueue, not at every manage.py
         names = [config.name for config in apps.get_app_configs() if config.name != self.name]
         self.worker_modules = import_workers(names, self.settings.workers)
         self.binder = AtomicBinder(
