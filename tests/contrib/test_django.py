@@ -125,6 +125,9 @@ def test_workers_of_two_installed_apps_are_discovered(tmp_path: Path) -> None:
     shop = Shop(f"sqlite:///{tmp_path / 'shop.db'}", f"sqlite:///{tmp_path / 'jobs.db'}", tmp_path)
     seen = shop.scenario("discovered")
     assert seen["modules"] == ["orders.workers", "orders.workers.confirmation", "billing.workers"]
+    checked = shop.manage("sidequest", "check")  # the same modules, for `check` as for `run`
+    assert checked.returncode == 0, checked.stderr
+    assert "billing.workers.InvoiceWorker" in checked.stdout and "OrderConfirmationWorker" in checked.stdout
     assert seen["workers"] == [
         "billing.workers.InvoiceWorker",
         "orders.workers.confirmation.OrderConfirmationWorker",

@@ -3,6 +3,7 @@ link works, and a job enqueued from a route is performed by a real ``flask sideq
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,9 +67,13 @@ def test_flask_cli_group_runs_the_admin_commands_with_the_app_config(shop: None,
         from flask_shop.workers import ConfirmationWorker
 
         ConfirmationWorker.perform_async(3)
-    result = app.test_cli_runner().invoke(args=["sidequest", "stats", "--json"])
+    before = os.environ.get("SIDEQUEST_URL")
+    result = app.test_cli_runner().invoke(
+        args=["sidequest", "stats", "--json"], env={"SIDEQUEST_URL": "redis://x"}
+    )
     assert result.exit_code == 0, result.output
-    assert '"enqueued": 1' in result.output
+    assert '"enqueued": 1' in result.output  # the app's SIDEQUEST_URL, not the environment's
+    assert os.environ.get("SIDEQUEST_URL") == before
 
 
 def test_flask_authorize_hook_sees_the_flask_request_and_refuses(shop: None, sqlite_url: str) -> None:

@@ -59,36 +59,59 @@ def check_run_options(options: object, where: str) -> dict[str, Any]:
 
 
 def default_map(group: click.Group, run_defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """click's ``default_map`` giving ``run`` the settings' defaults."""
-    return {"run": dict(run_defaults)} if "run" in group.commands else {}
+    """click's ``default_map`` giving ``run`` the settings' defaults, and every other command those of
+    them it takes too (``check`` loads the same worker modules)."""
+    found: dict[str, Any] = {}
+    for name, command in group.commands.items():
+        taken = {str(param.name) for param in command.params}
+        given = {key: value for key, value in run_defaults.items() if key in taken}
+        if given:
+            found[name] = given
+    return found
+
+
+class FrameworkGroup(click.Group):
+    """The ``sidequest`` commands under a framework's command line; see :func:`framework_group`."""
+
+    def __init__(self, name: str, setup: Callable[[], CommandSetup], help_text: str) -> None:
+        from sidequest.cli import main
+
+        super().__init__(
+            name,
+            commands=dict(main.commands),
+            help=help_text,
+            context_settings={"help_option_names": ["-h", "--help"]},
+        )
+        self.setup = setup
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand with the settings' defaults; the store URL is ``$SIDEQUEST_URL`` for the
+        command's duration (children of ``run -p`` inherit it), then put back."""
+        try:
+            given = self.setup()
+        except ConfigurationError as exc:
+            raise click.ClickException(str(exc)) from None
+        ctx.default_map = {**default_map(self, given.run_defaults), **(ctx.default_map or {})}
+        if given.relaunch is not None:
+            ctx.meta[RELAUNCH] = given.relaunch
+        if not given.url:
+            return super().invoke(ctx)
+        before = os.environ.get(URL_ENV)
+        os.environ[URL_ENV] = given.url
+        try:
+            return super().invoke(ctx)
+        finally:
+            if before is None:
+                os.environ.pop(URL_ENV, None)
+            else:
+                os.environ[URL_ENV] = before
 
 
 def framework_group(name: str, setup: Callable[[], CommandSetup], help_text: str) -> click.Group:
     """A click group named ``name`` with every ``sidequest`` command, their defaults from ``setup()``.
 
-    ``setup`` runs when the group is invoked (after the framework has loaded its settings); a
-    ConfigurationError it raises is one line for the person who typed the command.
+    ``setup`` runs when a command is invoked (after the framework has loaded its settings); a
+    ConfigurationError it raises is one line for the person who typed the command. The settings' URL
+    wins over ``$SIDEQUEST_URL`` (it is what the application enqueues to); ``--url`` wins over both.
     """
-    from sidequest.cli import main
-
-    @click.pass_context
-    def prepare(ctx: click.Context) -> None:
-        try:
-            given = setup()
-        except ConfigurationError as exc:
-            raise click.ClickException(str(exc)) from None
-        if given.url:
-            # Every command reads --url or $SIDEQUEST_URL; children of run -p inherit it.
-            os.environ[URL_ENV] = given.url
-        ctx.default_map = {**default_map(group, given.run_defaults), **(ctx.default_map or {})}
-        if given.relaunch is not None:
-            ctx.meta[RELAUNCH] = given.relaunch
-
-    group = click.Group(
-        name,
-        commands=dict(main.commands),
-        callback=prepare,
-        help=help_text,
-        context_settings={"help_option_names": ["-h", "--help"]},
-    )
-    return group
+    return FrameworkGroup(name, setup, help_text)

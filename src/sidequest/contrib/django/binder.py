@@ -49,7 +49,7 @@ class AtomicBinder:
 
     def _joins(self, store: Store, conn: Any) -> bool:
         """Does ``conn`` reach ``store`` itself (the PostgreSQL store on this very database)?"""
-        if conn.vendor != "postgresql" or type(store).__name__ != "PostgresStore":
+        if conn.vendor != "postgresql" or not _is_postgres(store):
             return False
         with self._lock:
             known = self._joinable.get(store.url)
@@ -62,3 +62,11 @@ class AtomicBinder:
             with self._lock:
                 self._joinable[store.url] = known
         return known
+
+
+def _is_postgres(store: Store) -> bool:
+    try:
+        from sidequest.stores.postgres import PostgresStore
+    except ImportError:  # psycopg is not installed: then no store is a PostgresStore
+        return False
+    return isinstance(store, PostgresStore)

@@ -50,6 +50,11 @@ class Command(BaseCommand):
         prog = f"{os.path.basename(argv[0])} {argv[1]}"
         group(prog).main(args=argv[2:], prog_name=prog)
 
+    def print_help(self, prog_name: str, subcommand: str) -> None:
+        """``manage.py help sidequest``: click's help of the group."""
+        prog = f"{os.path.basename(prog_name)} {subcommand}"
+        group(prog).main(args=["--help"], prog_name=prog, standalone_mode=False)
+
     def handle(self, *args: str, **options: Any) -> None:
         """``call_command("sidequest", "stats", "--json")``; a failure is a CommandError."""
         try:
