@@ -145,13 +145,14 @@ def test_manage_py_sidequest_run_with_two_processes_drains_and_the_admin_command
     assert {row["name"]: row["size"] for row in json.loads(queues.stdout)} == {"default": 25, "billing": 25}
 
     worker = shop.run_process("-p", "2", "-c", "4")
+    loaded = "loaded 2 workers from orders.workers"
+    wait_for(lambda: worker.output().count(loaded) == 2, 60, "both children started through manage.py")
     wait_for(lambda: all(o["confirmed"] and o["invoiced"] for o in shop.orders()), 60, "every order done")
     assert worker.terminate() == 0, worker.output()
     stats = shop.manage("sidequest", "stats", "--json")
     assert stats.returncode == 0, stats.stderr
     totals = json.loads(stats.stdout)["counts"]
     assert (totals["processed"], totals["failed"], totals["enqueued"]) == (50, 0, 0), totals
-    assert worker.output().count("loaded 2 workers from orders.workers") == 2  # both children, via manage.py
 
 
 def test_the_dashboard_refuses_an_anonymous_user_and_a_non_staff_one_and_serves_staff(tmp_path: Path) -> None:

@@ -50,13 +50,13 @@ def test_flask_dashboard_under_a_prefix_has_working_links_and_an_order_route_run
 
     outbox = tmp_path / "outbox.txt"
     env = environment(FLASK_APP, SHOP_OUTBOX=str(outbox), SIDEQUEST_URL=store_url)
-    worker = FrameworkProcess(
-        ["-m", "flask", "--app", "flask_shop", "sidequest", "run", *FAST], tmp_path, env
-    )
+    command = ["-m", "flask", "--app", "flask_shop", "sidequest", "run", "-p", "2", *FAST]
+    worker = FrameworkProcess(command, tmp_path, env)  # two children, each started through `flask`
     wait_for(lambda: outbox.exists() and "order 7" in outbox.read_text(), 30, "the order's confirmation")
+    loaded = "loaded 1 worker from flask_shop.workers"
+    wait_for(lambda: worker.output().count(loaded) == 2, 30, "both children started through flask")
     assert worker.terminate() == 0, worker.output()
     assert outbox.read_text() == "flask order 7 confirmed\n"
-    assert "loaded 1 worker from flask_shop.workers" in worker.output()
 
 
 def test_flask_cli_group_runs_the_admin_commands_with_the_app_config(shop: None, sqlite_url: str) -> None:
