@@ -25,6 +25,10 @@ from sidequest.errors import (
     UnknownWorkerError,
     WorkerDefinitionError,
 )
+
+# sidequest.job, the payload module, is imported above (by client): from here on the attribute
+# sidequest.job is the decorator, and ``from sidequest.job import Payload`` still reads the module.
+from sidequest.job_function import JobFunction, job
 from sidequest.periodic import PeriodicEntry, periodic
 from sidequest.transaction import transaction
 from sidequest.worker import JobSetter, Worker
@@ -33,6 +37,7 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "JobArgumentError",
+    "JobFunction",
     "JobSetter",
     "JobTimeoutError",
     "PeriodicEntry",
@@ -43,6 +48,7 @@ __all__ = [
     "__version__",
     "configure",
     "default_client",
+    "job",
     "periodic",
     "transaction",
 ]

@@ -1,6 +1,6 @@
-"""Integrations with the frameworks an application already has: ``sidequest.contrib.django``,
-``sidequest.contrib.flask`` and ``sidequest.contrib.starlette`` (FastAPI and Starlette).
+"""Integrations with other libraries and frameworks; each module needs its own extra installed.
 
-Each is imported only by the application that uses it, and needs that framework installed
-(``pip install 'sidequest[django]'``, ``[flask]`` or ``[fastapi]``); see docs/frameworks.md.
+``sidequest.contrib.django``, ``sidequest.contrib.flask`` and ``sidequest.contrib.starlette`` (FastAPI
+and Starlette) fit sidequest into an application's web framework (``pip install 'sidequest[django]'``,
+``[flask]`` or ``[fastapi]``; see docs/frameworks.md); ``sidequest.contrib.opentelemetry`` traces jobs.
 """
