@@ -7,6 +7,7 @@ as in ``examples/django_app/shop_site/settings.py``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -140,10 +141,22 @@ def dashboard() -> dict[str, Any]:
         return response.status_code, response.content.decode()
 
     seen["links"] = follow_links(get, "/sidequest")
+    # Under Django's ASGI handler too (an AsyncClient): the same view, the same prefix.
+    seen["asgi"] = asyncio.run(_through_asgi(User.objects.get(username="boss")))
     # A POST from the dashboard's own page (same origin) reaches it and is answered (a redirect back).
     posted = boss.post("/sidequest/retries/all/delete", HTTP_SEC_FETCH_SITE="same-origin")
     seen["post"] = [posted.status_code, posted.get("Location", "")]
     return seen
+
+
+async def _through_asgi(user: Any) -> list[Any]:
+    from django.test import AsyncClient
+
+    client = AsyncClient()
+    await client.aforce_login(user)
+    response = await client.get("/sidequest/queues")
+    anonymous = await AsyncClient().get("/sidequest/queues")
+    return [response.status_code, b'href="/sidequest/static/' in response.content, anonymous.status_code]
 
 
 SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {

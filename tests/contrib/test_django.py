@@ -161,6 +161,7 @@ def test_the_dashboard_refuses_an_anonymous_user_and_a_non_staff_one_and_serves_
     status, location = seen["anonymous"]
     assert status == 302 and location.startswith("/accounts/login/?next=/sidequest/queues")
     assert seen["clerk"] == 403
+    assert seen["asgi"] == [200, True, 302]  # and under ASGI (AsyncClient): served, under the prefix
     assert "/sidequest/queues" in seen["links"] and any(
         link.startswith("/sidequest/static/") for link in seen["links"]
     )
