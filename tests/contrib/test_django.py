@@ -181,6 +181,12 @@ def test_bad_sidequest_settings_fail_at_startup_naming_the_key() -> None:
         load({"DATABASE": "jobs"}, {"default": {}})
     with pytest.raises(SettingsError, match="'QUEUES'\\] must be a list"):
         load({"QUEUES": "default"}, {"default": {}})
+    with pytest.raises(SettingsError, match=r"AUTHORIZE'\] 'shop\.nowhere' cannot be imported"):
+        load({"DASHBOARD": {"AUTHORIZE": "shop.nowhere"}}, {"default": {}})
+    with pytest.raises(SettingsError, match="DEFER_UNTIL_COMMIT'\\] must be True or False"):
+        load({"DEFER_UNTIL_COMMIT": "yes"}, {"default": {}})
+    custom = load({"DASHBOARD": {"AUTHORIZE": "sidequest.contrib.django.conf.staff_only"}}, {"default": {}})
+    assert custom.authorize.__name__ == "staff_only"
     assert load({"QUEUES": ["a"], "OPTIONS": {"concurrency": 3}}, {"default": {}}).run_defaults() == {
         "concurrency": 3,
         "queues": ["a"],
