@@ -91,6 +91,17 @@ def atomic() -> dict[str, Any]:
     return seen
 
 
+def killed_inside() -> dict[str, Any]:
+    """kill -9 of this process inside an atomic block, after the enqueues: nothing may survive."""
+    import signal
+
+    call_command("migrate", verbosity=0)
+    with transaction.atomic():
+        place("killed")
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("not killed")
+
+
 def discovered() -> dict[str, Any]:
     from sidequest.contrib.django.apps import sidequest_config
     from sidequest.registry import WorkerRegistry
@@ -141,6 +152,8 @@ def dashboard() -> dict[str, Any]:
         return response.status_code, response.content.decode()
 
     seen["links"] = follow_links(get, "/sidequest")
+    status, page = get("/sidequest/queues/m%C3%A4il")
+    seen["unicode_path"] = [status, page[:300]]
     # Under Django's ASGI handler too (an AsyncClient): the same view, the same prefix.
     seen["asgi"] = asyncio.run(_through_asgi(User.objects.get(username="boss")))
     # A POST from the dashboard's own page (same origin) reaches it and is answered (a redirect back).
@@ -162,6 +175,7 @@ async def _through_asgi(user: Any) -> list[Any]:
 SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
     "atomic": atomic,
     "discovered": discovered,
+    "killed_inside": killed_inside,
     "orders": orders,
     "state": state,
     "dashboard": dashboard,

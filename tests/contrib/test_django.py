@@ -32,7 +32,7 @@ class Shop:
         self.store_url = store_url
         self.workdir = workdir
 
-    def scenario(self, name: str, *args: str) -> Any:
+    def scenario(self, name: str, *args: str, code: int = 0) -> Any:
         done = subprocess.run(
             [sys.executable, str(SCENARIOS), name, *args],
             env=self.env,
@@ -41,8 +41,8 @@ class Shop:
             text=True,
             timeout=120,
         )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        assert done.returncode == code, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1]) if code == 0 else None
 
     def manage(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -104,6 +104,14 @@ def test_a_rolled_back_atomic_block_leaves_no_job_and_a_committed_one_runs_in_ma
     assert (counts.processed, counts.failed, counts.retry, counts.enqueued) == (4, 0, 0, 0)
 
 
+def test_a_process_killed_inside_an_atomic_block_leaves_neither_its_order_nor_its_jobs(shop: Shop) -> None:
+    shop.scenario("killed_inside", code=-9)
+    assert shop.orders() == []
+    with open_store(shop.store_url) as store:
+        counts = store.counts()
+    assert (counts.enqueued, counts.scheduled) == (0, 0)
+
+
 def _all_done(shop: Shop, items: list[str]) -> bool:
     orders = shop.orders()
     assert [order["item"] for order in orders] == items  # "lost" and "savepoint" were rolled back
@@ -161,6 +169,8 @@ def test_the_dashboard_refuses_an_anonymous_user_and_a_non_staff_one_and_serves_
     status, location = seen["anonymous"]
     assert status == 302 and location.startswith("/accounts/login/?next=/sidequest/queues")
     assert seen["clerk"] == 403
+    # A path beyond ASCII reaches the dashboard decoded (its answer: no such queue, by that name).
+    assert seen["unicode_path"][0] == 404 and "no queue named 'mäil'" in seen["unicode_path"][1]
     assert seen["asgi"] == [200, True, 302]  # and under ASGI (AsyncClient): served, under the prefix
     assert "/sidequest/queues" in seen["links"] and any(
         link.startswith("/sidequest/static/") for link in seen["links"]

@@ -42,8 +42,8 @@ def _environ(request: HttpRequest, mount: str, inner: str) -> dict[str, Any]:
     environ.update(
         {
             "REQUEST_METHOD": request.method or "GET",
-            "SCRIPT_NAME": request.META.get("SCRIPT_NAME", "") + mount,
-            "PATH_INFO": inner,
+            "SCRIPT_NAME": request.META.get("SCRIPT_NAME", "") + _wsgi_string(mount),
+            "PATH_INFO": _wsgi_string(inner),
             "QUERY_STRING": request.META.get("QUERY_STRING", ""),
             "CONTENT_LENGTH": str(len(body)),
             "SERVER_NAME": request.META.get("SERVER_NAME", "localhost"),
@@ -59,6 +59,11 @@ def _environ(request: HttpRequest, mount: str, inner: str) -> dict[str, Any]:
         }
     )
     return environ
+
+
+def _wsgi_string(text: str) -> str:
+    """A path as WSGI carries it: its UTF-8 bytes, one latin-1 character each (PEP 3333)."""
+    return text.encode("utf-8").decode("latin-1")
 
 
 def _call(app: Any, environ: dict[str, Any]) -> HttpResponse:
