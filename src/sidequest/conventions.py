@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sidequest.job_function import FunctionWorker
 from sidequest.loader import load_workers
 from sidequest.registry import WorkerRegistry
-from sidequest.job_function import FunctionWorker
 from sidequest.worker import Worker
 
 SUFFIX = "Worker"
