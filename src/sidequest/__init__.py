@@ -15,6 +15,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from sidequest import limiter
 from sidequest.batch import Batch, BatchCallbacks, BatchStatus
 from sidequest.client import Client
 from sidequest.defaults import configure, default_client
@@ -22,6 +23,7 @@ from sidequest.errors import (
     ConfigurationError,
     JobArgumentError,
     JobTimeoutError,
+    OverLimit,
     SidequestError,
     UnknownWorkerError,
     WorkerDefinitionError,
@@ -44,6 +46,7 @@ __all__ = [
     "JobFunction",
     "JobSetter",
     "JobTimeoutError",
+    "OverLimit",
     "PeriodicEntry",
     "SidequestError",
     "UnknownWorkerError",
@@ -53,6 +56,7 @@ __all__ = [
     "configure",
     "default_client",
     "job",
+    "limiter",
     "periodic",
     "transaction",
 ]

@@ -35,6 +35,7 @@ from sidequest.job import (
     SetName,
     WorkInfo,
 )
+from sidequest.limits import LimiterStats
 from sidequest.options import QUEUE_NAME
 from sidequest.retry import decode_backtrace
 from sidequest.stores.base import Store
@@ -197,6 +198,11 @@ class Admin:
             raise AdminError(f"hours must be between 1 and {MAX_METRICS_HOURS}, got {hours}")
         now = self.clock()
         return self.store.metrics(now - hours * 3600, now + 60)
+
+    def limiters(self) -> list[LimiterStats]:
+        """Every rate limiter used on the store (:mod:`sidequest.limiter`): rule, use now, allowed and
+        refused counts, last use; by kind and name, judged by the store's clock."""
+        return self.store.limiters()
 
     def size(self, where: str | Location) -> int:
         """How many jobs a location holds right now (0 for a queue nobody has used)."""

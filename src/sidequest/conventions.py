@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sidequest.job_function import FunctionWorker
 from sidequest.loader import load_workers
 from sidequest.registry import WorkerRegistry
 from sidequest.worker import Worker
@@ -110,7 +111,8 @@ def check_worker(worker: type[Worker]) -> WorkerReport:
     module = worker.__module__
     cls_name = worker.__name__
     problems: list[str] = []
-    if not cls_name.endswith(SUFFIX):
+    # A function made a job by @sidequest.job keeps its own (snake_case) name: the suffix is for classes.
+    if not issubclass(worker, FunctionWorker) and not cls_name.endswith(SUFFIX):
         problems.append(
             f"class name {cls_name!r} does not end in 'Worker' (the recipe's naming convention): "
             f"rename it, e.g. {cls_name}{SUFFIX}"

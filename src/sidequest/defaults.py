@@ -23,6 +23,7 @@ from sidequest.batch_context import BatchContext
 
 if TYPE_CHECKING:
     from sidequest.client import Client
+    from sidequest.transaction import Binder
 
 DEFAULT_URL = "sqlite:///sidequest.db"
 URL_ENV = "SIDEQUEST_URL"
@@ -34,8 +35,11 @@ class DefaultClient:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._configured: Client | None = None
+        self._lazy_url: str | None = None
         self._overrides: list[Client] = []
         self._current: ContextVar[Client | None] = ContextVar("sidequest_current_client", default=None)
+        self.binders: tuple[Binder, ...] = ()
+        """Transaction binders (:func:`sidequest.transaction.add_binder`), asked in order at each write."""
         self.batches = BatchContext()
         """The open ``Batch.jobs()`` block and the running job's batch (:mod:`sidequest.batch`)."""
 
@@ -50,14 +54,21 @@ class DefaultClient:
             if self._configured is None:
                 from sidequest.client import Client
 
-                self._configured = Client(os.environ.get(URL_ENV) or DEFAULT_URL)
+                self._configured = Client(self._lazy_url or os.environ.get(URL_ENV) or DEFAULT_URL)
             return self._configured
 
     def configure(self, client: Client | None) -> Client | None:
         """Set (or, with None, forget) the configured client; returns the previous one."""
         with self._lock:
             previous, self._configured = self._configured, client
+            self._lazy_url = None
             return previous
+
+    def configure_lazily(self, url: str) -> None:
+        """Use the store ``url`` names, opened at the first ``perform_async`` rather than now (a
+        framework's startup, where the store may not be reachable yet, e.g. ``manage.py migrate``)."""
+        with self._lock:
+            self._configured, self._lazy_url = None, url
 
     @contextmanager
     def override(self, client: Client) -> Iterator[Client]:
@@ -69,6 +80,18 @@ class DefaultClient:
         finally:
             with self._lock:
                 self._overrides.remove(client)
+
+    def add_binder(self, binder: Binder) -> None:
+        """Register ``binder`` (once) for every client of this process; see :mod:`sidequest.transaction`."""
+        with self._lock:
+            if binder not in self.binders:
+                self.binders = (*self.binders, binder)
+
+    def remove_binder(self, binder: Binder) -> None:
+        """Forget ``binder`` (compared by equality, so a bound method given again is found); nothing
+        happens when it was not registered."""
+        with self._lock:
+            self.binders = tuple(known for known in self.binders if known != binder)
 
     @contextmanager
     def current(self, client: Client) -> Iterator[None]:

@@ -78,3 +78,22 @@ class RemoteJobError(SidequestError):
 
     def __reduce__(self) -> tuple[type[RemoteJobError], tuple[str, str, list[str], str, int]]:
         return (type(self), (self.error_class, self.message, self.backtrace, self.formatted, self.pid))
+
+
+class OverLimit(SidequestError):
+    """A rate limiter said no: ``within_limit`` waited its ``wait_timeout`` and the limit still held.
+
+    Raised out of ``perform``, it does not count as a failure: the job is rescheduled with the limiter's
+    backoff and its payload's ``overrated`` counter goes up; after 20 such reschedules it goes through
+    the normal retry policy. ``limiter`` is the :class:`sidequest.limiter.Limiter` that refused (None
+    when the error was made elsewhere); ``name`` and ``kind`` name it.
+    """
+
+    def __init__(self, message: str, limiter: object = None, name: str = "", kind: str = "") -> None:
+        super().__init__(message)
+        self.limiter = limiter
+        self.name = name
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[type[OverLimit], tuple[str, None, str, str]]:
+        return (type(self), (str(self), None, self.name, self.kind))

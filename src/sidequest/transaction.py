@@ -19,6 +19,13 @@ kind, is a :class:`~sidequest.errors.ConfigurationError` at the ``with``.
 
 The block is bound to one store: the default client's, or ``client``'s. The binding lives in a context
 variable, so it holds for this thread (or asyncio task) only; other threads enqueue as usual.
+
+Frameworks bind without a ``with`` block through a **binder** (:func:`add_binder`): a callable
+``(store) -> Binding | None`` asked at each write made outside any ``sidequest.transaction`` block, in
+every thread, while it is registered. It returns a :class:`Binding` to write this enqueue through (the
+framework's open transaction, or a callback run at its commit: see :func:`deferred_binding`), or None to
+write as usual. ``sidequest.contrib.django`` registers one for ``transaction.atomic()``. With no binder
+registered a write costs one empty-tuple check more.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sidequest.defaults import DEFAULT
 from sidequest.errors import ConfigurationError
 from sidequest.job import NewJob
 
@@ -51,6 +59,56 @@ class Binding:
     push: Callable[[Sequence[NewJob]], None]
     push_unique: Callable[[NewJob, str, float], bool]
     kind: str
+
+
+Binder = Callable[["Store"], "Binding | None"]
+"""Asked at each write outside a ``sidequest.transaction`` block: the binding to use, or None."""
+
+
+def add_binder(binder: Binder) -> None:
+    """Register ``binder`` for every client of this process (thread-safe; registering twice is once).
+
+    The binder runs on the enqueueing thread before each store write made outside a ``with
+    sidequest.transaction(conn)`` block (an explicit block always wins). It must be quick and must not
+    raise for an enqueue it does not handle: it returns None then.
+    """
+    DEFAULT.add_binder(binder)
+
+
+def remove_binder(binder: Binder) -> None:
+    """Forget a binder registered with :func:`add_binder`."""
+    DEFAULT.remove_binder(binder)
+
+
+def deferred_binding(store: Store, later: Callable[[Callable[[], None]], None], kind: str) -> Binding:
+    """A binding that hands each write to ``later`` (e.g. Django's ``transaction.on_commit``), which runs
+    it after the application's transaction commits, and drops it at a rollback.
+
+    A unique job's lock is taken at that time too, so ``perform_async`` returns a jid for it even when
+    the job will turn out to be a duplicate. Between the commit and the deferred write the job exists
+    only in this process: a kill -9 there loses it (joining the transaction, on the PostgreSQL store,
+    has no such window).
+    """
+
+    def push(jobs: Sequence[NewJob]) -> None:
+        batch = list(jobs)
+        later(lambda: store.push(batch))
+
+    def push_unique(job: NewJob, key: str, ttl: float) -> bool:
+        def write() -> None:
+            store.push_unique(job, key, ttl)
+
+        later(write)
+        return True
+
+    return Binding(store, push, push_unique, kind)
+
+
+def join(store: Store, conn: object, check: bool = True) -> Binding:
+    """The binding ``sidequest.transaction(conn)`` would use: writes through ``conn`` inside its
+    transaction. Raises ConfigurationError when ``conn`` cannot reach ``store``; ``check=False`` skips
+    the (two-query) check on PostgreSQL, for a binder that has checked this database once already."""
+    return _bind(store, conn, check)
 
 
 @contextmanager
@@ -82,6 +140,10 @@ def bound_for(store: Store) -> Binding | None:
     another store inside a block is a ConfigurationError: it could not be part of the transaction."""
     binding = _BOUND.get()
     if binding is None:
+        for binder in DEFAULT.binders:
+            found = binder(store)
+            if found is not None:
+                return found
         return None
     if binding.store is not store and binding.store.url != store.url:
         raise ConfigurationError(
@@ -96,7 +158,7 @@ def _shown(store: Store) -> str:
     return str(getattr(store, "safe_url", None) or store.url)
 
 
-def _bind(store: Store, conn: object) -> Binding:
+def _bind(store: Store, conn: object, check: bool = True) -> Binding:
     from sidequest.stores.sqlite import SQLiteStore
 
     if isinstance(store, SQLiteStore):
@@ -106,19 +168,20 @@ def _bind(store: Store, conn: object) -> Binding:
     except ImportError:  # psycopg not installed: then the store cannot be a PostgresStore either
         PostgresStore = None  # type: ignore[assignment,misc]
     if PostgresStore is not None and isinstance(store, PostgresStore):
-        return _bind_postgres(store, conn)
+        return _bind_postgres(store, conn, check)
     raise ConfigurationError(
         f"sidequest.transaction() needs a PostgreSQL or SQLite store; {_shown(store)} keeps its jobs "
         "outside the application's database, so no enqueue can commit with its transaction"
     )
 
 
-def _bind_postgres(store: Any, conn: object) -> Binding:
+def _bind_postgres(store: Any, conn: object, check: bool = True) -> Binding:
     from sidequest.stores.postgres import app_connection
     from sidequest.stores.postgres.store import STORE_ID
 
     execute, kind = app_connection.runner_for(conn)
-    app_connection.verify(execute, store.schema, store.store_id, STORE_ID, kind, store.safe_url)
+    if check:
+        app_connection.verify(execute, store.schema, store.store_id, STORE_ID, kind, store.safe_url)
 
     def push(jobs: Sequence[NewJob]) -> None:
         if jobs:

@@ -85,6 +85,26 @@ def test_check_flags_a_worker_whose_name_does_not_end_in_worker(sidequest: Sideq
     assert result.output.rstrip().endswith("3 workers, 1 problem")
 
 
+def test_a_function_made_a_job_keeps_its_own_name_and_passes(sidequest: Sidequest, project: Path) -> None:
+    write(
+        project,
+        "app/workers/receipts.py",
+        """
+        import sidequest
+
+        @sidequest.job(queue="mailers")
+        def send_receipt(order_id: int) -> None:
+            pass
+        """,
+    )
+
+    result = sidequest("check")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].split()[:2] == ["app.workers.receipts.send_receipt", "mailers"]
+    assert result.output.rstrip().endswith("1 worker, no problems")
+
+
 def test_check_flags_a_worker_outside_a_workers_package(sidequest: Sidequest, project: Path) -> None:
     write(project, "app/jobs.py", ORDER_WORKERS)
 

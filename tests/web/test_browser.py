@@ -34,6 +34,7 @@ PAGES = {
     "cron": "/cron",
     "errors": "/errors",
     "metrics": "/metrics",
+    "limiters": "/limiters",
 }
 
 

@@ -15,12 +15,14 @@ def main() -> None:
 
 def _register() -> None:
     from sidequest.cli import run as run_module
+    from sidequest.cli.limiter_commands import limiters
     from sidequest.cli.migrate_command import migrate
     from sidequest.cli.web_command import web
 
     main.add_command(run_module.run)
     main.add_command(web)
     main.add_command(migrate)
+    main.add_command(limiters)
     from sidequest.cli.batch_commands import batches
 
     main.add_command(batches)

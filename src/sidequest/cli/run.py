@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +176,8 @@ def run(**options: Any) -> None:
     if options["processes"] > 1:
         from sidequest.runtime.supervisor import Supervisor
 
-        command = [sys.executable, "-m", "sidequest", *_child_argv(sys.argv[1:])]
+        prefix, given = _relaunch()
+        command = [*prefix, *_child_argv(list(given))]
         sys.exit(Supervisor(command, options["processes"], options["timeout"]).run())
     # A mistake in the command or a store that cannot be used (a garbage file, a wrong URL, a server
     # that refuses us) is one line for the person who typed it, not a traceback.
@@ -280,7 +282,8 @@ def _reload(options: dict[str, Any]) -> int:
     if str(cwd) not in sys.path:
         sys.path.insert(0, str(cwd))
     modules = list(options["requires"]) or ["app.workers", "workers"]
-    command = child_command(sys.argv[1:])
+    prefix, given = _relaunch()
+    command = child_command(given, prefix)
     return Reloader(command, watched_paths(modules, cwd), options["timeout"]).run()
 
 
@@ -343,6 +346,19 @@ def _give_up_waiting(name: str) -> None:
     log.info("received %s while waiting for the store; exiting", name)
     flush_logging()
     os._exit(0)
+
+
+def _relaunch() -> tuple[Sequence[str], Sequence[str]]:
+    """The command that runs this ``sidequest`` group again, and the arguments given after it:
+    ``python -m sidequest`` and sys.argv, unless a framework's group (``manage.py sidequest``) said."""
+    from sidequest.contrib.cli import RELAUNCH
+
+    ctx = click.get_current_context(silent=True)
+    given = ctx.meta.get(RELAUNCH) if ctx is not None else None
+    if given is not None:
+        prefix, args = given
+        return list(prefix), list(args)
+    return [sys.executable, "-m", "sidequest"], sys.argv[1:]
 
 
 def _child_argv(argv: list[str]) -> list[str]:

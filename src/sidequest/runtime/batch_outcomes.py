@@ -17,8 +17,8 @@ def batch_outcomes(outcomes: Sequence[Outcome]) -> list[BatchOutcome]:
     found: list[BatchOutcome] = []
     for outcome in outcomes:
         payload = outcome.claimed.payload
-        if payload is None or "bid" not in payload:
-            continue
+        if payload is None or "bid" not in payload or outcome.overrated:
+            continue  # not in a batch; or a rate limiter said no: the job has not run, it runs again
         bid, jid = payload.get("bid"), payload.get("jid")
         if not isinstance(bid, str) or not isinstance(jid, str):
             continue

@@ -31,14 +31,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sidequest.client import Client
 from sidequest.defaults import DEFAULT
-from sidequest.errors import JobTimeoutError, MalformedJobError
+from sidequest.errors import JobTimeoutError, MalformedJobError, OverLimit, RemoteJobError
 from sidequest.job import Claimed, Payload
 from sidequest.middleware import ServerMiddleware, enter_server_chain
 from sidequest.registry import WorkerRegistry
 from sidequest.retry import decide, default_delay, error_class, error_message, max_retries
 from sidequest.runtime.interrupt import InterruptibleSpan
-from sidequest.runtime.logs import job_log_context, log_job_line
+from sidequest.runtime.logs import JobLineSink, job_line_sink, job_log_context
 from sidequest.runtime.monitor import enforced_limit
+from sidequest.runtime.overrated import over_limit, reschedule
 from sidequest.worker import Worker
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ class Outcome:
 
     ``ack`` removes it (success, or a failure whose policy is to drop it); ``retry`` moves ``payload``
     to the retry set due at ``at``; ``kill`` moves ``payload`` (None = the raw text) to the dead set.
+    ``overrated`` marks a ``retry`` that is not a failure: a rate limiter said no
+    (:class:`~sidequest.errors.OverLimit`), the payload's ``overrated`` counter went up and ``failed``
+    is False; whoever records outcomes (batches, stats) must not count it as a failed run.
     """
 
     claimed: Claimed
@@ -60,6 +64,7 @@ class Outcome:
     payload: Payload | None = None
     at: float | None = None
     failed: bool = False
+    overrated: bool = False
 
 
 class Executor:
@@ -113,7 +118,7 @@ class Executor:
         if isinstance(prepared, Outcome):
             return prepared
         worker, payload = prepared
-        _log_start(payload)
+        lines = _log_start(payload)
         try:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
@@ -135,7 +140,7 @@ class Executor:
             if self.pool is not None and _pool_stopped(exc):
                 return None
             return self._failure(claimed, payload, exc, worker, started)
-        _log_done(payload, started)
+        _log_done(lines, payload, started)
         return Outcome(claimed, "ack")
 
     def timed_out(self, claimed: Claimed) -> Outcome:
@@ -162,7 +167,7 @@ class Executor:
         if isinstance(prepared, Outcome):
             return prepared
         worker, payload = prepared
-        _log_start(payload)
+        lines = _log_start(payload)
         try:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
@@ -192,7 +197,7 @@ class Executor:
             return self._failure(claimed, payload, exc, worker, started)
         except BaseException as exc:  # whatever a job raises is that job's failure
             return self._failure(claimed, payload, exc, worker, started)
-        _log_done(payload, started)
+        _log_done(lines, payload, started)
         return Outcome(claimed, "ack")
 
     def crashed(self, claimed: Claimed, exc: BaseException) -> Outcome:
@@ -229,6 +234,11 @@ class Executor:
         worker: Worker | None,
         started: float,
     ) -> Outcome:
+        if isinstance(exc, (OverLimit, RemoteJobError)):  # only on the failure path: plain jobs pay nothing
+            limited = over_limit(exc)
+            again = reschedule(payload, limited, self.rng) if limited is not None else None
+            if again is not None:
+                return Outcome(claimed, "retry", again[0], again[1], overrated=True)
         try:
             return self._decide(claimed, payload, exc, worker, started)
         except BaseException:  # the policy failing must not lose the job
@@ -306,15 +316,17 @@ def _fields(payload: Payload) -> dict[str, Any]:
     return {"jid": payload.get("jid"), "job_class": payload.get("class"), "queue": payload.get("queue")}
 
 
-def _log_start(payload: Payload) -> None:
-    if log.isEnabledFor(logging.INFO):
-        log_job_line(log, "start", _fields(payload))
+def _log_start(payload: Payload) -> JobLineSink | None:
+    """The job's start line; returns where its done line goes (looked up once per job)."""
+    sink = job_line_sink(log)
+    if sink is not None:
+        sink(None, payload)
+    return sink
 
 
-def _log_done(payload: Payload, started: float) -> None:
-    if log.isEnabledFor(logging.INFO):
-        elapsed = time.perf_counter() - started
-        log_job_line(log, f"done: {elapsed:.3f} s", {**_fields(payload), "elapsed": round(elapsed, 6)})
+def _log_done(sink: JobLineSink | None, payload: Payload, started: float) -> None:
+    if sink is not None:
+        sink(time.perf_counter() - started, payload)
 
 
 def _describe(action: str, at: float | None, now: float) -> str:

@@ -23,7 +23,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 DEFAULT_INTERVAL = 0.5
 """Seconds an idle writer sleeps before it looks at the queue anyway (a safety net: a line wakes it)."""
@@ -51,13 +51,15 @@ class LogWriter:
         interval: float = DEFAULT_INTERVAL,
         gather: float = DEFAULT_GATHER,
         max_pending: int = DEFAULT_MAX_PENDING,
+        render: Callable[[list[str | tuple[Any, ...]]], list[str]] | None = None,
     ) -> None:
         self._stream = stream
+        self._render = render
         self._interval = interval
         self._gather = gather
         self._max_pending = max_pending
         self._pid = -1
-        self._pending: deque[str] = deque()
+        self._pending: deque[str | tuple[Any, ...]] = deque()
         # One writer at a time (the thread, a flush(), a caller over max_pending): batches stay whole
         # and in order.
         self._write_lock = threading.Lock()
@@ -69,9 +71,10 @@ class LogWriter:
         self._lost = 0
         self._complained = False
 
-    def put(self, line: str, pid: int) -> None:
-        """Hand over one finished line (without its newline); ``pid`` is the calling process's
-        (``LogRecord.process``: already known, so no system call here)."""
+    def put(self, line: str | tuple[Any, ...], pid: int) -> None:
+        """Hand over one finished line (without its newline), or the parts of one for ``render`` to
+        make at write time; ``pid`` is the calling process's (``LogRecord.process``: already known, so
+        no system call here)."""
         if pid != self._pid:
             self._restart(pid)
         self._pending.append(line)
@@ -139,7 +142,7 @@ class LogWriter:
         # popleft, not a swap of the deque: a thread that read the old deque's attribute may still
         # append to it, and that line would be lost.
         pop = pending.popleft
-        lines = [pop() for _ in range(count)]
+        lines = self._rendered([pop() for _ in range(count)])
         if self._lost:
             lines.insert(0, f"sidequest: {self._lost} log lines were lost while the log could not be written")
         stream: TextIO | None = None
@@ -156,6 +159,23 @@ class LogWriter:
             return
         self._lost = 0
         self._complained = False
+
+    def _rendered(self, items: list[str | tuple[Any, ...]]) -> list[str]:
+        """``items`` as lines: parts handed over are made into lines by ``render``. Parts that cannot be
+        made into a line (a bug) are written as their repr rather than lost, with the others."""
+        render = self._render
+        if render is None:
+            return items  # type: ignore[return-value]  # without render only lines are handed over
+        try:
+            return render(items)
+        except Exception:
+            lines: list[str] = []
+            for item in items:
+                try:
+                    lines.extend(render([item]))
+                except Exception as exc:
+                    lines.append(f"sidequest: a log line could not be formatted ({exc!r}): {item!r}")
+            return lines
 
     def _complain(self, message: str) -> None:
         """Say ``message`` once per failure streak on the process's original stderr (the log stream

@@ -13,11 +13,13 @@ LogRecord at all when only that handler would see them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -130,6 +132,43 @@ class TextFormatter(logging.Formatter):
             prefix += f"jid={escape(str(jid))} "
         return f"{stamp}.{int(msecs):03d}Z pid={pid} tid={tid} {levelname}: {prefix}{escape(message)}"
 
+    def event_lines(self, items: list[str | JobEvent], who: Callable[[int], str]) -> list[str]:
+        """``items`` as lines, in order: a line stays as it is; a :data:`JobEvent` becomes the start or
+        done line :meth:`job_line` makes of the same parts (one loop for a whole batch, in the writer
+        thread: this is what every job's two lines cost). ``who(ident)`` is ``"pid=P tid=T"`` for the
+        thread that handed the event over."""
+        lines: list[str] = []
+        append = lines.append
+        cached, stamp = self._stamp
+        for item in items:
+            if isinstance(item, str):
+                append(item)
+                continue
+            created, ident, done_in, job_class, jid = item
+            second = int(created)
+            if second != cached:
+                cached, stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            message = "start" if done_in is None else "done: %.3f s" % done_in  # noqa: UP031 (no spec to parse)
+            if job_class is None:
+                prefix = ""
+            else:
+                text = job_class if isinstance(job_class, str) else str(job_class)
+                prefix = f"class={text if text.isprintable() else text.translate(_ESCAPES)} "
+            if jid is not None:
+                text = jid if isinstance(jid, str) else str(jid)
+                prefix += f"jid={text if text.isprintable() else text.translate(_ESCAPES)} "
+            append(f"{stamp}.{MILLIS[int((created - second) * 1000)]}Z {who(ident)} INFO: {prefix}{message}")
+        self._stamp = (cached, stamp)
+        return lines
+
+
+JobEvent = tuple[float, int, "float | None", Any, Any]
+"""A job's start or done line as its thread hands it over: ``(time.time(), threading.get_ident(), None
+for the start line or the seconds perform took, the payload's class, its jid)``."""
+
+MILLIS = tuple(f"{ms:03d}" for ms in range(1000))
+"""The millisecond part of a text line, by value: a lookup instead of a format per line."""
+
 
 class JSONFormatter(logging.Formatter):
     """One JSON object per line: ts, pid, tid, lvl, msg, the job fields when present, and
@@ -227,13 +266,13 @@ class _JobContextFilter(logging.Filter):
         return True
 
     def tid(self, ident: int, pid: int) -> str:
-        """The tid of the calling thread (whose ``threading.get_ident()`` is ``ident``) in process ``pid``."""
+        """The tid of the thread whose ``threading.get_ident()`` is ``ident``, in process ``pid``."""
         key = (ident, pid)
         tid = self._tids.get(key)
         if tid is None:
             if len(self._tids) >= self.MAX_THREADS:
                 self._tids.clear()
-            tid = self._tids[key] = self._thread_id()
+            tid = self._tids[key] = self._thread_id(ident, pid)
         return tid
 
 
@@ -243,11 +282,73 @@ class _StderrHandler(logging.Handler):
     time of the write, not when the handler was made (a test that swapped stderr and put it back must
     not leave a handler writing to a closed stream)."""
 
+    MAX_THREADS = 4096
+    """``"pid=P tid=T"`` prefixes remembered, one per thread that logged a job line."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.writer = LogWriter(lambda: sys.stderr)
+        self.writer = LogWriter(lambda: sys.stderr, render=self._render)
         self.context = _JobContextFilter()
         self.addFilter(self.context)
+        # The pid without a system call per job line; a forked child corrects it (the hook holds the
+        # handler weakly: a handler that is gone is not kept alive by it).
+        self.pid = os.getpid()
+        self._who: dict[int, str] = {}
+        os.register_at_fork(after_in_child=functools.partial(_after_fork, weakref.ref(self)))
+
+    def forked(self) -> None:
+        """In a forked child: its own pid, and its threads' prefixes made again."""
+        self.pid = os.getpid()
+        self._who = {}
+
+    def event_writer(self) -> _StderrHandler | None:
+        """This handler when it writes job events itself (:meth:`put_event`): the text format, and
+        nothing else a record would pass through; else None."""
+        if type(self.formatter) is not TextFormatter or self.job_line_writer() is None:
+            return None
+        return self
+
+    def put_event(self, done_in: float | None, payload: Mapping[str, Any]) -> None:
+        """Hand over a job's start line (``done_in`` None) or done line: the time, the thread and the
+        payload's class and jid are taken now, and the writer thread makes the line
+        (:meth:`TextFormatter.event_lines`), in order with every other line."""
+        pid = self.pid
+        self.writer.put(
+            (time.time(), threading.get_ident(), done_in, payload.get("class"), payload.get("jid")), pid
+        )
+
+    def _who_is(self, ident: int) -> str:
+        who = self._who.get(ident)
+        if who is None:
+            if len(self._who) >= self.MAX_THREADS:
+                self._who.clear()
+            pid = self.pid
+            who = self._who[ident] = f"pid={pid} tid={self.context.tid(ident, pid)}"
+        return who
+
+    def _render(self, items: list[str | tuple[Any, ...]]) -> list[str]:
+        """The writer thread's batch as lines: job events made into the lines their records would
+        make (through real records if the formatter changed after they were handed over)."""
+        formatter = self.formatter
+        if isinstance(formatter, TextFormatter) and type(formatter) is TextFormatter:
+            return formatter.event_lines(items, self._who_is)
+        return [item if isinstance(item, str) else self._event_record(item) for item in items]
+
+    def _event_record(self, event: tuple[Any, ...]) -> str:
+        created, ident, done_in, job_class, jid = event
+        message = "start" if done_in is None else f"done: {done_in:.3f} s"
+        record = logging.makeLogRecord(
+            {"name": "sidequest", "msg": message, "levelname": "INFO", "levelno": logging.INFO}
+        )
+        record.created, record.msecs, record.process = (
+            created,
+            int((created - int(created)) * 1000) + 0.0,
+            self.pid,
+        )
+        record.__dict__.update(job_class=job_class, jid=jid, thread_id_b36=self.context.tid(ident, self.pid))
+        if done_in is not None:
+            record.__dict__["elapsed"] = round(done_in, 6)
+        return self.format(record)
 
     def job_line_writer(self) -> Callable[[str, str, Mapping[str, Any]], None] | None:
         """:meth:`emit_job_line` when this handler writes a record exactly as that does (its own
@@ -322,9 +423,48 @@ def log_job_line(logger: logging.Logger, message: str, fields: Mapping[str, Any]
     logger.info(message, extra=dict(fields), stacklevel=2)
 
 
+JobLineSink = Callable[[float | None, Mapping[str, Any]], None]
+"""Writes a job's start line (``None``) or done line (the seconds ``perform`` took) for its payload."""
+
+
+def job_line_sink(logger: logging.Logger) -> JobLineSink | None:
+    """Where a job's ``start`` and ``done: 0.001 s`` lines go, looked up once per job; None when
+    ``logger`` does not log INFO. The lines are exactly those of ``logger.info(message,
+    extra={job_class, jid, queue[, elapsed]})``. With the text format and nothing else to see the
+    records, the job's thread only hands over the time and the parts
+    (:meth:`_StderrHandler.put_event`); otherwise each line goes through :func:`log_job_line`."""
+    if not logger.isEnabledFor(logging.INFO):
+        return None
+    handler = _fast_handler(logger)
+    if handler is not None and handler.event_writer() is not None:
+        return handler.put_event
+    return functools.partial(_log_job_event, logger)
+
+
+def _log_job_event(logger: logging.Logger, done_in: float | None, payload: Mapping[str, Any]) -> None:
+    fields = {"jid": payload.get("jid"), "job_class": payload.get("class"), "queue": payload.get("queue")}
+    if done_in is None:
+        log_job_line(logger, "start", fields)
+    else:
+        log_job_line(logger, f"done: {done_in:.3f} s", {**fields, "elapsed": round(done_in, 6)})
+
+
+def _after_fork(ref: weakref.ref[_StderrHandler]) -> None:
+    handler = ref()
+    if handler is not None:
+        handler.forked()
+
+
 def _job_line_writer(logger: logging.Logger) -> Callable[[str, str, Mapping[str, Any]], None] | None:
     """The fast writer of the only handler ``logger``'s records would reach, or None when anything else
     (another handler, a filter, a record factory) would see them too."""
+    found = _fast_handler(logger)
+    return None if found is None else found.job_line_writer()
+
+
+def _fast_handler(logger: logging.Logger) -> _StderrHandler | None:
+    """The only handler ``logger``'s records would reach when it is :func:`setup_logging`'s, else None
+    (another handler, a filter, a record factory would see them too)."""
     if logging.getLogRecordFactory() is not logging.LogRecord:
         return None
     found: _StderrHandler | None = None
@@ -339,7 +479,7 @@ def _job_line_writer(logger: logging.Logger) -> Callable[[str, str, Mapping[str,
         if not node.propagate:
             break
         node = node.parent
-    return None if found is None else found.job_line_writer()
+    return found
 
 
 def check_level(level: str) -> str:

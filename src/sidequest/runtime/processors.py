@@ -25,9 +25,10 @@ log = logging.getLogger("sidequest")
 OutcomeSink = Callable[[Outcome], None]
 
 
-def thread_id() -> str:
-    """Sidekiq's thread id format: ``(thread id XOR pid)`` in base 36."""
-    value = threading.get_ident() ^ os.getpid()
+def thread_id(ident: int | None = None, pid: int | None = None) -> str:
+    """Sidekiq's thread id format: ``(thread id XOR pid)`` in base 36, of the calling thread unless
+    ``ident`` (a ``threading.get_ident()``) and ``pid`` name another."""
+    value = (threading.get_ident() if ident is None else ident) ^ (os.getpid() if pid is None else pid)
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     text = ""
     while value:

@@ -121,6 +121,8 @@ class Reloader:
             child.wait()
 
 
-def child_command(argv: Sequence[str]) -> list[str]:
-    """The command a reloader runs: this ``sidequest run`` without ``--reload``."""
-    return [sys.executable, "-m", "sidequest", *(arg for arg in argv if arg != "--reload")]
+def child_command(argv: Sequence[str], prefix: Sequence[str] = ()) -> list[str]:
+    """The command a reloader runs: this ``sidequest run`` without ``--reload`` (``prefix`` runs the
+    ``sidequest`` group again; by default ``python -m sidequest``)."""
+    start = list(prefix) or [sys.executable, "-m", "sidequest"]
+    return [*start, *(arg for arg in argv if arg != "--reload")]

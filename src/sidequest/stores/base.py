@@ -38,6 +38,7 @@ from sidequest.job import (
     WorkInfo,
     metric_minute,
 )
+from sidequest.limits import Limit, LimiterStats, Verdict
 
 SET_NAMES: tuple[SetName, ...] = ("scheduled", "retry", "dead")
 
@@ -401,6 +402,43 @@ class Store(ABC):
         """What a person starting a process on this store should be told (a Redis whose
         ``maxmemory-policy`` may evict jobs, say); ``[]`` when all is well. Read-only."""
         return []
+
+    # ----------------------------------------------------------------------------------------------
+    # Rate limiters (sidequest.limiter; the kinds and their rules are in sidequest.limits). A limiter's
+    # state is keyed by (kind, name) and shared by every process on the store. ``now`` is epoch
+    # seconds; None means the store's clock (SQLite: this machine's; Redis: TIME; PostgreSQL: the
+    # server's), which callers use outside tests.
+
+    @abstractmethod
+    def limiter_acquire(
+        self, limit: Limit, token: str, now: float | None = None, final: bool = True
+    ) -> Verdict:
+        """One use of ``limit`` by holder ``token``, decided and recorded atomically.
+
+        concurrent: expired holders (lock taken ``limit.period`` seconds ago or more) are dropped; when
+        fewer than ``limit.size`` remain, ``token`` becomes a holder until ``now + limit.period`` (taken
+        again, its expiry is renewed). bucket: allowed while fewer than ``size`` uses fell in the
+        epoch-aligned interval of ``period`` seconds that holds ``now``. window: allowed while fewer than
+        ``size`` uses fell in ``(now - period, now]``. leaky: allowed while the level drained at
+        ``size / period`` per second stays at most ``size`` after adding one.
+
+        An allowed use, or a refusal with ``final`` (the caller gives up after this answer), also stores
+        ``size`` and ``period`` as the limiter's latest, sets ``last_used`` to ``now``, and counts in
+        ``allowed`` or ``refused``. A refusal without ``final`` (a poll while waiting) records nothing
+        (the store may judge it from a read, taking no lock). Racing calls from any number of threads
+        and processes never allow more than the limit. Returns the :class:`Verdict`.
+        """
+
+    @abstractmethod
+    def limiter_release(self, limit: Limit, token: str, now: float | None = None) -> bool:
+        """End holder ``token``'s use of concurrent ``limit``, freeing its slot at once. Atomic; True
+        when ``token`` held a live slot, False (nothing to do) when it expired, was released already,
+        or ``limit`` is not concurrent."""
+
+    @abstractmethod
+    def limiters(self, now: float | None = None) -> list[LimiterStats]:
+        """Every limiter ever used on this store, as :class:`LimiterStats` at ``now``, sorted by kind
+        and name. Read-only; ``[]`` when none was used."""
 
     # ----------------------------------------------------------------------------------------------
     # Batches (Sidekiq Pro's batches; the user API is sidequest.batch). A batch holds, per member (a

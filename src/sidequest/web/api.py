@@ -146,3 +146,8 @@ def api_errors(request: Request) -> Response:
     """``GET /api/errors``: failures grouped by set, class and error class."""
     groups, capped = error_groups(Dashboard.of(request).admin)
     return json_response({"groups": groups, "capped": capped, "time": time.time()})
+
+
+def api_limiters(request: Request) -> Response:
+    """``GET /api/limiters``: every rate limiter's stats."""
+    return json_response(Dashboard.of(request).admin.limiters())

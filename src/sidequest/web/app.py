@@ -56,6 +56,7 @@ def _routes() -> list[BaseRoute]:
         Route("/cron", pages.cron, methods=["GET"]),
         Route("/cron/{name}/{action}", actions.cron_action, methods=["POST"]),
         Route("/errors", pages.errors, methods=["GET"]),
+        Route("/limiters", pages.limiters, methods=["GET"]),
         Route("/errors", actions.error_group_action, methods=["POST"]),
         Route("/metrics", pages.metrics, methods=["GET"]),
         Route("/metrics/{name}", pages.metric_class, methods=["GET"]),
@@ -67,6 +68,7 @@ def _routes() -> list[BaseRoute]:
         Route("/api/jobs/{jid}", api.api_job, methods=["GET"]),
         Route("/api/cron", api.api_cron, methods=["GET"]),
         Route("/api/errors", api.api_errors, methods=["GET"]),
+        Route("/api/limiters", api.api_limiters, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     for path in set_paths:

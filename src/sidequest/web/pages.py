@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from sidequest.admin import MAX_HISTORY_DAYS
 from sidequest.admin_views import SCAN_CAP, JobFilter, error_groups, filter_jobs, find_job
+from sidequest.limits import rule_text
 from sidequest.options import QUEUE_NAME
 from sidequest.web import metrics as views
 from sidequest.web.dashboard import ERROR_WINDOWS, PAGE_SIZES, Dashboard, Paging, error_window, parse_int
@@ -240,3 +241,10 @@ def _period(request: Request, choices: dict[str, int], default: str) -> str:
 def _choice(text: str | None, choices: tuple[int, ...], default: int) -> int:
     value = parse_int(text, default)
     return value if value in choices else default
+
+
+def limiters(request: Request) -> Response:
+    """``/limiters``: every rate limiter used on the store, its rule, use now, allowed and refused."""
+    dashboard = Dashboard.of(request)
+    found = dashboard.admin.limiters()
+    return dashboard.render(request, "limiters.html", limiters=found, rule=rule_text, now=time.time())

@@ -141,7 +141,34 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX class_metrics_by_minute ON {s}.class_metrics (minute)",
     ),
-    # 3: batches (sidequest.batch; the logic is stores/sql_batches.py, shared with SQLite).
+    # 3: rate limiters (sidequest.limiter; see stores/limiter_sql.py).
+    (
+        """
+        CREATE TABLE {s}.limiters (
+            kind      text    NOT NULL,  -- 'concurrent', 'bucket', 'window' or 'leaky'
+            name      text    NOT NULL,
+            size      integer NOT NULL,
+            period    float8  NOT NULL,  -- seconds (concurrent: the lock timeout)
+            mark      float8  NOT NULL DEFAULT 0,  -- bucket: its interval's start; leaky: level's time
+            level     float8  NOT NULL DEFAULT 0,  -- bucket: uses in the interval; leaky: the level
+            allowed   bigint  NOT NULL DEFAULT 0,
+            refused   bigint  NOT NULL DEFAULT 0,
+            last_used float8,
+            PRIMARY KEY (kind, name)
+        )
+        """,
+        """
+        CREATE TABLE {s}.limiter_uses (
+            kind  text   NOT NULL,
+            name  text   NOT NULL,
+            token text   NOT NULL,
+            at    float8 NOT NULL,  -- concurrent: when the holder's lock expires; window: when used
+            PRIMARY KEY (kind, name, token)
+        )
+        """,
+        "CREATE INDEX limiter_uses_by_time ON {s}.limiter_uses (kind, name, at)",
+    ),
+    # 4: batches (sidequest.batch; the logic is stores/sql_batches.py, shared with SQLite).
     (
         """
         CREATE TABLE {s}.batches (

@@ -30,6 +30,9 @@ sidequest's own keys, for reliable fetch (Sidekiq Pro's super_fetch layout), uni
 ``sq|unique|<digest>``         STRING  a unique job's lock: the jid holding it, with a TTL (PX)
 ``sq|cron|<entry>``            HASH    a periodic entry: last_tick, last_jid, enqueued_at, paused
 ``sq|cron|<entry>|<tick>``     STRING  the jid enqueued for that tick (epoch second); expires after an hour
+``sq|limiters``                SET     ``<kind>|<name>`` of every rate limiter used (``sidequest.limiter``)
+``sq|limiter|<kind>|<name>``   HASH    a limiter: size, period, mark, level, allowed, refused, last_used
+``sq|limiter|<k>|<n>|uses``    ZSET    concurrent holders (score: lock expiry) or window uses (score: time)
 =============================  ======  ==================================================================
 """
 
@@ -51,6 +54,8 @@ QUEUE_PREFIX = "queue:"
 INFLIGHT_PREFIX = "queue:sq|"
 UNIQUE_PREFIX = "sq|unique|"
 CRON_PREFIX = "sq|cron|"
+LIMITER_REGISTRY = "sq|limiters"
+LIMITER_PREFIX = "sq|limiter|"
 
 STATS_TTL = 5 * 365 * 24 * 60 * 60
 """Sidekiq's ``Launcher::STATS_TTL``: dated counters live five years."""
@@ -74,7 +79,7 @@ METRICS_PREFIX = "j|"
 def expected_type(key: str) -> str | None:
     """The Redis type (as ``TYPE`` names it) sidequest and Sidekiq keep in ``key``; None when the name
     alone does not tell (a process's heartbeat hash is named by its identity only)."""
-    if key in (QUEUES, PROCESSES, INFLIGHT_REGISTRY, PAUSED):
+    if key in (QUEUES, PROCESSES, INFLIGHT_REGISTRY, PAUSED, LIMITER_REGISTRY):
         return "set"
     if key in (SCHEDULE, RETRY, DEAD):
         return "zset"
@@ -86,6 +91,8 @@ def expected_type(key: str) -> str | None:
         return "string" if "|" in key[len(CRON_PREFIX) :] else "hash"
     if key.startswith(METRICS_PREFIX) or key.endswith((":work", ":workers")):
         return "hash"
+    if key.startswith(LIMITER_PREFIX):
+        return "zset" if key.endswith("|uses") else "hash"
     return None
 
 
@@ -178,3 +185,13 @@ def histogram_keys(name: str, at: datetime) -> list[str]:
     """A class's execution-time histogram keys for a UTC minute: Sidekiq 7's ``<Class>-%d-%H:%-M`` and
     Sidekiq 8's ``h|<Class>-%-d-%-H:%-M`` (each a BITFIELD of 26 u16 counters)."""
     return [f"{name}-{at:%d}-{at:%H}:{at.minute}", f"h|{name}-{at.day}-{at.hour}:{at.minute}"]
+
+
+def limiter(kind: str, name: str) -> str:
+    """``sq|limiter|<kind>|<name>``: a rate limiter's settings, counters and bucket state."""
+    return f"{LIMITER_PREFIX}{kind}|{name}"
+
+
+def limiter_uses(kind: str, name: str) -> str:
+    """``sq|limiter|<kind>|<name>|uses``: a concurrent limiter's holders or a window limiter's uses."""
+    return f"{LIMITER_PREFIX}{kind}|{name}|uses"

@@ -55,6 +55,7 @@ from sidequest.job import (
     SetName,
     WorkInfo,
 )
+from sidequest.limits import Limit, LimiterStats, Verdict
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.redis import facts as redis_facts
@@ -71,6 +72,7 @@ from sidequest.stores.redis.conn import (
 )
 from sidequest.stores.redis.cron import RedisCron
 from sidequest.stores.redis.errors import KeyTypeError
+from sidequest.stores.redis.limiters import RedisLimiters
 from sidequest.stores.redis.payload_json import patch_payload
 from sidequest.stores.redis.scripts import Scripts
 from sidequest.stores.redis.unique import RedisUniqueLocks
@@ -115,6 +117,7 @@ class RedisStore(Store):
         self._admin = RedisAdmin(self._conn, self._scripts)
         self._cron = RedisCron(self._conn)
         self._unique = RedisUniqueLocks(self._conn)
+        self._limiters = RedisLimiters(self._conn)
         self._batches = RedisBatches(self._conn)
         self._closing = threading.Event()
         self._claims = RedisClaims(self._conn, self._scripts, self._closing)
@@ -461,6 +464,22 @@ class RedisStore(Store):
                 policy = line.split(":", 1)[1].strip()
                 return [] if policy == "noeviction" else [EVICTION_WARNING.format(policy=policy)]
         return []
+
+    # -- rate limiters -------------------------------------------------------------------------------
+
+    def limiter_acquire(
+        self, limit: Limit, token: str, now: float | None = None, final: bool = True
+    ) -> Verdict:
+        """One Lua call (see ``redis/limiters.py``)."""
+        return self._limiters.acquire(limit, token, now, final)
+
+    def limiter_release(self, limit: Limit, token: str, now: float | None = None) -> bool:
+        """One Lua call: ZREM of the holder."""
+        return self._limiters.release(limit, token, now)
+
+    def limiters(self, now: float | None = None) -> list[LimiterStats]:
+        """The registry and each limiter's hash, pipelined."""
+        return self._limiters.stats(now)
 
     # -- batches (stores/redis/batches.py, lua/batches.lua) -------------------------------------------
 

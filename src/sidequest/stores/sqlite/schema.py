@@ -4,7 +4,8 @@ numbered, append-only migrations.
 Tables: ``jobs`` (every job in every state), ``queues`` (known queue names), ``processes`` (heartbeats
 and leases), ``signals`` (remote TSTP/TERM/TTIN waiting for a beat), ``stats`` (processed/failed per UTC
 day and in total), ``unique_locks`` (unique jobs' locks), ``cron_ticks`` and ``cron_entries`` (periodic
-jobs), ``paused_queues`` and ``class_metrics`` (per class and minute). ``PRAGMA user_version`` records
+jobs), ``paused_queues`` and ``class_metrics`` (per class and minute), ``limiters`` and
+``limiter_uses`` (rate limiters). ``PRAGMA user_version`` records
 how many migrations a file has had.
 
 Never edit a migration that has shipped: a file migrated by an older sidequest would not get the change.
@@ -126,7 +127,34 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX class_metrics_by_minute ON class_metrics (minute)",
     ),
-    # 3: batches (sidequest.batch; the logic is stores/sql_batches.py).
+    # 3: rate limiters (sidequest.limiter; see stores/limiter_sql.py).
+    (
+        """
+        CREATE TABLE limiters (
+            kind      TEXT    NOT NULL,  -- 'concurrent', 'bucket', 'window' or 'leaky'
+            name      TEXT    NOT NULL,
+            size      INTEGER NOT NULL,
+            period    REAL    NOT NULL,  -- seconds (concurrent: the lock timeout)
+            mark      REAL    NOT NULL DEFAULT 0,  -- bucket: its interval's start; leaky: level's time
+            level     REAL    NOT NULL DEFAULT 0,  -- bucket: uses in the interval; leaky: the level
+            allowed   INTEGER NOT NULL DEFAULT 0,
+            refused   INTEGER NOT NULL DEFAULT 0,
+            last_used REAL,
+            PRIMARY KEY (kind, name)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE limiter_uses (
+            kind  TEXT NOT NULL,
+            name  TEXT NOT NULL,
+            token TEXT NOT NULL,
+            at    REAL NOT NULL,  -- concurrent: when the holder's lock expires; window: when used
+            PRIMARY KEY (kind, name, token)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX limiter_uses_by_time ON limiter_uses (kind, name, at)",
+    ),
+    # 4: batches (sidequest.batch; the logic is stores/sql_batches.py).
     (
         """
         CREATE TABLE batches (
