@@ -37,6 +37,7 @@ from sidequest.serializer import load_payload
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.sqlite import cron, maintenance, moves, unique
 from sidequest.stores.sqlite.admin_methods import SQLiteAdminMethods
+from sidequest.stores.sqlite.job_states import SQLiteJobStates
 from sidequest.stores.sqlite.schema import connect, database_path, migrate, open_error
 
 log = logging.getLogger("sidequest")
@@ -63,7 +64,7 @@ class _ThreadConnection:
         self.pid = os.getpid()
 
 
-class SQLiteStore(SQLiteAdminMethods, Store):
+class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, Store):
     """Jobs in a SQLite file (WAL mode), safe for every thread and every process on one machine."""
 
     def __init__(self, url: str) -> None:
