@@ -15,6 +15,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from sidequest import iteration
+from sidequest.cancellation import cancel
 from sidequest.client import Client
 from sidequest.defaults import configure, default_client
 from sidequest.errors import (
@@ -25,6 +27,7 @@ from sidequest.errors import (
     UnknownWorkerError,
     WorkerDefinitionError,
 )
+from sidequest.iterable import IterableWorker
 from sidequest.periodic import PeriodicEntry, periodic
 from sidequest.transaction import transaction
 from sidequest.worker import JobSetter, Worker
@@ -32,6 +35,7 @@ from sidequest.worker import JobSetter, Worker
 __all__ = [
     "Client",
     "ConfigurationError",
+    "IterableWorker",
     "JobArgumentError",
     "JobSetter",
     "JobTimeoutError",
@@ -41,8 +45,10 @@ __all__ = [
     "Worker",
     "WorkerDefinitionError",
     "__version__",
+    "cancel",
     "configure",
     "default_client",
+    "iteration",
     "periodic",
     "transaction",
 ]

@@ -31,6 +31,7 @@ from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
 from sidequest.job import Claimed
 from sidequest.runtime.encodable import escaped
 from sidequest.runtime.executor import Outcome
+from sidequest.runtime.special_outcomes import record_special
 from sidequest.runtime.tracker import Tracker
 from sidequest.runtime.unique_locks import release_finished
 from sidequest.stores.base import Store
@@ -276,12 +277,14 @@ class Acker:
             outcome = others[0]
             if outcome.action == "retry" and outcome.payload is not None and outcome.at is not None:
                 recorded = self.store.retry(self.owner, outcome.claimed, outcome.payload, outcome.at)
+            elif outcome.action in ("requeue", "expire"):
+                recorded = record_special(self.store, self.owner, outcome)
             else:
                 recorded = self.store.kill(
                     self.owner, outcome.claimed, outcome.payload, outcome.at or time.time()
                 )
-            if recorded:  # a dead job's lock goes; a retried one keeps it; a refused one is not ours
-                release_finished(self.store, [outcome])
+            if recorded and outcome.action != "requeue":  # a dead job's lock goes; a retried one keeps
+                release_finished(self.store, [outcome])  # it; a refused one is not ours
             self._settle([outcome.claimed])
             others.pop(0)
             outcomes[:] = others
