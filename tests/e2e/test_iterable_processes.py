@@ -15,6 +15,7 @@ from testapp.iterable_workers import (
     NoteWorker,
     PatientWorker,
     SlowIterableWorker,
+    StuckOnceIterableWorker,
 )
 
 ITERABLE = ["-r", "testapp.iterable_workers", "-c", "2", "-t", "5"]
@@ -159,4 +160,22 @@ def test_a_plain_job_sees_its_cancel_through_self_cancelled(store_url: str, tmp_
     assert client.cancel(jid) == "flagged"
     wait_for(lambda: "saw cancel" in notes(record, jid), 5, "the job to see its cancel")
     assert proc.terminate() == 0
+    store.close()
+
+
+def test_an_item_cut_by_the_time_limit_is_done_again_from_the_last_saved_cursor_without_a_failure(
+    store_url: str, tmp_path: Path
+) -> None:
+    record = tmp_path / "record.txt"
+    store = open_store(store_url)
+    jid = Client(store).enqueue(StuckOnceIterableWorker, [20, 5])
+    assert jid is not None
+    proc = SidequestProcess(store_url, tmp_path, ITERABLE, record)
+    wait_for(lambda: "hook on_complete" in notes(record, jid), 30, "the job to complete")
+    assert proc.terminate() == 0
+    handled = Counter(items(record, jid))
+    assert set(handled) == set(range(20))
+    assert {number for number, times in handled.items() if times > 1} == {5}  # only the item cut short
+    assert "interrupted: its time_limit was reached" in proc.output()
+    assert store.counts().failed == 0
     store.close()

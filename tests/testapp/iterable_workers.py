@@ -73,3 +73,18 @@ class PatientWorker(sidequest.Worker):
                 return
             time.sleep(0.05)
         record(self.jid, "finished")
+
+
+class StuckOnceIterableWorker(CountingIterableWorker):
+    """Item ``slow`` spins in pure Python past the time limit in the job's first run only."""
+
+    sidequest_options = {"time_limit": 1.5, "retry": 3}
+
+    def build_enumerator(self, count: int, slow: int, *, cursor: int | None) -> Iterator[tuple[int, int]]:
+        return iteration.over_range(0, count, cursor=cursor)
+
+    def each_iteration(self, number: int, count: int, slow: int) -> None:
+        record(self.jid, f"item {number}")
+        end = time.monotonic() + (5.0 if number == slow and self.executions == 1 else 0.01)
+        while time.monotonic() < end:
+            pass

@@ -88,7 +88,9 @@ class Executor:
         self.time_limit = time_limit
         self.pool: ProcessPool | None = None
         """The process pool, set by the launcher when a loaded worker has ``isolation="process"``."""
-        self.run_context = RunContext(getattr(client, "store", None), time_limit=time_limit)
+        # The testing modes' clients have no store: their jobs keep no records.
+        store = None if client.runs_in_this_process else client.store
+        self.run_context = RunContext(store, time_limit=time_limit)
         """What every job's worker is handed (its ``stopping`` is set by the launcher)."""
 
     def in_child(self, payload: Payload | None) -> bool:
