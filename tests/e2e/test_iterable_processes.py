@@ -44,7 +44,7 @@ def test_an_iterable_job_over_10000_items_stopped_by_term_three_times_completes_
     for stop in range(3):
         proc = SidequestProcess(store_url, tmp_path, ITERABLE, record, name=f"run{stop}")
         already = len(items(record, jid))
-        wait_for(lambda: len(items(record, jid)) > already + 800, 60, "the job to handle more items")
+        wait_for(lambda n=already: len(items(record, jid)) > n + 800, 60, "the job to handle more items")
         assert proc.terminate() == 0, proc.output()
         assert "interrupted: the process is stopping; re-enqueued" in proc.output()
         assert "hook on_complete" not in notes(record, jid)
