@@ -13,6 +13,7 @@ from testapp.iterable_workers import (
     CappedIterableWorker,
     CountingIterableWorker,
     NoteWorker,
+    OftenSavedIterableWorker,
     PatientWorker,
     SlowIterableWorker,
     StuckOnceIterableWorker,
@@ -178,4 +179,26 @@ def test_an_item_cut_by_the_time_limit_is_done_again_from_the_last_saved_cursor_
     assert {number for number, times in handled.items() if times > 1} == {5}  # only the item cut short
     assert "interrupted: its time_limit was reached" in proc.output()
     assert store.counts().failed == 0
+    store.close()
+
+
+def test_after_a_kill_9_another_process_resumes_the_walk_from_the_last_periodic_save(
+    store_url: str, tmp_path: Path
+) -> None:
+    record = tmp_path / "record.txt"
+    store = open_store(store_url)
+    jid = Client(store).enqueue(OftenSavedIterableWorker, [3000, 0.001])
+    assert jid is not None
+    doomed = SidequestProcess(store_url, tmp_path, ITERABLE, record, name="doomed")
+    wait_for(lambda: len(items(record, jid)) > 1000, 60, "the walk to get going")
+    doomed.kill9()
+    handled_before = len(items(record, jid))
+    heir = SidequestProcess(store_url, tmp_path, ITERABLE, record, name="heir")
+    wait_for(lambda: "hook on_complete" in notes(record, jid), 90, "the rescued walk to complete")
+    assert heir.terminate() == 0
+    handled = Counter(items(record, jid))
+    assert set(handled) == set(range(3000))
+    repeated = sum(times - 1 for times in handled.values())
+    assert 0 < repeated < handled_before  # resumed from a save, not from the start
+    assert repeated <= 600, repeated  # at most what a quarter second (plus a save's time) handles
     store.close()

@@ -26,7 +26,7 @@ def test_the_printed_sql_applied_by_another_tool_gives_a_store_that_works(pg_dat
     assert 'CREATE TABLE "jobs".jobs' in result.output
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(result.output.encode())
-        assert conn.execute('SELECT max(version) FROM "jobs".migrations').fetchone() == (2,)
+        assert conn.execute('SELECT max(version) FROM "jobs".migrations').fetchone() == (3,)
     store = open_store(url + "?schema=jobs")
     Client(store).enqueue(NoopWorker, [1])
     assert store.counts().enqueued == 1
@@ -37,7 +37,7 @@ def test_migrate_creates_the_schema_and_two_schemas_are_two_stores(pg_databases:
     url = blank_database(pg_databases, "two_schemas")
     result = CliRunner().invoke(main, ["migrate", "--url", url + "?schema=team_a"])
     assert result.exit_code == 0, result.output
-    assert "schema team_a is at migration 2" in result.output
+    assert "schema team_a is at migration 3" in result.output
     team_a = open_store(url + "?schema=team_a")
     team_b = open_store(url + "?schema=team_b")
     Client(team_a).enqueue(NoopWorker, [1])

@@ -88,3 +88,9 @@ class StuckOnceIterableWorker(CountingIterableWorker):
         end = time.monotonic() + (5.0 if number == slow and self.executions == 1 else 0.01)
         while time.monotonic() < end:
             pass
+
+
+class OftenSavedIterableWorker(CountingIterableWorker):
+    """Saves its cursor every quarter second (the default is every 5 s)."""
+
+    state_flush_interval = 0.25

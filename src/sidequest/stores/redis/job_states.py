@@ -31,7 +31,7 @@ ATTEMPTS = 5
 
 def state_key(jid: str) -> str:
     """``it-<jid>``: Sidekiq 7.3's record of an iterable job and its cancelled flag."""
-    return f"it-{jid}"
+    return keys.JOB_STATE_PREFIX + jid
 
 
 def _text(value: Any) -> str:

@@ -19,6 +19,9 @@ its Web UI and ``Sidekiq::API`` read sidequest's data and the other way round:
 ``j|...``                      HASH    per-class execution metrics (Sidekiq 7 and 8 layouts)
 ``<Class>-D-H:M``              STRING  per-class execution-time histogram (Sidekiq 7's BITFIELD, 26 u16)
 ``paused``                     SET     names of paused queues (Sidekiq Pro's ``Queue#pause!``)
+``it-<jid>``                   HASH    a job's record (Sidekiq 7.3's iterable state): ``ex``, ``c``
+                                       (cursor JSON), ``rt``, ``cancelled`` (epoch second); 30 days TTL
+``stat:expired``               STRING  jobs dropped unrun past their ``expires_at``
 =============================  ======  ==================================================================
 
 sidequest's own keys, for reliable fetch (Sidekiq Pro's super_fetch layout), unique jobs and periodic jobs:
@@ -51,6 +54,7 @@ QUEUE_PREFIX = "queue:"
 INFLIGHT_PREFIX = "queue:sq|"
 UNIQUE_PREFIX = "sq|unique|"
 CRON_PREFIX = "sq|cron|"
+JOB_STATE_PREFIX = "it-"
 
 STATS_TTL = 5 * 365 * 24 * 60 * 60
 """Sidekiq's ``Launcher::STATS_TTL``: dated counters live five years."""
@@ -84,7 +88,7 @@ def expected_type(key: str) -> str | None:
         return "string"
     if key.startswith(CRON_PREFIX):
         return "string" if "|" in key[len(CRON_PREFIX) :] else "hash"
-    if key.startswith(METRICS_PREFIX) or key.endswith((":work", ":workers")):
+    if key.startswith((METRICS_PREFIX, JOB_STATE_PREFIX)) or key.endswith((":work", ":workers")):
         return "hash"
     return None
 

@@ -32,6 +32,8 @@ FLAG = """
         expires_at = excluded.expires_at
 """
 CANDIDATES = "SELECT id, state, payload FROM jobs WHERE instr(payload, ?) > 0 AND state <> 'dead' ORDER BY id"
+CANDIDATE_IDS = "SELECT id FROM jobs WHERE instr(payload, ?) > 0 AND state <> 'dead' ORDER BY id"
+ROWS_BY_ID = "SELECT id, state, payload FROM jobs WHERE id IN ({marks}) AND state <> 'dead' ORDER BY id"
 ADD = """
     INSERT INTO counters (name, value) VALUES (?, ?)
     ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value
@@ -70,13 +72,23 @@ class SQLiteJobStates:
             conn.execute("DELETE FROM job_states WHERE jid = ?", (jid,))
 
     def cancel(self, jid: str, now: float, ttl: float) -> CancelResult:
-        """Flag, then delete the waiting row, in one transaction."""
+        """Flag, then delete the waiting row, in one write transaction. The scan of the payloads for
+        the jid runs first in a read transaction (no write lock held); the write transaction then
+        looks only at the rows found, which keep their id through every move, or scans again when the
+        job was pushed since."""
         needle = jid_needle(jid)
+        with self._read() as conn:
+            ids = [row[0] for row in conn.execute(CANDIDATE_IDS, (needle,)).fetchall()]
         with self._write() as conn:
             conn.execute(SWEEP, (time.time(),))
             conn.execute(FLAG, (jid, now, time.time() + ttl))
+            rows = (
+                conn.execute(ROWS_BY_ID.format(marks=",".join("?" * len(ids))), ids).fetchall() if ids else []
+            )
+            if not any(holds_jid(raw, jid) for _, _, raw in rows):
+                rows = conn.execute(CANDIDATES, (needle,)).fetchall()
             running = False
-            for row_id, state, raw in conn.execute(CANDIDATES, (needle,)).fetchall():
+            for row_id, state, raw in rows:
                 if not holds_jid(raw, jid):
                     continue
                 if state in WAITING:
