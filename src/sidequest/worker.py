@@ -61,7 +61,7 @@ class Worker:
 
     sidequest_options: ClassVar[dict[str, Any]] = {}
     """Per-class options: queue, retry, dead, retry_queue, backtrace, tags, time_limit, isolation,
-    unique_for, unique_until."""
+    unique_for, unique_until, expires_in, max_iteration_runtime (iterable jobs)."""
 
     jid: str | None = None
     """The id of the job being performed (None when ``perform`` is called directly)."""
