@@ -60,3 +60,11 @@ def test_cancel_on_the_job_page_removes_a_waiting_job_and_stops_a_running_iterab
     finally:
         if proc.process.poll() is None:
             proc.kill9()
+
+
+def test_the_dashboard_counts_expired_jobs(browser: Any, dashboard: DashboardServer, opened: Store) -> None:
+    opened.add_expired(4)
+    with watched_page(browser) as (page, watch):
+        page.goto(dashboard.url + "/")
+        assert page.inner_text('[data-stat="expired"]') == "4"
+        watch.assert_clean()
