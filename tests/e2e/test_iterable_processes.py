@@ -202,3 +202,24 @@ def test_after_a_kill_9_another_process_resumes_the_walk_from_the_last_periodic_
     assert 0 < repeated < handled_before  # resumed from a save, not from the start
     assert repeated <= 600, repeated  # at most what a quarter second (plus a save's time) handles
     store.close()
+
+
+def test_a_process_recycled_by_max_jobs_interrupts_the_walk_and_the_next_one_resumes_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    record = tmp_path / "record.txt"
+    store = open_store(sqlite_url)
+    client = Client(store)
+    jid = client.enqueue(CountingIterableWorker, [400, 0.01])
+    assert jid is not None
+    recycled = SidequestProcess(sqlite_url, tmp_path, [*ITERABLE, "--max-jobs", "3"], record, name="recycled")
+    wait_for(lambda: len(items(record, jid)) > 20, 30, "the walk to start")
+    client.enqueue_bulk(NoteWorker, [["a"], ["b"], ["c"]])
+    assert recycled.wait(30) == 0
+    assert "recycling: it performed" in recycled.output()
+    assert "interrupted: the process is stopping" in recycled.output()
+    heir = SidequestProcess(sqlite_url, tmp_path, ITERABLE, record, name="heir")
+    wait_for(lambda: "hook on_complete" in notes(record, jid), 60, "the walk to complete")
+    assert heir.terminate() == 0
+    assert sorted(items(record, jid)) == list(range(400))
+    store.close()
