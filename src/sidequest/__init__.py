@@ -28,6 +28,10 @@ from sidequest.errors import (
     WorkerDefinitionError,
 )
 from sidequest.iterable import IterableWorker
+
+# sidequest.job, the payload module, is imported above (by client): from here on the attribute
+# sidequest.job is the decorator, and ``from sidequest.job import Payload`` still reads the module.
+from sidequest.job_function import JobFunction, job
 from sidequest.periodic import PeriodicEntry, periodic
 from sidequest.transaction import transaction
 from sidequest.worker import JobSetter, Worker
@@ -37,6 +41,7 @@ __all__ = [
     "ConfigurationError",
     "IterableWorker",
     "JobArgumentError",
+    "JobFunction",
     "JobSetter",
     "JobTimeoutError",
     "PeriodicEntry",
@@ -49,6 +54,7 @@ __all__ = [
     "configure",
     "default_client",
     "iteration",
+    "job",
     "periodic",
     "transaction",
 ]

@@ -21,6 +21,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 from sidequest.errors import ConfigurationError, JobArgumentError
 from sidequest.expiry import stamp_expiry
 from sidequest.job import NewJob, Payload, new_jid, new_jids
+from sidequest.job_function import JobFunction
 from sidequest.job_state import CancelState
 from sidequest.middleware import ClientMiddleware, run_client_chain
 from sidequest.options import DEFAULT_OPTIONS, validate_options
@@ -328,11 +329,16 @@ class Client:
     @staticmethod
     def _split_item(item: Mapping[str, Any]) -> tuple[type[Worker] | str, dict[str, Any], float | None]:
         if "class" not in item:
-            raise JobArgumentError("push: the item needs a 'class' (a Worker subclass or a class name)")
+            raise JobArgumentError(
+                "push: the item needs a 'class' (a Worker subclass, a sidequest.job function, a class name)"
+            )
         options = validate_options({k: v for k, v in item.items() if k not in ITEM_KEYS}, "push")
         at = item.get("at")
         resolved = resolve_at(at, relative=False) if at is not None else None
-        return item["class"], options, resolved
+        worker = item["class"]
+        if isinstance(worker, JobFunction):  # a @sidequest.job function: its Worker class
+            worker = worker.worker
+        return worker, options, resolved
 
     def cancel(self, jid: str) -> CancelState:
         """Cancel job ``jid`` (see :func:`sidequest.cancel`): ``"removed"``, ``"flagged"`` or

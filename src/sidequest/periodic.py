@@ -24,6 +24,7 @@ from typing import Any
 from sidequest.cron import CronSchedule
 from sidequest.errors import ConfigurationError, WorkerDefinitionError
 from sidequest.job import Payload
+from sidequest.job_function import WorkerLike, as_worker
 from sidequest.options import validate_options
 from sidequest.worker import Worker
 
@@ -76,7 +77,7 @@ class PeriodicEntry:
 
 def periodic(
     expression: str,
-    worker: type[Worker],
+    worker: WorkerLike,
     *,
     name: str | None = None,
     tz: str | tzinfo | None = None,
@@ -93,8 +94,10 @@ def periodic(
     ``sidequest_options``. Everything is checked now: a bad expression, zone or option, a duplicate
     name on this worker, or a ``perform`` that needs arguments raises at once.
 
-    Returns the entry, which is also attached to ``worker``.
+    Returns the entry, which is also attached to ``worker`` (a :func:`sidequest.job` function's
+    Worker class).
     """
+    worker = as_worker(worker)
     if not (isinstance(worker, type) and issubclass(worker, Worker)) or worker.__sidequest_abstract__:
         raise WorkerDefinitionError(
             f"periodic({expression!r}, ...): {worker!r} is not a concrete sidequest.Worker subclass"

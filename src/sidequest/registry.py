@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sidequest.errors import ConfigurationError, UnknownWorkerError
+from sidequest.job_function import WorkerLike, as_worker
 from sidequest.periodic import PeriodicEntry, entries_of
 from sidequest.worker import Worker
 
@@ -32,9 +33,10 @@ class WorkerRegistry:
         return cls(found)
 
     @classmethod
-    def of(cls, *workers: type[Worker]) -> WorkerRegistry:
-        """A registry of exactly these classes."""
-        return cls({worker.sidequest_name(): worker for worker in workers})
+    def of(cls, *workers: WorkerLike) -> WorkerRegistry:
+        """A registry of exactly these classes (or :func:`sidequest.job` functions)."""
+        classes = [as_worker(worker) for worker in workers]
+        return cls({worker.sidequest_name(): worker for worker in classes})
 
     def get(self, name: str) -> type[Worker]:
         """The Worker class a payload names; :class:`UnknownWorkerError` if this process has none."""

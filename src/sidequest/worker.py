@@ -12,15 +12,20 @@
     OrderConfirmationWorker.perform_in(420, 42)        # in 420 seconds
     OrderConfirmationWorker.perform_at(when, 42)       # at a datetime or epoch second
     OrderConfirmationWorker().perform(42)              # run now, synchronously (tests)
+
+The enqueue methods are typed from the class's own ``perform`` (a ParamSpec): mypy and pyright reject
+``OrderConfirmationWorker.perform_async("42")`` or a missing argument as they would a direct call.
+Job arguments are positional (they travel as a JSON list, as in Sidekiq): a keyword argument is
+refused at the call with :class:`~sidequest.errors.JobArgumentError`.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, ParamSpec, Protocol, cast
 
 from sidequest.errors import JobArgumentError, WorkerDefinitionError
 from sidequest.job import Payload
@@ -33,6 +38,16 @@ if TYPE_CHECKING:
 
 When = float | int | datetime
 Interval = float | int | timedelta
+
+P = ParamSpec("P")
+
+
+class Performs(Protocol[P]):
+    """What the enqueue methods see of a worker: a ``perform`` taking ``P``. Annotating ``cls`` with
+    ``type[Performs[P]]`` makes a type checker read ``P`` off the class's own ``perform``."""
+
+    def perform(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """The job's code (its return value is ignored; an awaitable is awaited)."""
 
 
 MISNAMED = (
@@ -76,6 +91,12 @@ class Worker:
     __sidequest_abstract__: ClassVar[bool] = True
     __sidequest_signature__: ClassVar[inspect.Signature | None] = None
     __sidequest_arity__: ClassVar[tuple[int, float]] = (0, 0)
+
+    if TYPE_CHECKING:
+        # For type checkers only (a class without perform must stay refused at definition): a
+        # ``type[Worker]`` of unknown class still enqueues, with arguments checked at run time.
+        def perform(self, *args: Any, **kwargs: Any) -> Any:
+            """The job's code, defined by every concrete subclass."""
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -185,30 +206,40 @@ class Worker:
     # -- enqueueing (the recipe's class methods) -----------------------------------------------------
 
     @classmethod
-    def set(cls, **options: Any) -> JobSetter:
+    def set(cls: type[Performs[P]], **options: Any) -> JobSetter[P]:
         """Override options for one call: ``MyWorker.set(queue="critical").perform_async(1)``."""
-        return JobSetter(cls, validate_options(options, f"{cls.__qualname__}.set()"))
+        worker = cast("type[Worker]", cls)
+        return JobSetter(worker, validate_options(options, f"{worker.__qualname__}.set()"))
 
     @classmethod
-    def perform_async(cls, *args: Any) -> str | None:
+    def perform_async(cls: type[Performs[P]], *args: P.args, **kwargs: P.kwargs) -> str | None:
         """Enqueue a job to run as soon as possible. Returns its jid (None if a middleware dropped it)."""
-        return JobSetter(cls, {}).perform_async(*args)
+        setter: JobSetter[P] = JobSetter(cast("type[Worker]", cls), {})
+        return setter.perform_async(*args, **kwargs)
 
     @classmethod
-    def perform_in(cls, interval: Interval, *args: Any) -> str | None:
+    def perform_in(
+        cls: type[Performs[P]], interval: Interval, *args: P.args, **kwargs: P.kwargs
+    ) -> str | None:
         """Enqueue a job to run after ``interval`` (seconds or a timedelta)."""
-        return JobSetter(cls, {}).perform_in(interval, *args)
+        setter: JobSetter[P] = JobSetter(cast("type[Worker]", cls), {})
+        return setter.perform_in(interval, *args, **kwargs)
 
     @classmethod
-    def perform_at(cls, when: When, *args: Any) -> str | None:
+    def perform_at(cls: type[Performs[P]], when: When, *args: P.args, **kwargs: P.kwargs) -> str | None:
         """Enqueue a job to run at ``when``: a datetime, or epoch seconds (as in Sidekiq, a number below
         1e9 is taken as seconds from now)."""
-        return JobSetter(cls, {}).perform_at(when, *args)
+        setter: JobSetter[P] = JobSetter(cast("type[Worker]", cls), {})
+        return setter.perform_at(when, *args, **kwargs)
 
     @classmethod
     def perform_bulk(cls, args_list: Sequence[Sequence[Any]], batch_size: int = 1000) -> list[str | None]:
-        """Enqueue one job per argument list, ``batch_size`` jobs per round trip. Returns the jids."""
-        return JobSetter(cls, {}).perform_bulk(args_list, batch_size=batch_size)
+        """Enqueue one job per argument list, ``batch_size`` jobs per round trip. Returns the jids.
+
+        Each list is checked against ``perform`` at run time only: no type checker can relate the
+        elements of a list of argument lists to a signature."""
+        setter: JobSetter[...] = JobSetter(cls, {})
+        return setter.perform_bulk(args_list, batch_size=batch_size)
 
     # -- hooks a worker may override ---------------------------------------------------------------
 
@@ -239,15 +270,16 @@ def _arity(signature: inspect.Signature) -> tuple[int, float]:
     return (least, most)
 
 
-class JobSetter:
-    """Enqueue methods with per-call options; made by :meth:`Worker.set`."""
+class JobSetter(Generic[P]):
+    """Enqueue methods with per-call options; made by :meth:`Worker.set`. Generic in the parameters of
+    the worker's ``perform``, so its enqueue methods are typed like the worker's own."""
 
     def __init__(self, worker: type[Worker], options: dict[str, Any], client: Client | None = None):
         self._worker = worker
         self._options = options
         self._client = client
 
-    def set(self, **options: Any) -> JobSetter:
+    def set(self, **options: Any) -> JobSetter[P]:
         """Add more per-call options."""
         more = validate_options(options, f"{self._worker.__qualname__}.set()")
         return JobSetter(self._worker, {**self._options, **more}, self._client)
@@ -259,19 +291,25 @@ class JobSetter:
 
         return default_client()
 
-    def perform_async(self, *args: Any) -> str | None:
+    def perform_async(self, *args: P.args, **kwargs: P.kwargs) -> str | None:
         """Enqueue a job to run as soon as possible."""
+        if kwargs:
+            raise keyword_arguments_error(self._worker, "perform_async", kwargs)
         return self._resolve_client().enqueue(self._worker, args, options=self._options)
 
-    def perform_in(self, interval: Interval, *args: Any) -> str | None:
+    def perform_in(self, interval: Interval, *args: P.args, **kwargs: P.kwargs) -> str | None:
         """Enqueue a job to run after ``interval`` seconds (or a timedelta)."""
+        if kwargs:
+            raise keyword_arguments_error(self._worker, "perform_in", kwargs)
         from sidequest.client import resolve_at
 
         at = resolve_at(interval, relative=True)
         return self._resolve_client().enqueue(self._worker, args, options=self._options, at=at)
 
-    def perform_at(self, when: When, *args: Any) -> str | None:
+    def perform_at(self, when: When, *args: P.args, **kwargs: P.kwargs) -> str | None:
         """Enqueue a job to run at ``when`` (datetime or epoch seconds)."""
+        if kwargs:
+            raise keyword_arguments_error(self._worker, "perform_at", kwargs)
         from sidequest.client import resolve_at
 
         at = resolve_at(when, relative=True)
@@ -282,3 +320,19 @@ class JobSetter:
         return self._resolve_client().enqueue_bulk(
             self._worker, args_list, options=self._options, batch_size=batch_size
         )
+
+
+def keyword_arguments_error(worker: type[Worker], method: str, kwargs: Mapping[str, Any]) -> JobArgumentError:
+    """The error for an enqueue given keyword arguments: a job's arguments are a JSON list (Sidekiq's
+    ``args``), so they must be passed by position, in ``perform``'s order."""
+    names = ", ".join(f"{name}=" for name in kwargs)
+    signature = worker.__sidequest_signature__
+    order = ""
+    if signature is not None:
+        params = ", ".join(list(signature.parameters)[1:])
+        function = getattr(worker, "__sidequest_function__", None)  # a @sidequest.job function's
+        order = f" in the order of {function.__name__ if function else 'perform'}({params})"
+    return JobArgumentError(
+        f"{worker.__qualname__}.{method}: keyword arguments ({names}) cannot be enqueued; a job's "
+        f"arguments travel as a JSON list, as in Sidekiq. Pass them by position{order}."
+    )

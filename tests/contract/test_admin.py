@@ -199,6 +199,16 @@ def test_clearing_a_set_removes_only_that_set(store: Store, jobs: JobMaker, owne
     assert store.clear("retry") == 0
 
 
+@pytest.mark.parametrize("where", ["queue:", "queues", "default", "queue", "Dead", ""])
+def test_clearing_anything_else_is_the_same_clear_error_on_every_store(
+    store: Store, jobs: JobMaker, where: str
+) -> None:
+    kept = jobs.push(1)
+    with pytest.raises(ValueError, match="give 'queue:NAME', 'scheduled', 'retry' or 'dead'"):
+        store.clear(where)
+    assert [entry.jid for entry in store.list_queue("default")] == [kept]
+
+
 def test_entries_show_the_class_to_people(store: Store, jobs: JobMaker) -> None:
     jobs.push(1, wrapped="app.jobs.Wrapped")
     [entry] = store.list_queue("default")

@@ -125,6 +125,16 @@ def test_jobs_of_a_live_process_are_left_alone(store: Store, jobs: JobMaker, own
     assert store.ack(owner, claimed) == 2
 
 
+def test_leases_are_judged_by_the_stores_clock_not_by_the_now_a_caller_passes(
+    store: Store, jobs: JobMaker, owner: str
+) -> None:
+    jobs.push_many(2)
+    claimed = store.claim(["default"], 2, owner, 0)
+    # A caller whose clock runs an hour ahead (or passes a later time) rescues nothing of a live lease.
+    assert store.rescue_orphans(time.time() + 3600) == RescueResult(requeued=0, killed=0)
+    assert store.ack(owner, claimed) == 2
+
+
 def test_rescue_with_nothing_to_do_does_nothing(store: Store) -> None:
     assert store.rescue_orphans(time.time()) == RescueResult(requeued=0, killed=0)
 

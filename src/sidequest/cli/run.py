@@ -15,6 +15,7 @@ from sidequest.defaults import DEFAULT_URL, URL_ENV
 from sidequest.errors import ConfigurationError, PermanentStoreError, StoreDataError, StoreError
 from sidequest.runtime.logs import LEVELS, flush_logging
 from sidequest.runtime.signals import install
+from sidequest.runtime.trace_ids import flush_tracing
 
 if TYPE_CHECKING:
     from sidequest.registry import WorkerRegistry
@@ -116,6 +117,34 @@ log = logging.getLogger("sidequest.run")
 @click.option(
     "--log-level", type=click.Choice(LEVELS, case_sensitive=False), default="INFO", show_default=True
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    metavar="PORT",
+    help="Serve Prometheus metrics on http://HOST:PORT/metrics (needs sidequest[metrics]); "
+    "under -p N, child i serves PORT+i.",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address --metrics-port listens on (0.0.0.0 in a container scraped from outside).",
+)
+@click.option(
+    "--health-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    metavar="PORT",
+    help="Serve a liveness check on http://HOST:PORT/: 200 while threads live and the store took a "
+    "heartbeat within the lease TTL, else 503; under -p N, child i serves PORT+i.",
+)
+@click.option(
+    "--health-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address --health-port listens on (0.0.0.0 for a Kubernetes httpGet probe).",
+)
 @click.option("--heartbeat-interval", default=5.0, show_default=True, help="Seconds between heartbeats.")
 @click.option(
     "--lease-ttl",
@@ -152,6 +181,7 @@ def run(**options: Any) -> None:
     # that refuses us) is one line for the person who typed it, not a traceback.
     try:
         launcher = _build(options)
+        _serve_endpoints(launcher, options)
     except ConfigurationError as exc:
         flush_logging()
         raise click.ClickException(str(exc)) from None
@@ -163,6 +193,7 @@ def run(**options: Any) -> None:
     except (ConfigurationError, StoreError) as exc:
         flush_logging()
         raise click.ClickException(str(exc)) from None
+    flush_tracing()
     flush_logging()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -212,6 +243,28 @@ def _build(options: dict[str, Any]) -> Launcher:
     client = Client(store, client_chain)
     DEFAULT.configure(client)
     return Launcher(store, registry, config, client=client, middleware=server_chain, store_url=options["url"])
+
+
+def _serve_endpoints(launcher: Launcher, options: dict[str, Any]) -> None:
+    """Start ``--metrics-port`` and ``--health-port`` (when given); they live as long as the process."""
+    if options["metrics_port"] is None and options["health_port"] is None:
+        return
+    from sidequest.observability.serving import start_endpoints
+
+    try:
+        endpoints = start_endpoints(
+            launcher,
+            metrics_port=options["metrics_port"],
+            metrics_host=options["metrics_host"],
+            health_port=options["health_port"],
+            health_host=options["health_host"],
+        )
+    except BaseException:
+        launcher.store.close()
+        raise
+    for name, port in endpoints.ports.items():
+        host = options[f"{name}_host"]
+        log.info("serving %s on http://%s:%d/%s", name, host, port, "metrics" if name == "metrics" else "")
 
 
 def _reload(options: dict[str, Any]) -> int:

@@ -28,9 +28,10 @@ import time
 from collections.abc import Callable
 
 from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
-from sidequest.job import Claimed
+from sidequest.job import Claimed, display_class
 from sidequest.runtime.encodable import escaped
 from sidequest.runtime.executor import Outcome
+from sidequest.runtime.job_stats import JobStats
 from sidequest.runtime.special_outcomes import record_special
 from sidequest.runtime.tracker import Tracker
 from sidequest.runtime.unique_locks import release_finished
@@ -68,6 +69,8 @@ class Acker:
         self._parked: dict[int, _Parked] = {}
         self._outage_since: float | None = None
         self._finished = threading.Event()
+        self.stats: JobStats | None = None
+        """Cumulative counts for ``--metrics-port``; None (the default) costs nothing."""
 
     def start(self) -> None:
         """Start the acker thread."""
@@ -255,7 +258,10 @@ class Acker:
         acks = [outcome.claimed for outcome in outcomes if outcome.action == "ack"]
         others = [outcome for outcome in outcomes if outcome.action != "ack"]
         if acks:
+            started = time.monotonic() if self.stats is not None else 0.0
             acked = self.store.ack(self.owner, acks)
+            if self.stats is not None:
+                self.stats.acked(time.monotonic() - started)
             # Unique locks go only once the ack is recorded. Freed first, a crash before the ack would
             # leave the job to be rescued and run again with no lock keeping its duplicates out; freed
             # after, a crash in between only leaves the lock to expire. And only what the store
@@ -285,9 +291,20 @@ class Acker:
                 )
             if recorded and outcome.action != "requeue":  # a dead job's lock goes; a retried one keeps
                 release_finished(self.store, [outcome])  # it; a refused one is not ours
+            if recorded and self.stats is not None and outcome.action in ("retry", "kill"):
+                self._count(self.stats, outcome)
             self._settle([outcome.claimed])
             others.pop(0)
             outcomes[:] = others
+
+    @staticmethod
+    def _count(stats: JobStats, outcome: Outcome) -> None:
+        job = outcome.claimed
+        name = display_class(job.payload) if job.payload is not None else "(malformed)"
+        if outcome.action == "retry":
+            stats.retried(name, job.queue)
+        else:
+            stats.died(name, job.queue)
 
     def _settle(self, jobs: list[Claimed]) -> None:
         for job in jobs:

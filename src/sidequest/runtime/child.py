@@ -94,9 +94,9 @@ def perform(registry: WorkerRegistry, request: dict[str, Any]) -> dict[str, Any]
         worker = worker_class()
         worker.jid = request.get("jid")
         if worker_class.is_async():
-            asyncio.run(worker.perform(*request["args"]))  # type: ignore[attr-defined]
+            asyncio.run(worker.perform(*request["args"]))
         else:
-            worker.perform(*request["args"])  # type: ignore[attr-defined]
+            worker.perform(*request["args"])
     except BaseException as exc:  # KeyboardInterrupt, SystemExit, GeneratorExit: the job's, not the loop's
         return failure_reply(exc)
     return {"ok": True}

@@ -135,7 +135,7 @@ class Executor:
                     self.pool.perform(payload["class"], payload["args"], payload.get("jid"), limit)
                 else:
                     with span if span is not None else contextlib.nullcontext():
-                        result = worker.perform(*payload["args"])  # type: ignore[attr-defined]
+                        result = worker.perform(*payload["args"])
                         if inspect.isawaitable(result):
                             # An async perform under a decorator that hides it: run it to the end
                             # here, or the coroutine would be dropped and the job logged done unrun.
@@ -180,7 +180,7 @@ class Executor:
                 DEFAULT.current(self.client),
                 enter_server_chain(self.middleware, worker, payload),
             ):
-                result = worker.perform(*payload["args"])  # type: ignore[attr-defined]
+                result = worker.perform(*payload["args"])
                 if inspect.isawaitable(result):
                     limit = enforced_limit(payload, self.time_limit)
                     timer = asyncio.timeout(limit)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
 from sidequest.job import Claimed
+from sidequest.runtime.job_stats import JobStats
 from sidequest.runtime.queues import QueueOrder
 from sidequest.runtime.tracker import Tracker
 from sidequest.stores.base import Store
@@ -56,6 +57,8 @@ class Fetcher:
         self._outage_since: float | None = None
         self._claim_uncertain = False
         self._bad_queues: dict[str, float] = {}
+        self.stats: JobStats | None = None
+        """Cumulative counts for ``--metrics-port``; None (the default) costs nothing."""
 
     def start(self) -> None:
         """Start fetching."""
@@ -85,6 +88,7 @@ class Fetcher:
         if not queues:
             self.quiet.wait(1.0)  # every queue's key is unusable for now; _usable retries them later
             return 0
+        started = time.monotonic() if self.stats is not None else 0.0
         try:
             jobs = self.store.claim(queues, min(free, self.batch), self.owner, self.timeout)
         except StoreDataError as exc:
@@ -98,6 +102,8 @@ class Fetcher:
             raise
         if not jobs:
             return 0
+        if self.stats is not None:
+            self.stats.fetched(time.monotonic() - started)
         self.tracker.hold(jobs)
         if self.quiet.is_set():
             # Quieted while the claim was in flight: these must not start; give them back now.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
 from collections.abc import Callable
 
 from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
@@ -54,6 +55,8 @@ class Heartbeat:
         self.is_quiet = is_quiet
         self.on_signal = on_signal
         self._failing = False
+        self.last_success: float | None = None
+        """``time.monotonic()`` of the last beat the store recorded (the health check reads it)."""
 
     def run_once(self, now: float) -> bool:
         """Beat once; True when the store recorded it, False on an outage. A
@@ -74,6 +77,7 @@ class Heartbeat:
             # since the counts wait until someone fixes the key.
             self._give_back(processed, failed, metrics)
             log.error("heartbeat: %s", exc)
+            self.last_success = time.monotonic()  # the store answered
             return True
         except StoreError as exc:
             self._give_back(processed, failed, metrics)
@@ -82,6 +86,7 @@ class Heartbeat:
         except Exception:
             self._give_back(processed, failed, metrics)  # the loop logs it; the next beat counts them
             raise
+        self.last_success = time.monotonic()
         if self._failing:
             log.warning("heartbeat recovered: the store is reachable again")
         self._failing = False

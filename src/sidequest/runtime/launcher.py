@@ -263,6 +263,11 @@ class Launcher:
         else:
             log.info("no handler for signal %s, ignoring", name)
 
+    @property
+    def stopping(self) -> bool:
+        """True once a stop was asked for (TERM, a remote stop, a fatal error) or is under way."""
+        return self._stop_requested.is_set() or self._stopping or self._stopped.is_set()
+
     def request_stop(self) -> None:
         """Ask :meth:`run` to shut down (thread-safe)."""
         self._stop_requested.set()

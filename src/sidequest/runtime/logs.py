@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from sidequest.runtime.log_writer import LogWriter
+from sidequest.runtime.trace_ids import current_trace_ids
 
 JOB_FIELDS = ("job_class", "jid", "queue", "elapsed")
 TRACEBACK_FIELD = "traceback"
@@ -131,7 +132,8 @@ class TextFormatter(logging.Formatter):
 
 
 class JSONFormatter(logging.Formatter):
-    """One JSON object per line: ts, pid, tid, lvl, msg, and the job fields when present."""
+    """One JSON object per line: ts, pid, tid, lvl, msg, the job fields when present, and
+    ``trace_id``/``span_id`` when an OpenTelemetry span is current (see :mod:`.trace_ids`)."""
 
     def format(self, record: logging.LogRecord) -> str:
         fields = record.__dict__
@@ -175,6 +177,9 @@ class JSONFormatter(logging.Formatter):
             value = fields.get(field)
             if value is not None:
                 data["class" if field == "job_class" else field] = value
+        ids = current_trace_ids()
+        if ids is not None:
+            data["trace_id"], data["span_id"] = ids
         return data
 
     def job_line(

@@ -22,6 +22,7 @@ Two failure modes shape the code:
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import signal
 import subprocess
@@ -29,6 +30,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
+from sidequest.observability.serving import PROCESS_INDEX_ENV
 from sidequest.runtime.signals import HANDLED, install
 
 log = logging.getLogger("sidequest")
@@ -56,8 +58,10 @@ class Supervisor:
         self._to_restart: deque[int] = deque()
         self._restarting: int | None = None
 
-    def _spawn(self) -> tuple[subprocess.Popen[bytes], float]:
-        child = subprocess.Popen(self.command)
+    def _spawn(self, index: int) -> tuple[subprocess.Popen[bytes], float]:
+        # The index tells child i to serve --metrics-port/--health-port on PORT+i; a replacement gets
+        # the index, so the port, of the child it replaces.
+        child = subprocess.Popen(self.command, env={**os.environ, PROCESS_INDEX_ENV: str(index)})
         log.info("started child process %d", child.pid)
         return child, time.monotonic()
 
@@ -70,7 +74,7 @@ class Supervisor:
         code of a child that kept failing to start."""
         restore = install(self.signal, (*HANDLED, "HUP"))
         try:
-            self.children = [self._spawn() for _ in range(self.count)]
+            self.children = [self._spawn(index) for index in range(self.count)]
             while True:
                 try:
                     name = self._signals.get(timeout=0.2)
@@ -119,7 +123,7 @@ class Supervisor:
         for index, (child, started) in enumerate(self.children):
             code = child.poll()
             if code is not None and index == self._restarting:
-                self.children[index] = self._spawn()
+                self.children[index] = self._spawn(index)
                 self._restarting = None
                 self._restart_next()
                 continue
@@ -141,7 +145,7 @@ class Supervisor:
                 time.sleep(RESPAWN_PAUSE)
             else:
                 log.error("child process %d exited with code %s; starting a replacement", child.pid, code)
-            self.children[index] = self._spawn()
+            self.children[index] = self._spawn(index)
         return None
 
     def _wait_for_children(self) -> int:

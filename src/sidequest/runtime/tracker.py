@@ -23,6 +23,7 @@ from sidequest.job import (
     metric_minute,
 )
 from sidequest.runtime.interrupt import InterruptibleSpan
+from sidequest.runtime.job_stats import JobStats
 
 PREFETCH_BELOW = 0.005
 """Seconds: jobs that typically run shorter than this get a prefetch buffer."""
@@ -64,6 +65,8 @@ class Tracker:
         # (class, minute) -> [processed, failed, ms, bucket 0, ..., bucket 25]: plain lists, as this
         # runs for every job (a dataclass per job would cost more than a short job does).
         self._metrics: dict[tuple[str, int], list[float]] = {}
+        self.stats: JobStats | None = None
+        """Cumulative counts for ``--metrics-port``; None (the default) costs nothing per job."""
 
     # -- capacity: a slot is taken when a job is claimed, freed when its perform returns ---------
 
@@ -144,6 +147,8 @@ class Tracker:
         if job.payload is None:
             return  # a malformed payload names no class to count it under
         key = (display_class(job.payload), metric_minute(now))
+        if self.stats is not None:
+            self.stats.finished(key[0], job.queue, failed, ms / 1000)
         counters = self._metrics.get(key)
         if counters is None:
             counters = self._metrics[key] = [0.0] * (3 + len(METRIC_BUCKETS_MS))

@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 from sidequest.job import (
     METRICS_RETENTION,
@@ -37,6 +38,20 @@ from sidequest.job import (
     metric_minute,
 )
 from sidequest.job_state import CancelResult, JobState
+
+SET_NAMES: tuple[SetName, ...] = ("scheduled", "retry", "dead")
+
+
+def clear_target(where: str) -> tuple[Literal["queue"], str] | tuple[Literal["set"], SetName]:
+    """What :meth:`Store.clear` empties: ``("queue", NAME)`` for ``"queue:NAME"``, ``("set", NAME)`` for
+    a set's name. One reading for every store, whatever its own key names; anything else (an empty
+    queue name included) is a ``ValueError`` naming the forms it accepts."""
+    if where.startswith("queue:") and len(where) > len("queue:"):
+        return ("queue", where[len("queue:") :])
+    for name in SET_NAMES:
+        if where == name:
+            return ("set", name)
+    raise ValueError(f"cannot clear {where!r}: give 'queue:NAME', 'scheduled', 'retry' or 'dead'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,8 +254,14 @@ class Store(ABC):
     def rescue_orphans(
         self, now: float, max_orphaned: int = 3, *, exclude: str | None = None
     ) -> RescueResult:
-        """Give back the jobs of owners whose lease expired before ``now``, never those of ``exclude``
-        (the calling process: a process never rescues itself, whatever the clock says).
+        """Give back the jobs of owners whose lease has expired, never those of ``exclude`` (the calling
+        process: a process never rescues itself, whatever the clock says).
+
+        Leases are judged by the store's own clock (Redis key TTLs, PostgreSQL's ``now()``, the SQLite
+        process's clock as the pass runs): ``now``, the caller's time, never shortens or extends one. It
+        is the time written into the jobs moved (the failure fields of a poison pill) and the dead set's
+        trim. This is why the contract suite waits for a short lease to pass instead of passing a
+        later ``now``.
 
         Each such job returns to the front of its queue with its ``orphan_count`` field increased by 1;
         a job whose count would pass ``max_orphaned`` (it kept killing its process) goes to the dead set
@@ -344,8 +365,10 @@ class Store(ABC):
 
     @abstractmethod
     def clear(self, where: str) -> int:
-        """Empty a queue (``"queue:NAME"``, also forgetting the queue name) or a set (``"scheduled"``,
-        ``"retry"``, ``"dead"``). Returns how many jobs were removed."""
+        """Empty a queue (``"queue:NAME"``, also forgetting the queue name; its running jobs are left to
+        their owners) or a set (``"scheduled"``, ``"retry"``, ``"dead"``), as :func:`clear_target`
+        reads ``where`` (a ``ValueError`` naming the accepted forms for anything else, on every store).
+        Returns how many jobs were removed."""
 
     @abstractmethod
     def pause_queue(self, name: str, paused: bool) -> None:

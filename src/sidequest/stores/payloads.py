@@ -12,8 +12,19 @@ from typing import Any
 
 import orjson
 
-from sidequest.errors import JobArgumentError
+from sidequest.errors import JobArgumentError, MalformedJobError
 from sidequest.job import Payload
+from sidequest.serializer import load_payload
+
+
+def job_or_none(raw: str) -> Payload | None:
+    """The stored text as a job, or None when it is malformed: what the contract calls malformed in
+    admin lists, "Retry Now" and claims alike is what :func:`sidequest.serializer.load_payload` refuses
+    (not JSON, not an object, no ``class`` string or no ``args`` array)."""
+    try:
+        return load_payload(raw)
+    except MalformedJobError:
+        return None
 
 
 def decode(raw: str) -> Payload | None:
@@ -99,3 +110,16 @@ def dropped_when_dead(payload: Payload) -> bool:
     """True when the job says ``"dead": false``: out of retries (or a poison pill), it is dropped
     instead of kept in the dead set, as Sidekiq (and Sidekiq Pro's super_fetch) do."""
     return payload.get("dead") is False
+
+
+def retried_now(payload: Payload, state: str, now: float) -> Payload:
+    """The contract's "Retry Now" of a ``state`` entry (``scheduled``, ``retry`` or ``dead``): the same
+    job with ``enqueued_at`` = ``now`` and, for a retry or dead entry, ``retry_count`` one down so its
+    next failure counts the same (Sidekiq's ``SortedEntry#retry``); a scheduled entry keeps its count
+    (Sidekiq's ``add_to_queue``), whatever it carries."""
+    changed = dict(payload)
+    count = changed.get("retry_count")
+    if state != "scheduled" and isinstance(count, int) and not isinstance(count, bool):
+        changed["retry_count"] = count - 1
+    changed["enqueued_at"] = float(now)
+    return changed

@@ -22,12 +22,12 @@ from typing import Any
 from sidequest.defaults import DEFAULT
 from sidequest.errors import SidequestError
 from sidequest.job import NewJob, Payload
+from sidequest.job_function import WorkerLike
 from sidequest.job_state import CancelState
 from sidequest.middleware import ClientMiddleware, ServerMiddleware
 from sidequest.registry import WorkerRegistry
 from sidequest.serializer import dumps, loads
 from sidequest.testing.inline import StorelessClient
-from sidequest.worker import Worker
 
 DRAIN_LIMIT = 100_000
 """Jobs one :meth:`FakeClient.drain` performs before it decides a job keeps enqueueing itself."""
@@ -70,7 +70,7 @@ class FakeJob:
         return str(self.payload["class"])
 
 
-def _name(worker: type[Worker] | str | None) -> str | None:
+def _name(worker: WorkerLike | str | None) -> str | None:
     if worker is None or isinstance(worker, str):
         return worker
     return worker.sidequest_name()
@@ -113,7 +113,7 @@ class FakeClient(StorelessClient):
         with self._lock:
             return list(self._jobs)
 
-    def for_worker(self, worker: type[Worker] | str) -> list[FakeJob]:
+    def for_worker(self, worker: WorkerLike | str) -> list[FakeJob]:
         """The jobs of one Worker class (or class name), in the order they were enqueued."""
         name = _name(worker)
         return [job for job in self.jobs if job.class_name == name]
@@ -122,7 +122,7 @@ class FakeClient(StorelessClient):
         """The jobs pushed to ``queue``, in the order they were enqueued."""
         return [job for job in self.jobs if job.queue == queue]
 
-    def clear(self, worker: type[Worker] | str | None = None) -> None:
+    def clear(self, worker: WorkerLike | str | None = None) -> None:
         """Forget the jobs of ``worker``, or every job and recorded failure."""
         name = _name(worker)
         with self._lock:
@@ -153,7 +153,7 @@ class FakeClient(StorelessClient):
 
     # -- performing them -----------------------------------------------------------------------------
 
-    def perform_one(self, worker: type[Worker] | str | None = None) -> FakeJob:
+    def perform_one(self, worker: WorkerLike | str | None = None) -> FakeJob:
         """Remove the next job (of ``worker``, if given) and perform it; returns it.
 
         Raises :class:`EmptyQueueError` when there is none, and whatever the job raised.
@@ -167,7 +167,7 @@ class FakeClient(StorelessClient):
 
     def drain(
         self,
-        worker: type[Worker] | str | None = None,
+        worker: WorkerLike | str | None = None,
         *,
         raise_errors: bool = True,
         max_jobs: int = DRAIN_LIMIT,

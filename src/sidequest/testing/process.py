@@ -17,16 +17,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sidequest.conventions import queue_users
+from sidequest.job_function import WorkerLike
 from sidequest.middleware import ServerMiddleware
 from sidequest.registry import WorkerRegistry
 from sidequest.runtime import Launcher, ProcessConfig, QueueSpec
 from sidequest.stores.base import Store
-from sidequest.worker import Worker
 
 
 def drain(
     store: Store,
-    *workers: type[Worker],
+    *workers: WorkerLike,
     registry: WorkerRegistry | None = None,
     queues: Sequence[str] | None = None,
     timeout: float = 60.0,

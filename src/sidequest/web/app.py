@@ -21,7 +21,7 @@ from sidequest.errors import SidequestError
 from sidequest.periodic import PeriodicEntry
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
-from sidequest.web import actions, api, pages
+from sidequest.web import actions, api, pages, prometheus
 from sidequest.web.cancel_action import cancel_action
 from sidequest.web.dashboard import LOG, Authorize, Dashboard
 from sidequest.web.security import WriteGuard
@@ -58,6 +58,7 @@ def _routes() -> list[BaseRoute]:
         Route("/metrics", pages.metrics, methods=["GET"]),
         Route("/metrics/{name}", pages.metric_class, methods=["GET"]),
         Route("/api/metrics", api.api_metrics, methods=["GET"]),
+        Route("/prometheus", prometheus.prometheus, methods=["GET"]),  # observability: store-wide gauges
         Route("/api/overview", api.api_overview, methods=["GET"]),
         Route("/api/history", api.api_history, methods=["GET"]),
         Route("/api/jobs", api.api_jobs, methods=["GET"]),

@@ -25,6 +25,7 @@ from sidequest.job import (
     WorkInfo,
     timestamp_seconds,
 )
+from sidequest.stores.base import clear_target
 from sidequest.stores.postgres import payloads
 from sidequest.stores.postgres.maintenance import trim_dead
 from sidequest.stores.postgres.schema import NOW
@@ -158,7 +159,7 @@ def busy(conn: psycopg.Connection[Any], s: str) -> list[WorkInfo]:
                     identity=identity,
                     thread_id=str(item.get("thread_id", "")),
                     queue=str(item.get("queue", "")),
-                    payload=payloads.decode(raw),
+                    payload=payloads.job_or_none(raw),
                     raw=raw,
                     run_at=float(item.get("run_at") or 0.0),
                 )
@@ -177,14 +178,18 @@ def delete(conn: psycopg.Connection[Any], s: str, entries: Sequence[JobEntry]) -
 def retry_now(conn: psycopg.Connection[Any], s: str, entries: Sequence[JobEntry], now: float) -> list[str]:
     """Move set entries to the back of their queues, ``retry_count`` one down, ``enqueued_at`` now.
     Returns the queue of each moved job."""
-    wanted = [entry for entry in entries if entry.state in SETS]
-    listed = _listed(wanted)
+    # A malformed entry stays where people can see it (the contract's rule).
+    wanted = [
+        (entry, payload)
+        for entry in entries
+        if entry.state in SETS and isinstance(entry.extra.get("id"), int)
+        if (payload := payloads.job_or_none(entry.raw)) is not None
+    ]
+    listed = _listed([entry for entry, _ in wanted])
     if listed is None:
         return []
     count = len(listed["ids"])
-    listed["new"] = [
-        payloads.retried_now(entry.raw, now) for entry in wanted if isinstance(entry.extra.get("id"), int)
-    ]
+    listed["new"] = [payloads.retried_now(payload, entry.state, now) for entry, payload in wanted]
     listed["positions"] = [
         row[0]
         for row in conn.execute(
@@ -227,23 +232,26 @@ def kill_entries(conn: psycopg.Connection[Any], s: str, entries: Sequence[JobEnt
 def clear(conn: psycopg.Connection[Any], s: str, where: str) -> int:
     """Empty ``"queue:NAME"`` (forgetting the name) or the ``"scheduled"``, ``"retry"`` or ``"dead"`` set.
     Running jobs of a cleared queue are left to their owners."""
-    if where.startswith("queue:"):
-        name = where[len("queue:") :]
+    kind, name = clear_target(where)
+    if kind == "queue":
         removed = conn.execute(
             f"DELETE FROM {s}.jobs WHERE state = 'enqueued' AND queue = %(name)s", {"name": name}
         ).rowcount
         conn.execute(f"DELETE FROM {s}.queues WHERE name = %(name)s", {"name": name})
         return removed
-    if where in SETS:
-        return conn.execute(
-            f"DELETE FROM {s}.jobs WHERE state = %(state)s AND score IS NOT NULL", {"state": where}
-        ).rowcount
-    raise ValueError(f"cannot clear {where!r}: write queue:NAME, scheduled, retry or dead")
+    return conn.execute(
+        f"DELETE FROM {s}.jobs WHERE state = %(state)s AND score IS NOT NULL", {"state": name}
+    ).rowcount
 
 
 def _entry(state: JobState, queue: str, job_id: int, raw: str, score: float | None) -> JobEntry:
     return JobEntry(
-        state=state, queue=queue, raw=raw, payload=payloads.decode(raw), score=score, extra={"id": job_id}
+        state=state,
+        queue=queue,
+        raw=raw,
+        payload=payloads.job_or_none(raw),
+        score=score,
+        extra={"id": job_id},
     )
 
 

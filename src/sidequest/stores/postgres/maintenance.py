@@ -63,6 +63,11 @@ ENQUEUE_DUE = """
     RETURNING jobs.queue
 """
 
+TO_DEAD = """
+    UPDATE {s}.jobs SET state = 'dead', score = %(now)s, position = NULL
+    WHERE id = ANY(%(ids)s::bigint[]) AND state IN ('scheduled', 'retry')
+"""
+
 # Handed out in ascending order, so the soonest due job of a batch runs first.
 BACK_POSITIONS = "SELECT nextval('{s}.back_positions') FROM generate_series(1, %(count)s)"
 
@@ -135,6 +140,12 @@ def promote_due(conn: psycopg.Connection[Any], s: str, now: float, limit: int) -
         due.extend(conn.execute(DUE.format(s=s), {"state": state, "now": now, "limit": limit}))
     due.sort(key=lambda row: (row[2], row[0]))
     due = due[:limit]
+    # Text that is not a JSON object cannot take an enqueued_at, nor run: the dead set (the contract's rule).
+    malformed = [row[0] for row in due if payloads.decode(row[1]) is None]
+    if malformed:
+        conn.execute(TO_DEAD.format(s=s), {"ids": malformed, "now": now})
+        buried = set(malformed)
+        due = [row for row in due if row[0] not in buried]
     if not due:
         return []
     rows = conn.execute(

@@ -7,9 +7,11 @@ PostgreSQL callers always get text back.
 
 from __future__ import annotations
 
-from sidequest.stores.payloads import decode, decode_list, encode, queue_of
+from sidequest.job import Payload
+from sidequest.stores import payloads
+from sidequest.stores.payloads import decode, decode_list, encode, job_or_none, queue_of
 
-__all__ = ["decode", "decode_list", "encode", "queue_of", "retried_now", "with_enqueued_at"]
+__all__ = ["decode", "decode_list", "encode", "job_or_none", "queue_of", "retried_now", "with_enqueued_at"]
 
 
 def with_enqueued_at(raw: str, now: float) -> str:
@@ -22,14 +24,7 @@ def with_enqueued_at(raw: str, now: float) -> str:
     return encode(payload)
 
 
-def retried_now(raw: str, now: float) -> str:
-    """``raw`` moved to its queue by a person ("Retry Now"): ``retry_count`` down by one if present, and
-    ``enqueued_at`` set to ``now``."""
-    payload = decode(raw)
-    if payload is None:
-        return raw
-    count = payload.get("retry_count")
-    if isinstance(count, int) and not isinstance(count, bool):
-        payload["retry_count"] = count - 1
-    payload["enqueued_at"] = float(now)
-    return encode(payload)
+def retried_now(payload: Payload, state: str, now: float) -> str:
+    """A ``state`` entry's payload moved to its queue by a person ("Retry Now",
+    :func:`sidequest.stores.payloads.retried_now`), as text."""
+    return encode(payloads.retried_now(payload, state, now))

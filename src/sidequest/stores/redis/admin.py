@@ -16,11 +16,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from sidequest import serializer
-from sidequest.errors import MalformedJobError
 from sidequest.job import (
     Counts,
     JobEntry,
-    Payload,
     ProcessInfo,
     QueueInfo,
     SetName,
@@ -28,6 +26,8 @@ from sidequest.job import (
     timestamp_seconds,
 )
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
+from sidequest.stores import payloads
+from sidequest.stores.base import clear_target
 from sidequest.stores.redis import keys
 from sidequest.stores.redis.conn import Command, RedisConnection
 from sidequest.stores.redis.errors import KeyTypeError
@@ -53,14 +53,6 @@ def raise_bad_keys(replies: list[Any], done: int, total: int, verb: str) -> None
     if errors:
         unique = list({item.key: item for error in errors for item in error.bad}.values())
         raise KeyTypeError(unique, f"{verb} {done} of {total} job(s); the others stay where they were")
-
-
-def load_or_none(raw: str) -> Payload | None:
-    """The payload of a stored job, or None when it is not a valid job."""
-    try:
-        return serializer.load_payload(raw)
-    except MalformedJobError:
-        return None
 
 
 def seconds(value: Any) -> float:
@@ -116,7 +108,7 @@ class RedisAdmin:
             size, oldest = replies[2 * index], replies[2 * index + 1]
             latency = 0.0
             if oldest is not None:
-                payload = load_or_none(oldest)
+                payload = payloads.job_or_none(oldest)
                 enqueued = timestamp_seconds(payload.get("enqueued_at")) if payload else None
                 latency = max(0.0, now - enqueued) if enqueued is not None else 0.0
             infos.append(QueueInfo(name=name, size=int(size), latency=latency, paused=name in paused_names))
@@ -176,7 +168,7 @@ class RedisAdmin:
         with self._conn.errors(f"listing queue {queue}"):
             raws = self._conn.call("LRANGE", keys.queue(queue), -(offset + limit), -(offset + 1))
         return [
-            JobEntry(state="enqueued", queue=queue, raw=raw, payload=load_or_none(raw))
+            JobEntry(state="enqueued", queue=queue, raw=raw, payload=payloads.job_or_none(raw))
             for raw in reversed(raws)
         ]
 
@@ -190,7 +182,7 @@ class RedisAdmin:
             flat = self._conn.call(command, key, offset, offset + limit - 1, "WITHSCORES")
         entries = []
         for raw, score in zip(flat[::2], flat[1::2], strict=True):
-            payload = load_or_none(raw)
+            payload = payloads.job_or_none(raw)
             queue = str(payload.get("queue", "")) if payload else ""
             entries.append(JobEntry(state=name, queue=queue, raw=raw, payload=payload, score=float(score)))
         return entries
@@ -271,7 +263,7 @@ class RedisAdmin:
                         identity=identity,
                         thread_id=thread_id,
                         queue=str(work.get("queue", "")),
-                        payload=load_or_none(raw),
+                        payload=payloads.job_or_none(raw),
                         raw=raw,
                         run_at=seconds(work.get("run_at")),
                     )
@@ -304,14 +296,10 @@ class RedisAdmin:
         for entry in entries:
             if entry.state not in SET_STATES:
                 continue
-            payload = load_or_none(entry.raw)
+            payload = payloads.job_or_none(entry.raw)
             if payload is None:
                 continue  # no queue to send it to; it stays where people can see it
-            updated = dict(payload)
-            count = updated.get("retry_count")
-            if entry.state != "scheduled" and isinstance(count, int) and not isinstance(count, bool):
-                updated["retry_count"] = count - 1
-            updated["enqueued_at"] = now
+            updated = payloads.retried_now(payload, entry.state, now)
             queue = str(updated.get("queue") or "default")
             text = patch_payload(entry.raw, payload, updated)
             calls.append(
@@ -346,8 +334,8 @@ class RedisAdmin:
 
     def clear(self, where: str) -> int:
         """Empty ``queue:NAME`` (and drop NAME from ``queues``) or a set; returns how many jobs went."""
-        if where.startswith(keys.QUEUE_PREFIX) and len(where) > len(keys.QUEUE_PREFIX):
-            name = where[len(keys.QUEUE_PREFIX) :]
+        kind, name = clear_target(where)
+        if kind == "queue":
             # Checked first: UNLINK of a key another application wrote would delete its data.
             types = [(keys.queue(name), "list"), (keys.QUEUES, "set")]
             commands: list[Command] = [
@@ -355,11 +343,9 @@ class RedisAdmin:
                 ("UNLINK", keys.queue(name)),
                 ("SREM", keys.QUEUES, name),
             ]
-        elif where in keys.SET_KEYS:
-            types = [(keys.SET_KEYS[where], "zset")]
-            commands = [("ZCARD", keys.SET_KEYS[where]), ("UNLINK", keys.SET_KEYS[where])]
         else:
-            raise ValueError(f"cannot clear {where!r}: give 'queue:NAME', 'scheduled', 'retry' or 'dead'")
+            types = [(keys.SET_KEYS[name], "zset")]
+            commands = [("ZCARD", keys.SET_KEYS[name]), ("UNLINK", keys.SET_KEYS[name])]
         with self._conn.errors(f"clearing {where}"):
             return int(self._conn.checked(types, commands)[0])
 

@@ -26,6 +26,8 @@ from sidequest.job import (
     WorkInfo,
     timestamp_seconds,
 )
+from sidequest.stores import payloads
+from sidequest.stores.base import clear_target
 from sidequest.stores.sqlite import moves
 
 SETS: tuple[SetName, ...] = ("scheduled", "retry", "dead")
@@ -153,7 +155,7 @@ def busy(conn: sqlite3.Connection, now: float) -> list[WorkInfo]:
                     identity=identity,
                     thread_id=str(item.get("thread_id", "")),
                     queue=str(item.get("queue", "")),
-                    payload=moves.decode(raw),
+                    payload=payloads.job_or_none(raw),
                     raw=raw,
                     run_at=float(item.get("run_at") or 0.0),
                 )
@@ -168,18 +170,19 @@ def delete(conn: sqlite3.Connection, entries: Sequence[JobEntry]) -> int:
 
 
 def retry_now(conn: sqlite3.Connection, entries: Sequence[JobEntry], now: float) -> int:
-    """Move set entries to the back of their queues, ``retry_count`` one down, ``enqueued_at`` now."""
+    """Move set entries to the back of their queues (``payloads.retried_now``); malformed ones stay."""
     moved = 0
     queues = set()
     for entry in entries:
         match = _match(entry) if entry.state in SETS else None
-        if match is None:
-            continue
+        payload = payloads.job_or_none(entry.raw)
+        if match is None or payload is None:
+            continue  # malformed: it stays where people can see it (the contract's rule)
         row = conn.execute(f"SELECT queue FROM jobs WHERE {STILL_THERE}", match).fetchone()
         if row is None:
             continue
         queue = row[0]
-        written = moves.retried_now(entry.raw, now)
+        written = moves.retried_now(payload, entry.state, now)
         if isinstance(written, dict):
             # Readable but not writable: a scheduled or retry row goes to the dead set with the reason,
             # a dead one stays where it is; either way the other entries move on.
@@ -222,19 +225,22 @@ def clear(conn: sqlite3.Connection, where: str) -> int:
 
     Running jobs of a cleared queue are left to their owners.
     """
-    if where.startswith("queue:"):
-        name = where[len("queue:") :]
+    kind, name = clear_target(where)
+    if kind == "queue":
         removed = conn.execute("DELETE FROM jobs WHERE state = 'enqueued' AND queue = ?", (name,)).rowcount
         conn.execute("DELETE FROM queues WHERE name = ?", (name,))
         return removed
-    if where in SETS:
-        return conn.execute("DELETE FROM jobs WHERE state = ? AND score IS NOT NULL", (where,)).rowcount
-    raise ValueError(f"cannot clear {where!r}: write queue:NAME, scheduled, retry or dead")
+    return conn.execute("DELETE FROM jobs WHERE state = ? AND score IS NOT NULL", (name,)).rowcount
 
 
 def _entry(state: JobState, queue: str, job_id: int, raw: str, score: float | None) -> JobEntry:
     return JobEntry(
-        state=state, queue=queue, raw=raw, payload=moves.decode(raw), score=score, extra={"id": job_id}
+        state=state,
+        queue=queue,
+        raw=raw,
+        payload=payloads.job_or_none(raw),
+        score=score,
+        extra={"id": job_id},
     )
 
 

@@ -9,6 +9,7 @@ Tables touched: ``processes``, ``signals``, ``stats``, ``jobs``, ``queues``.
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -106,8 +107,8 @@ def promote_due(conn: sqlite3.Connection, now: float, limit: int) -> int:
     """Move up to ``limit`` scheduled and retry rows due by ``now`` to the back of their queues, soonest
     due first, with ``enqueued_at`` set to ``now``. Returns how many moved.
 
-    Row by row: a payload that cannot be written back goes to the dead set as stored (``moves.bury``)
-    and the other rows move on; it is counted as not moved.
+    Row by row: text that is not a JSON object, and a payload that cannot be written back
+    (``moves.bury``), go to the dead set as stored and the other rows move on; they count as not moved.
     """
     due = [
         (*row, state) for state in ("scheduled", "retry") for row in conn.execute(DUE, (state, now, limit))
@@ -116,6 +117,10 @@ def promote_due(conn: sqlite3.Connection, now: float, limit: int) -> int:
     by_queue: dict[str, list[tuple[int, str]]] = {}
     buried = 0
     for job_id, queue, raw, _score, state in due[:limit]:
+        if moves.decode(raw) is None:
+            # Not a JSON object: nothing can set its enqueued_at or run it (the contract's rule).
+            buried += conn.execute(moves.BURY, (raw, float(now), job_id, state)).rowcount
+            continue
         written = moves.with_enqueued_at(raw, now)
         if isinstance(written, dict):
             buried += moves.bury(conn, job_id, state, raw, written, "promoting it to its queue", now)
@@ -147,7 +152,10 @@ def rescue_orphans(
     (a long GC pause, a suspended laptop) writes its row again at its next beat.
     """
     requeued = killed = 0
-    orphans = conn.execute(ORPHANS, (now, exclude)).fetchall()
+    # Leases are judged by the store's clock, never by ``now`` (the contract's rule): on an embedded
+    # store that is this process's clock as the pass runs, as it was for the beat that wrote them.
+    clock = time.time()
+    orphans = conn.execute(ORPHANS, (clock, exclude)).fetchall()
     # Last first, so the jobs claimed first end up at the very front. Row by row: a payload that
     # cannot be written back goes to the dead set as stored, and the other orphans are rescued.
     for job_id, queue, raw, claims, owner in reversed(orphans):
@@ -178,5 +186,5 @@ def rescue_orphans(
         moves.register_queues(conn, {row[1] for row in orphans})
     if killed:
         moves.trim_dead(conn, now)
-    conn.execute(FORGET_EXPIRED_PROCESSES, (now,))
+    conn.execute(FORGET_EXPIRED_PROCESSES, (clock,))
     return RescueResult(requeued=requeued, killed=killed)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sidequest.job import Payload
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
+from sidequest.stores import payloads
 
 # The shared payload helpers, re-exported: the SQLite modules read them as moves.decode and so on.
 from sidequest.stores.payloads import decode as decode
@@ -169,19 +170,11 @@ def with_enqueued_at(raw: str, now: float) -> str | Payload:
     return payload if written is None else written
 
 
-def retried_now(raw: str, now: float) -> str | Payload:
-    """``raw`` moved to its queue by a person ("Retry Now"): ``retry_count`` down by one if present, so
-    the next failure counts the same, and ``enqueued_at`` set to ``now``. Returns the decoded payload,
-    unchanged, instead of text when it cannot be written back."""
-    payload = decode(raw)
-    if payload is None:
-        return raw
-    changed = dict(payload)
-    count = payload.get("retry_count")
-    if isinstance(count, int) and not isinstance(count, bool):
-        changed["retry_count"] = count - 1
-    changed["enqueued_at"] = float(now)
-    written = try_encode(changed)
+def retried_now(payload: Payload, state: str, now: float) -> str | Payload:
+    """A ``state`` entry's payload moved to its queue by a person ("Retry Now",
+    :func:`sidequest.stores.payloads.retried_now`). Returns the payload, unchanged, instead of text
+    when it cannot be written back."""
+    written = try_encode(payloads.retried_now(payload, state, now))
     return payload if written is None else written
 
 

@@ -1,0 +1,1 @@
+"""Integrations with other libraries and frameworks; each module needs its own extra installed."""
