@@ -223,3 +223,20 @@ def test_a_process_recycled_by_max_jobs_interrupts_the_walk_and_the_next_one_res
     assert heir.terminate() == 0
     assert sorted(items(record, jid)) == list(range(400))
     store.close()
+
+
+def test_a_walk_longer_than_its_time_limit_stops_before_it_and_resumes_without_a_timeout(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    record = tmp_path / "record.txt"
+    store = open_store(sqlite_url)
+    jid = Client(store).enqueue(CountingIterableWorker, [150, 0.02], options={"time_limit": 2})
+    assert jid is not None
+    proc = SidequestProcess(sqlite_url, tmp_path, ITERABLE, record)
+    wait_for(lambda: "hook on_complete" in notes(record, jid), 60, "the walk to complete")
+    assert proc.terminate() == 0
+    assert sorted(items(record, jid)) == list(range(150))  # 3 s of items under a 2 s limit, each once
+    assert "interrupted: its time_limit (2 s) is near" in proc.output()
+    assert "JobTimeoutError" not in proc.output()
+    assert store.counts().failed == 0
+    store.close()
