@@ -22,6 +22,7 @@ from sidequest.client import Client
 from sidequest.defaults import DEFAULT
 from sidequest.errors import ConfigurationError, SidequestError
 from sidequest.job import Claimed, NewJob, Payload
+from sidequest.job_state import CancelState
 from sidequest.middleware import ClientMiddleware, ServerMiddleware
 from sidequest.registry import WorkerRegistry
 from sidequest.runtime.executor import Executor, Outcome
@@ -61,6 +62,10 @@ class StorelessClient(Client):
         self.server_middleware: list[ServerMiddleware] = list(server_middleware)
         self.registry = registry
         self._enqueued_classes: dict[str, type[Worker]] = {}
+
+    def cancel(self, jid: str) -> CancelState:
+        """Nothing waits here (inline jobs ran already): always ``"not_found"``."""
+        return "not_found"
 
     @property
     def store(self) -> Store:
