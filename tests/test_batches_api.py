@@ -4,6 +4,7 @@ they run after the block)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 
 import sidequest
 import sidequest.testing
+from sidequest.batch_records import BatchOutcome
+from sidequest.cancellation import cancel_in
 from sidequest.client import Client
 from sidequest.errors import ConfigurationError, JobArgumentError
 from sidequest.stores import open_store
@@ -184,3 +187,15 @@ def test_function_jobs_join_a_batch_like_workers() -> None:
         assert [job.payload["bid"] for job in jobs] == [batch.bid, batch.bid]
         jobs.drain()
     assert EVENTS == ["tally-1", "tally-2", "success-functions-2-f"]
+
+
+def test_a_cancelled_waiting_job_counts_as_a_failure_so_its_batch_completes(client: Client) -> None:
+    batch = sidequest.Batch("cancelled", client=client)
+    batch.on("complete", Notify).on("success", Notify)
+    with batch.jobs():
+        kept, dropped = client.enqueue_bulk(Step, [[1], [2]])
+    assert cancel_in(client.store, str(dropped)) == "removed"
+    client.store.record_batch_outcomes([BatchOutcome(batch.bid, str(kept), "success")], time.time())
+    status = sidequest.Batch.status(batch.bid, client)
+    assert status is not None and status.complete and not status.succeeded
+    assert status.failed_jids == [dropped]

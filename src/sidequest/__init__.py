@@ -15,8 +15,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from sidequest import limiter
+from sidequest import iteration, limiter
 from sidequest.batch import Batch, BatchCallbacks, BatchStatus
+from sidequest.cancellation import cancel
 from sidequest.client import Client
 from sidequest.defaults import configure, default_client
 from sidequest.errors import (
@@ -28,6 +29,7 @@ from sidequest.errors import (
     UnknownWorkerError,
     WorkerDefinitionError,
 )
+from sidequest.iterable import IterableWorker
 
 # sidequest.job, the payload module, is imported above (by client): from here on the attribute
 # sidequest.job is the decorator, and ``from sidequest.job import Payload`` still reads the module.
@@ -42,6 +44,7 @@ __all__ = [
     "BatchStatus",
     "Client",
     "ConfigurationError",
+    "IterableWorker",
     "JobArgumentError",
     "JobFunction",
     "JobSetter",
@@ -53,8 +56,10 @@ __all__ = [
     "Worker",
     "WorkerDefinitionError",
     "__version__",
+    "cancel",
     "configure",
     "default_client",
+    "iteration",
     "job",
     "limiter",
     "periodic",

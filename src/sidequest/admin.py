@@ -35,6 +35,7 @@ from sidequest.job import (
     SetName,
     WorkInfo,
 )
+from sidequest.job_state import CancelState
 from sidequest.limits import LimiterStats
 from sidequest.options import QUEUE_NAME
 from sidequest.retry import decode_backtrace
@@ -106,6 +107,8 @@ class Overview:
     queues: list[QueueInfo]
     processes: list[ProcessInfo]
     busy: list[WorkInfo]
+    expired: int = 0
+    """Jobs dropped unrun because their ``expires_at`` passed (``expires_in``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ class Admin:
             queues=self.store.queues(),
             processes=self.store.processes(),
             busy=self.store.busy(),
+            expired=self.store.expired_count(),
         )
 
     def queues(self) -> list[QueueInfo]:
@@ -260,6 +264,13 @@ class Admin:
 
     # ----------------------------------------------------------------------------------------------
     # Actions on jobs
+
+    def cancel(self, jid: str) -> CancelState:
+        """Cancel one job (see :func:`sidequest.cancel`): ``"removed"`` when it was waiting,
+        ``"flagged"`` when it is running, ``"not_found"``."""
+        from sidequest.cancellation import cancel_in
+
+        return cancel_in(self.store, jid)
 
     def retry(self, where: str | Location, jobs: Selection) -> ActionResult:
         """Move scheduled, retry or dead jobs to the back of their queues now (Sidekiq's "Retry Now",

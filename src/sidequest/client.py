@@ -21,8 +21,10 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 from sidequest.batch_records import BatchAdd, BatchInfo
 from sidequest.defaults import DEFAULT
 from sidequest.errors import ConfigurationError, JobArgumentError
+from sidequest.expiry import stamp_expiry
 from sidequest.job import NewJob, Payload, new_jid, new_jids
 from sidequest.job_function import JobFunction
+from sidequest.job_state import CancelState
 from sidequest.middleware import ClientMiddleware, run_client_chain
 from sidequest.options import DEFAULT_OPTIONS, validate_options
 from sidequest.serializer import check_args
@@ -254,6 +256,8 @@ class Client:
         payload["created_at"] = created_at if created_at is not None else now
         if at is None:
             payload["enqueued_at"] = now
+        if "expires_in" in payload:
+            stamp_expiry(payload, at, now)
         return _Template(payload, where, worker_class)
 
     def _fill(self, template: _Template, args: Sequence[Any], jid: str) -> Payload | None:
@@ -362,6 +366,13 @@ class Client:
         if isinstance(worker, JobFunction):  # a @sidequest.job function: its Worker class
             worker = worker.worker
         return worker, options, resolved
+
+    def cancel(self, jid: str) -> CancelState:
+        """Cancel job ``jid`` (see :func:`sidequest.cancel`): ``"removed"``, ``"flagged"`` or
+        ``"not_found"``."""
+        from sidequest.cancellation import cancel_in
+
+        return cancel_in(self.store, jid)
 
     def close(self) -> None:
         """Close the store."""

@@ -2,7 +2,8 @@
 
 Options travel in the job payload exactly as Sidekiq's do (``queue``, ``retry``, ``dead``, ``retry_queue``,
 ``backtrace``, ``tags``), so Ruby tools read them. ``time_limit``, ``isolation``, ``unique_for`` and
-``unique_until`` are sidequest's own and are kept by Sidekiq untouched.
+``unique_until`` are sidequest's own and are kept by Sidekiq untouched. ``expires_in`` (Sidekiq Pro's) is
+written as ``expires_at`` by the client; ``max_iteration_runtime`` is read by iterable jobs.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ VALIDATORS = {
     "unique_for": _positive_number,
     "unique_until": _unique_until,
     "isolation": _isolation,
+    "expires_in": _positive_number,
+    "max_iteration_runtime": _positive_number,
 }
 """Every option a worker or a call may set, with its check."""
 

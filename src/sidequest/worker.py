@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, ParamSpec, Protocol, c
 
 from sidequest.errors import JobArgumentError, WorkerDefinitionError
 from sidequest.job import Payload
+from sidequest.job_context import CancelCheck, RunContext
 from sidequest.options import DEFAULT_OPTIONS, validate_options
 from sidequest.retry import RetryHookResult
 
@@ -76,10 +77,16 @@ class Worker:
 
     sidequest_options: ClassVar[dict[str, Any]] = {}
     """Per-class options: queue, retry, dead, retry_queue, backtrace, tags, time_limit, isolation,
-    unique_for, unique_until."""
+    unique_for, unique_until, expires_in, max_iteration_runtime (iterable jobs)."""
 
     jid: str | None = None
     """The id of the job being performed (None when ``perform`` is called directly)."""
+
+    _sidequest_run: RunContext | None = None
+    """Set by the executor before ``perform``: the process's side of the run (see job_context.py)."""
+    _sidequest_payload: Payload | None = None
+    """Set by the executor before ``perform``: the job's payload."""
+    _sidequest_cancel: CancelCheck | None = None
 
     __sidequest_resolved__: ClassVar[dict[str, Any]] = dict(DEFAULT_OPTIONS)
     __sidequest_abstract__: ClassVar[bool] = True
@@ -175,6 +182,19 @@ class Worker:
         except ValueError:  # a __wrapped__ cycle: treat the method as it presents itself
             return False
         return inspect.iscoroutinefunction(inner)
+
+    def cancelled(self) -> bool:
+        """True once someone cancelled this job (``sidequest.cancel(jid)``, ``sidequest jobs cancel``,
+        the dashboard): a long ``perform`` should check it now and then and return early. The store
+        is asked at most once a second; False outside a sidequest process (a direct call, the testing
+        modes)."""
+        run = self._sidequest_run
+        if run is None or run.store is None or not self.jid:
+            return False
+        check = self._sidequest_cancel
+        if check is None:
+            check = self._sidequest_cancel = CancelCheck()
+        return check.cancelled(run.store, self.jid)
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:

@@ -84,6 +84,6 @@ def test_an_unknown_option_is_named_with_the_full_list_of_known_ones() -> None:
         validate_options({"retries": 3}, "MyWorker.set()")
 
     assert str(raised.value) == (
-        "MyWorker.set(): unknown option 'retries'; known options are backtrace, dead, isolation, queue, "
-        "retry, retry_queue, tags, time_limit, unique_for, unique_until."
+        "MyWorker.set(): unknown option 'retries'; known options are backtrace, dead, expires_in, isolation, "
+        "max_iteration_runtime, queue, retry, retry_queue, tags, time_limit, unique_for, unique_until."
     )

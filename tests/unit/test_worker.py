@@ -139,7 +139,7 @@ def test_an_unknown_option_fails_at_class_definition_and_lists_the_known_ones() 
 
     message = str(raised.value)
     assert "TypoWorker.sidequest_options: unknown option 'queu'" in message
-    assert "known options are backtrace, dead, isolation, queue, retry," in message
+    assert "known options are backtrace, dead, expires_in, isolation," in message
 
 
 @pytest.mark.parametrize("bad_retry", [-1, 1.5, "yes", None])

@@ -18,6 +18,7 @@ import click
 
 from sidequest.admin import ALL, ActionResult, Admin, Location, ProcessSelection, Selection
 from sidequest.cli import format as views
+from sidequest.cli.cancel_command import cancel_jobs
 from sidequest.cli.check import check
 from sidequest.cli.cron_commands import cron
 from sidequest.cli.format import to_json
@@ -252,6 +253,7 @@ DELETE_HELP = "Delete jobs for good (asks first with --all)."
 jobs.add_command(_job_action("retry", "retried", Admin.retry, RETRY_HELP))
 jobs.add_command(_job_action("kill", "killed", Admin.kill, KILL_HELP))
 jobs.add_command(_job_action("delete", "deleted", Admin.delete, DELETE_HELP, asks=True))
+jobs.add_command(cancel_jobs)
 
 
 # -- queues ------------------------------------------------------------------------------------------

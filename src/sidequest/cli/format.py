@@ -158,7 +158,7 @@ def overview(view: Overview, now: float) -> str:
     """``sidequest stats``: totals, then queues, then processes."""
     counts = view.counts
     totals = table(
-        ["PROCESSED", "FAILED", "ENQUEUED", "SCHEDULED", "RETRY", "DEAD", "PROCESSES", "BUSY"],
+        ["PROCESSED", "FAILED", "ENQUEUED", "SCHEDULED", "RETRY", "DEAD", "PROCESSES", "BUSY", "EXPIRED"],
         [
             [
                 counts.processed,
@@ -169,6 +169,7 @@ def overview(view: Overview, now: float) -> str:
                 counts.dead,
                 counts.processes,
                 counts.busy,
+                view.expired,
             ]
         ],
     )

@@ -34,6 +34,7 @@ from sidequest.runtime.batch_outcomes import batch_outcomes
 from sidequest.runtime.encodable import escaped
 from sidequest.runtime.executor import Outcome
 from sidequest.runtime.job_stats import JobStats
+from sidequest.runtime.special_outcomes import record_special
 from sidequest.runtime.tracker import Tracker
 from sidequest.runtime.unique_locks import release_finished
 from sidequest.stores.base import Store
@@ -287,14 +288,16 @@ class Acker:
             outcome = others[0]
             if outcome.action == "retry" and outcome.payload is not None and outcome.at is not None:
                 recorded = self.store.retry(self.owner, outcome.claimed, outcome.payload, outcome.at)
+            elif outcome.action in ("requeue", "expire"):
+                recorded = record_special(self.store, self.owner, outcome)
             else:
                 recorded = self.store.kill(
                     self.owner, outcome.claimed, outcome.payload, outcome.at or time.time()
                 )
-            if recorded:  # a dead job's lock goes; a retried one keeps it; a refused one is not ours
-                release_finished(self.store, [outcome])
-                if self.stats is not None:
-                    self._count(self.stats, outcome)
+            if recorded and outcome.action != "requeue":  # a dead job's lock goes; a retried one keeps
+                release_finished(self.store, [outcome])  # it; a refused one is not ours
+            if recorded and self.stats is not None and outcome.action in ("retry", "kill"):
+                self._count(self.stats, outcome)
             self._settle([outcome.claimed])
             others.pop(0)
             outcomes[:] = others

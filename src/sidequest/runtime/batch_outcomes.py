@@ -17,13 +17,15 @@ def batch_outcomes(outcomes: Sequence[Outcome]) -> list[BatchOutcome]:
     found: list[BatchOutcome] = []
     for outcome in outcomes:
         payload = outcome.claimed.payload
-        if payload is None or "bid" not in payload or outcome.overrated:
-            continue  # not in a batch; or a rate limiter said no: the job has not run, it runs again
+        if payload is None or "bid" not in payload or outcome.overrated or outcome.action == "requeue":
+            continue  # not in a batch, or not a run (a limiter said no, an iterable job paused)
         bid, jid = payload.get("bid"), payload.get("jid")
         if not isinstance(bid, str) or not isinstance(jid, str):
             continue
         kind: OutcomeKind
-        if outcome.action == "kill":
+        if outcome.action == "expire":
+            kind = "success"  # as in Sidekiq Pro: an expired job of a batch counts as a success
+        elif outcome.action == "kill":
             kind = "death"
         elif outcome.action == "retry" or outcome.failed:
             kind = "failure"

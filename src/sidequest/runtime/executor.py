@@ -32,12 +32,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from sidequest.client import Client
 from sidequest.defaults import DEFAULT
 from sidequest.errors import JobTimeoutError, MalformedJobError, OverLimit, RemoteJobError
+from sidequest.expiry import has_expired
+from sidequest.iterable_errors import IterationInterrupted
 from sidequest.job import Claimed, Payload
+from sidequest.job_context import RunContext
 from sidequest.middleware import ServerMiddleware, enter_server_chain
 from sidequest.registry import WorkerRegistry
 from sidequest.retry import decide, default_delay, error_class, error_message, max_retries
 from sidequest.runtime.interrupt import InterruptibleSpan
-from sidequest.runtime.logs import JobLineSink, job_line_sink, job_log_context
+from sidequest.runtime.logs import JobLineSink, job_line_sink, job_log_context, log_job_line
 from sidequest.runtime.monitor import enforced_limit
 from sidequest.runtime.overrated import over_limit, reschedule
 from sidequest.worker import Worker
@@ -53,14 +56,16 @@ class Outcome:
     """What the store must record for a performed job.
 
     ``ack`` removes it (success, or a failure whose policy is to drop it); ``retry`` moves ``payload``
-    to the retry set due at ``at``; ``kill`` moves ``payload`` (None = the raw text) to the dead set.
-    ``overrated`` marks a ``retry`` that is not a failure: a rate limiter said no
-    (:class:`~sidequest.errors.OverLimit`), the payload's ``overrated`` counter went up and ``failed``
-    is False; whoever records outcomes (batches, stats) must not count it as a failed run.
+    to the retry set due at ``at``; ``kill`` moves ``payload`` (None = the raw text) to the dead set;
+    ``requeue`` puts it back at the front of its queue unchanged (an iterable job interrupted between
+    two iterations: not a failure); ``expire`` removes it unrun and counts it (its ``expires_at``
+    passed before it started). ``overrated`` marks a ``retry`` that is not a failure: a rate limiter
+    said no (:class:`~sidequest.errors.OverLimit`), the payload's ``overrated`` counter went up and
+    ``failed`` is False; whoever records outcomes (batches, stats) must not count it as a failed run.
     """
 
     claimed: Claimed
-    action: Literal["ack", "retry", "kill"]
+    action: Literal["ack", "retry", "kill", "requeue", "expire"]
     payload: Payload | None = None
     at: float | None = None
     failed: bool = False
@@ -87,6 +92,10 @@ class Executor:
         self.time_limit = time_limit
         self.pool: ProcessPool | None = None
         """The process pool, set by the launcher when a loaded worker has ``isolation="process"``."""
+        # The testing modes' clients have no store: their jobs keep no records.
+        store = None if client.runs_in_this_process else client.store
+        self.run_context = RunContext(store, time_limit=time_limit)
+        """What every job's worker is handed (its ``stopping`` is set by the launcher)."""
 
     def in_child(self, payload: Payload | None) -> bool:
         """True when the job runs in the process pool (its ``isolation`` is ``"process"``)."""
@@ -139,6 +148,8 @@ class Executor:
         except BaseException as exc:  # whatever a job raises is that job's failure
             if self.pool is not None and _pool_stopped(exc):
                 return None
+            if isinstance(exc, IterationInterrupted):
+                return _interrupted(claimed, payload, exc, started)
             return self._failure(claimed, payload, exc, worker, started)
         _log_done(lines, payload, started)
         return Outcome(claimed, "ack")
@@ -218,10 +229,19 @@ class Executor:
             )
             log.error("malformed job sent to the dead set: %s", exc, extra={"queue": claimed.queue})
             return Outcome(claimed, "kill", None, time.time(), failed=True)
+        expires_at = payload.get("expires_at")
+        if expires_at is not None and has_expired(expires_at, time.time()):
+            log.warning(
+                "expired: not started before its expires_at; dropped without running",
+                extra=_fields(payload),
+            )
+            return Outcome(claimed, "expire")
         try:
             worker_class = self.registry.get(payload["class"])
             worker = worker_class()
             worker.jid = payload.get("jid")
+            worker._sidequest_run = self.run_context
+            worker._sidequest_payload = payload
         except BaseException as exc:  # a worker's __init__ may raise anything
             return self._failure(claimed, payload, exc, None, time.perf_counter())
         return worker, payload
@@ -299,6 +319,14 @@ class Executor:
         failed["retry_count"] = count + 1 if isinstance(count, int) else 0
         failed.setdefault("failed_at", now)
         return Outcome(claimed, "retry", failed, now + default_delay(failed["retry_count"]), failed=True)
+
+
+def _interrupted(claimed: Claimed, payload: Payload, exc: IterationInterrupted, started: float) -> Outcome:
+    """An iterable job stopped between two iterations (its progress is saved): back to its queue."""
+    if log.isEnabledFor(logging.INFO):
+        elapsed = time.perf_counter() - started
+        log_job_line(log, f"interrupted: {exc.reason}; re-enqueued ({elapsed:.3f} s)", _fields(payload))
+    return Outcome(claimed, "requeue")
 
 
 def _pool_stopped(exc: BaseException) -> bool:

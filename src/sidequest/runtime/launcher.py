@@ -129,6 +129,7 @@ class Launcher:
             on_fatal=self._on_fatal,
         )
         self._quiet = threading.Event()
+        self.executor.run_context.stopping = self._quiet.is_set  # iterable jobs stop between iterations
         self._stop_requested = threading.Event()
         self._stopped = threading.Event()
         self._stopping = False

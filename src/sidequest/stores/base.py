@@ -38,6 +38,7 @@ from sidequest.job import (
     WorkInfo,
     metric_minute,
 )
+from sidequest.job_state import CancelResult, JobState
 from sidequest.limits import Limit, LimiterStats, Verdict
 
 SET_NAMES: tuple[SetName, ...] = ("scheduled", "retry", "dead")
@@ -383,6 +384,51 @@ class Store(ABC):
     def signal(self, identity: str, signal: str) -> None:
         """Queue a remote signal (``"TSTP"``, ``"TERM"``, ``"TTIN"``) for a process; it receives it at
         its next beat. Signals for a process that never beats again expire after a minute."""
+
+    # ----------------------------------------------------------------------------------------------
+    # Iterable jobs, expiring jobs and cancellation (see sidequest.iterable, sidequest.cancellation).
+    # A job's record (:class:`~sidequest.job_state.JobState`, Sidekiq 7.3's ``it-<jid>``) lives
+    # ``ttl`` seconds after its last write, by the store's clock.
+
+    @abstractmethod
+    def job_state(self, jid: str) -> JobState | None:
+        """The record of job ``jid``: saved progress and cancelled flag; None when there is none (never
+        saved, cleared, or expired). Read-only."""
+
+    @abstractmethod
+    def save_job_state(
+        self, jid: str, cursor: str | None, executions: int, runtime: float, ttl: float
+    ) -> None:
+        """Write ``jid``'s progress (cursor JSON text, executions, runtime) and reset the record's
+        expiry to ``ttl`` seconds, keeping its cancelled flag. Atomic: one upsert; idempotent."""
+
+    @abstractmethod
+    def clear_job_state(self, jid: str) -> None:
+        """Forget ``jid``'s record (the job finished), cancelled flag included. Idempotent."""
+
+    @abstractmethod
+    def cancel(self, jid: str, now: float, ttl: float) -> CancelResult:
+        """Cancel job ``jid``: waiting (enqueued, scheduled, retry) -> gone; running -> flagged.
+
+        Sets the record's cancelled flag to ``now`` unless it is already set (the first cancel's time
+        is kept) with an expiry of ``ttl`` seconds, then removes the job if it is waiting, in queue
+        or set order. Returns ``"removed"`` with the payload removed (the record is then forgotten:
+        the job cannot run); ``"flagged"`` when the job is running (held by a process);
+        ``"not_found"`` when the store has no such waiting or running job. The flag then stays until
+        its ``ttl``, so a job claimed in the race between the lookup and the claim still sees it.
+        SQLite and PostgreSQL: one transaction. Redis: the flag first (a checked step), then the job
+        taken out by its exact text with its record (``cancel_remove.lua``); a job that
+        moved meanwhile is looked for again. Dead jobs are left alone (they do not run).
+        """
+
+    @abstractmethod
+    def add_expired(self, count: int) -> None:
+        """Add ``count`` to the store-wide counter of jobs dropped because they expired
+        (``expires_at`` passed before they started). Atomic increment; 0 does nothing."""
+
+    @abstractmethod
+    def expired_count(self) -> int:
+        """The counter :meth:`add_expired` adds to; 0 when nothing expired. Read-only."""
 
     # ----------------------------------------------------------------------------------------------
 

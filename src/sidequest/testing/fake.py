@@ -23,6 +23,7 @@ from sidequest.defaults import DEFAULT
 from sidequest.errors import SidequestError
 from sidequest.job import NewJob, Payload
 from sidequest.job_function import WorkerLike
+from sidequest.job_state import CancelState
 from sidequest.middleware import ClientMiddleware, ServerMiddleware
 from sidequest.registry import WorkerRegistry
 from sidequest.serializer import dumps, loads
@@ -130,6 +131,15 @@ class FakeClient(StorelessClient):
                 self.failures.clear()
             else:
                 self._jobs = [job for job in self._jobs if job.class_name != name]
+
+    def cancel(self, jid: str) -> CancelState:
+        """Remove the collected job ``jid``, as a store removes a waiting job: ``"removed"``, or
+        ``"not_found"``."""
+        with self._lock:
+            kept = [job for job in self._jobs if job.jid != jid]
+            removed = len(kept) != len(self._jobs)
+            self._jobs = kept
+        return "removed" if removed else "not_found"
 
     def __len__(self) -> int:
         with self._lock:

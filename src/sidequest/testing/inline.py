@@ -23,6 +23,7 @@ from sidequest.client import Client
 from sidequest.defaults import DEFAULT
 from sidequest.errors import ConfigurationError, SidequestError
 from sidequest.job import Claimed, NewJob, Payload
+from sidequest.job_state import CancelState
 from sidequest.middleware import ClientMiddleware, ServerMiddleware
 from sidequest.registry import WorkerRegistry
 from sidequest.runtime.executor import Executor, Outcome
@@ -78,6 +79,10 @@ class StorelessClient(Client):
     def batch_info(self, bid: str) -> BatchInfo | None:
         """The batch as this client recorded it."""
         return None if self._batches is None else self._batches.status(bid)
+
+    def cancel(self, jid: str) -> CancelState:
+        """Nothing waits here (inline jobs ran already): always ``"not_found"``."""
+        return "not_found"
 
     @property
     def store(self) -> Store:

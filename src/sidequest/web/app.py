@@ -22,6 +22,7 @@ from sidequest.periodic import PeriodicEntry
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
 from sidequest.web import actions, api, batch_pages, pages, prometheus
+from sidequest.web.cancel_action import cancel_action
 from sidequest.web.dashboard import LOG, Authorize, Dashboard
 from sidequest.web.security import WriteGuard
 from sidequest.web.templating import Templates
@@ -49,6 +50,7 @@ def _routes() -> list[BaseRoute]:
         Route("/queues/{name}", pages.queue, methods=["GET"]),
         Route("/queues/{name}/{action}", actions.queue_action, methods=["POST"]),
         Route("/jobs/{jid}", pages.job, methods=["GET"]),
+        Route("/jobs/{jid}/cancel", cancel_action, methods=["POST"]),
         Route("/batches", batch_pages.batches, methods=["GET"]),
         Route("/batches/{bid}", batch_pages.batch, methods=["GET"]),
         Route("/api/batches", batch_pages.api_batches, methods=["GET"]),

@@ -28,12 +28,13 @@ def home(request: Request) -> Response:
     dashboard = Dashboard.of(request)
     days = _choice(request.query_params.get("days"), HISTORY_CHOICES, 7)
     admin = dashboard.admin
-    counts = admin.overview().counts
+    overview = admin.overview()
     history = admin.history(min(days, MAX_HISTORY_DAYS))
     return dashboard.render(
         request,
         "dashboard.html",
-        counts=counts,
+        counts=overview.counts,
+        expired=overview.expired,
         history=[[row.day.isoformat(), row.processed, row.failed] for row in reversed(history)],
         days=days,
         day_choices=HISTORY_CHOICES,

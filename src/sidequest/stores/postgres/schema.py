@@ -5,7 +5,8 @@
 Tables: ``jobs`` (every job in every state; finished jobs are deleted, so it holds only waiting, running
 and dead work), ``queues`` (known queue names), ``processes`` (heartbeats and leases), ``signals``,
 ``stats`` (processed/failed per UTC day and in total), ``unique_locks``, ``cron_ticks``,
-``cron_entries``, ``paused_queues``, ``class_metrics`` (per class and minute), ``store_info`` (this
+``cron_entries``, ``paused_queues``, ``class_metrics`` (per class and minute), ``job_states`` and
+``counters`` (job records and the expired counter), ``store_info`` (this
 store's id, so ``sidequest.transaction`` can tell that an application connection reaches the same
 database and schema) and ``migrations``.
 
@@ -168,7 +169,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX limiter_uses_by_time ON {s}.limiter_uses (kind, name, at)",
     ),
-    # 4: batches (sidequest.batch; the logic is stores/sql_batches.py, shared with SQLite).
+    # 4: job records (iterable jobs' progress, cancelled flags) and named counters (expired jobs).
+    (
+        """
+        CREATE TABLE {s}.job_states (
+            jid          text    PRIMARY KEY,
+            cursor       text,              -- JSON text of the last handled item's cursor
+            executions   integer NOT NULL DEFAULT 0,
+            runtime      float8  NOT NULL DEFAULT 0,
+            cancelled_at float8,            -- set once by the first cancel
+            expires_at   float8  NOT NULL   -- the server's epoch seconds; past it the row is gone
+        )
+        """,
+        "CREATE INDEX job_states_by_expiry ON {s}.job_states (expires_at)",
+        "CREATE TABLE {s}.counters (name text PRIMARY KEY, value bigint NOT NULL DEFAULT 0)",
+    ),
+    # 5: batches (sidequest.batch; the logic is stores/sql_batches.py, shared with SQLite).
     (
         """
         CREATE TABLE {s}.batches (

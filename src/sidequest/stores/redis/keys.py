@@ -19,6 +19,9 @@ its Web UI and ``Sidekiq::API`` read sidequest's data and the other way round:
 ``j|...``                      HASH    per-class execution metrics (Sidekiq 7 and 8 layouts)
 ``<Class>-D-H:M``              STRING  per-class execution-time histogram (Sidekiq 7's BITFIELD, 26 u16)
 ``paused``                     SET     names of paused queues (Sidekiq Pro's ``Queue#pause!``)
+``it-<jid>``                   HASH    a job's record (Sidekiq 7.3's iterable state): ``ex``, ``c``
+                                       (cursor JSON), ``rt``, ``cancelled`` (epoch second); 30 days TTL
+``stat:expired``               STRING  jobs dropped unrun past their ``expires_at``
 =============================  ======  ==================================================================
 
 sidequest's own keys, for reliable fetch (Sidekiq Pro's super_fetch layout), unique jobs and periodic jobs:
@@ -56,6 +59,7 @@ UNIQUE_PREFIX = "sq|unique|"
 CRON_PREFIX = "sq|cron|"
 LIMITER_REGISTRY = "sq|limiters"
 LIMITER_PREFIX = "sq|limiter|"
+JOB_STATE_PREFIX = "it-"
 
 STATS_TTL = 5 * 365 * 24 * 60 * 60
 """Sidekiq's ``Launcher::STATS_TTL``: dated counters live five years."""
@@ -89,7 +93,7 @@ def expected_type(key: str) -> str | None:
         return "string"
     if key.startswith(CRON_PREFIX):
         return "string" if "|" in key[len(CRON_PREFIX) :] else "hash"
-    if key.startswith(METRICS_PREFIX) or key.endswith((":work", ":workers")):
+    if key.startswith((METRICS_PREFIX, JOB_STATE_PREFIX)) or key.endswith((":work", ":workers")):
         return "hash"
     if key.startswith(LIMITER_PREFIX):
         return "zset" if key.endswith("|uses") else "hash"

@@ -55,6 +55,7 @@ from sidequest.job import (
     SetName,
     WorkInfo,
 )
+from sidequest.job_state import CancelResult, JobState
 from sidequest.limits import Limit, LimiterStats, Verdict
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
@@ -72,6 +73,7 @@ from sidequest.stores.redis.conn import (
 )
 from sidequest.stores.redis.cron import RedisCron
 from sidequest.stores.redis.errors import KeyTypeError
+from sidequest.stores.redis.job_states import RedisJobStates
 from sidequest.stores.redis.limiters import RedisLimiters
 from sidequest.stores.redis.payload_json import patch_payload
 from sidequest.stores.redis.scripts import Scripts
@@ -121,6 +123,7 @@ class RedisStore(Store):
         self._batches = RedisBatches(self._conn)
         self._closing = threading.Event()
         self._claims = RedisClaims(self._conn, self._scripts, self._closing)
+        self._job_states = RedisJobStates(self._conn)
 
     def __repr__(self) -> str:
         return f"RedisStore({self._conn.safe_url!r})"
@@ -480,6 +483,34 @@ class RedisStore(Store):
     def limiters(self, now: float | None = None) -> list[LimiterStats]:
         """The registry and each limiter's hash, pipelined."""
         return self._limiters.stats(now)
+
+    # -- iterable jobs, expiring jobs and cancellation (job_states.py) -------------------------------
+
+    def job_state(self, jid: str) -> JobState | None:
+        """HGETALL of Sidekiq 7.3's ``it-<jid>``."""
+        return self._job_states.job_state(jid)
+
+    def save_job_state(
+        self, jid: str, cursor: str | None, executions: int, runtime: float, ttl: float
+    ) -> None:
+        """HSET and EXPIRE of ``it-<jid>``, checked."""
+        self._job_states.save_job_state(jid, cursor, executions, runtime, ttl)
+
+    def clear_job_state(self, jid: str) -> None:
+        """DEL of ``it-<jid>``."""
+        self._job_states.clear_job_state(jid)
+
+    def cancel(self, jid: str, now: float, ttl: float) -> CancelResult:
+        """HSETNX of the flag, then the job taken out by its text (``lua/cancel_remove.lua``)."""
+        return self._job_states.cancel(jid, now, ttl)
+
+    def add_expired(self, count: int) -> None:
+        """INCRBY ``stat:expired``."""
+        self._job_states.add_expired(count)
+
+    def expired_count(self) -> int:
+        """GET ``stat:expired``."""
+        return self._job_states.expired_count()
 
     # -- batches (stores/redis/batches.py, lua/batches.lua) -------------------------------------------
 

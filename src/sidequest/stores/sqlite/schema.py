@@ -5,7 +5,8 @@ Tables: ``jobs`` (every job in every state), ``queues`` (known queue names), ``p
 and leases), ``signals`` (remote TSTP/TERM/TTIN waiting for a beat), ``stats`` (processed/failed per UTC
 day and in total), ``unique_locks`` (unique jobs' locks), ``cron_ticks`` and ``cron_entries`` (periodic
 jobs), ``paused_queues`` and ``class_metrics`` (per class and minute), ``limiters`` and
-``limiter_uses`` (rate limiters). ``PRAGMA user_version`` records
+``limiter_uses`` (rate limiters), ``job_states`` and ``counters`` (job records and the expired
+counter). ``PRAGMA user_version`` records
 how many migrations a file has had.
 
 Never edit a migration that has shipped: a file migrated by an older sidequest would not get the change.
@@ -109,7 +110,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID
         """,
     ),
-    # 2: paused queues and per-class execution metrics (the dashboard's /queues and /metrics).
+    # 4: paused queues and per-class execution metrics (the dashboard's /queues and /metrics).
     (
         # Apart from ``queues``: clearing a queue forgets its name, not that people paused it (as
         # Sidekiq Pro's ``paused`` SET outlives a clear).
@@ -127,7 +128,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX class_metrics_by_minute ON class_metrics (minute)",
     ),
-    # 3: rate limiters (sidequest.limiter; see stores/limiter_sql.py).
+    # 5: rate limiters (sidequest.limiter; see stores/limiter_sql.py).
     (
         """
         CREATE TABLE limiters (
@@ -154,7 +155,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX limiter_uses_by_time ON limiter_uses (kind, name, at)",
     ),
-    # 4: batches (sidequest.batch; the logic is stores/sql_batches.py).
+    # 6: job records (iterable jobs' progress, cancelled flags) and named counters (expired jobs).
+    (
+        """
+        CREATE TABLE job_states (
+            jid          TEXT PRIMARY KEY,
+            cursor       TEXT,              -- JSON text of the last handled item's cursor
+            executions   INTEGER NOT NULL DEFAULT 0,
+            runtime      REAL    NOT NULL DEFAULT 0,
+            cancelled_at REAL,              -- set once by the first cancel
+            expires_at   REAL    NOT NULL   -- this machine's epoch seconds; past it the row is gone
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX job_states_by_expiry ON job_states (expires_at)",
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    ),
+    # 7: batches (sidequest.batch; the logic is stores/sql_batches.py).
     (
         """
         CREATE TABLE batches (
