@@ -199,3 +199,10 @@ def test_a_cancelled_waiting_job_counts_as_a_failure_so_its_batch_completes(clie
     status = sidequest.Batch.status(batch.bid, client)
     assert status is not None and status.complete and not status.succeeded
     assert status.failed_jids == [dropped]
+
+
+def test_sidequest_check_takes_a_batch_callback_class_name_as_it_is() -> None:
+    from sidequest.conventions import check_worker
+
+    assert not any("does not end in 'Worker'" in problem for problem in check_worker(Notify).problems)
+    assert any("does not end in 'Worker'" in problem for problem in check_worker(Step).problems)
