@@ -129,6 +129,15 @@ def test_bad_callbacks_are_refused_at_batch_on(client: Client) -> None:
     with pytest.raises(JobArgumentError, match="options"):
         batch.on("success", Notify, {"when": object()})
 
+    class Local(sidequest.BatchCallbacks):
+        def on_success(self, status: sidequest.BatchStatus, options: dict[str, Any]) -> None:
+            pass
+
+    with pytest.raises(ConfigurationError, match="defined inside a function"):
+        batch.on("success", Local)
+    with sidequest.testing.fake():  # run in this very process: a local class is fine there
+        sidequest.Batch().on("success", Local)
+
 
 def test_bad_batch_settings_and_unique_jobs_are_refused(client: Client) -> None:
     with pytest.raises(ConfigurationError, match="linger"):

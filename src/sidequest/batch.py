@@ -216,9 +216,16 @@ class Batch:
                 f"{callback.__qualname__} has no on_{event} method; add "
                 f"def on_{event}(self, status: sidequest.BatchStatus, options: dict) -> None"
             )
-        from sidequest.client import check_importable
+        client = self._client or _default_client()
+        if not client.runs_in_this_process:  # the testing modes run callbacks here, where they exist
+            from sidequest.client import check_importable
 
-        check_importable(callback, f"Batch.on({event!r})")
+            check_importable(callback, f"Batch.on({event!r})")
+            if "<locals>" in callback.__qualname__:
+                raise ConfigurationError(
+                    f"Batch.on({event!r}): {callback.__qualname__} is defined inside a function, so "
+                    f"no process can import it by name; define it at module level"
+                )
         checked = check_args([dict(options or {})], f"Batch.on({event!r}) options")
         self._callbacks.append((event, callback, checked[0]))
         return self
