@@ -40,7 +40,7 @@ from sidequest.middleware import ServerMiddleware, enter_server_chain
 from sidequest.registry import WorkerRegistry
 from sidequest.retry import decide, default_delay, error_class, error_message, max_retries
 from sidequest.runtime.interrupt import InterruptibleSpan
-from sidequest.runtime.logs import JobLineSink, job_line_sink, job_log_context, log_job_line
+from sidequest.runtime.logs import JobLines, JobLineSink, job_log_context, log_job_line
 from sidequest.runtime.monitor import enforced_limit
 from sidequest.runtime.overrated import over_limit, reschedule
 from sidequest.worker import Worker
@@ -90,6 +90,8 @@ class Executor:
         self.max_retries = max_retries
         self.rng = rng or random.Random()
         self.time_limit = time_limit
+        self.lines = JobLines(log)
+        """Where the start and done lines of jobs go."""
         self.pool: ProcessPool | None = None
         """The process pool, set by the launcher when a loaded worker has ``isolation="process"``."""
         # The testing modes' clients have no store: their jobs keep no records.
@@ -127,7 +129,7 @@ class Executor:
         if isinstance(prepared, Outcome):
             return prepared
         worker, payload = prepared
-        lines = _log_start(payload)
+        lines = _log_start(self.lines, payload)
         try:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
@@ -178,7 +180,7 @@ class Executor:
         if isinstance(prepared, Outcome):
             return prepared
         worker, payload = prepared
-        lines = _log_start(payload)
+        lines = _log_start(self.lines, payload)
         try:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
@@ -344,9 +346,9 @@ def _fields(payload: Payload) -> dict[str, Any]:
     return {"jid": payload.get("jid"), "job_class": payload.get("class"), "queue": payload.get("queue")}
 
 
-def _log_start(payload: Payload) -> JobLineSink | None:
-    """The job's start line; returns where its done line goes (looked up once per job)."""
-    sink = job_line_sink(log)
+def _log_start(lines: JobLines, payload: Payload) -> JobLineSink | None:
+    """The job's start line; returns where its done line goes."""
+    sink = lines.sink()
     if sink is not None:
         sink(None, payload)
     return sink

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import os
 import sys
 import threading
@@ -140,6 +141,7 @@ class TextFormatter(logging.Formatter):
         lines: list[str] = []
         append = lines.append
         cached, stamp = self._stamp
+        prefixes: dict[tuple[Any, Any], str] = {}
         for item in items:
             if isinstance(item, str):
                 append(item)
@@ -149,17 +151,25 @@ class TextFormatter(logging.Formatter):
             if second != cached:
                 cached, stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             message = "start" if done_in is None else "done: %.3f s" % done_in  # noqa: UP031 (no spec to parse)
-            if job_class is None:
-                prefix = ""
-            else:
-                text = job_class if isinstance(job_class, str) else str(job_class)
-                prefix = f"class={text if text.isprintable() else text.translate(_ESCAPES)} "
-            if jid is not None:
-                text = jid if isinstance(jid, str) else str(jid)
-                prefix += f"jid={text if text.isprintable() else text.translate(_ESCAPES)} "
+            # A job's start and done lines often share a batch: its prefix is made once.
+            prefix = prefixes.get((job_class, jid))
+            if prefix is None:
+                prefix = prefixes[(job_class, jid)] = _job_prefix(job_class, jid)
             append(f"{stamp}.{MILLIS[int((created - second) * 1000)]}Z {who(ident)} INFO: {prefix}{message}")
         self._stamp = (cached, stamp)
         return lines
+
+
+def _job_prefix(job_class: Any, jid: Any) -> str:
+    """``"class=C jid=J "`` of a job line, each escaped as :func:`escape` does (either may be absent)."""
+    prefix = ""
+    if job_class is not None:
+        text = job_class if isinstance(job_class, str) else str(job_class)
+        prefix = f"class={text if text.isprintable() else text.translate(_ESCAPES)} "
+    if jid is not None:
+        text = jid if isinstance(jid, str) else str(jid)
+        prefix += f"jid={text if text.isprintable() else text.translate(_ESCAPES)} "
+    return prefix
 
 
 JobEvent = tuple[float, int, "float | None", Any, Any]
@@ -439,6 +449,27 @@ def job_line_sink(logger: logging.Logger) -> JobLineSink | None:
     if handler is not None and handler.event_writer() is not None:
         return handler.put_event
     return functools.partial(_log_job_event, logger)
+
+
+class JobLines:
+    """Where ``logger``'s job lines go (:func:`job_line_sink`), looked up at most once a second: the
+    lookup walks the logger tree, which would cost as much as the lines themselves if done per job. A
+    change to the logging configuration reaches job lines within :attr:`REFRESH` seconds."""
+
+    REFRESH = 1.0
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self._sink: JobLineSink | None = None
+        self._until = -math.inf
+
+    def sink(self) -> JobLineSink | None:
+        """The current sink; None when the logger does not log INFO."""
+        now = time.monotonic()
+        if now >= self._until:
+            self._sink = job_line_sink(self.logger)
+            self._until = now + self.REFRESH
+        return self._sink
 
 
 def _log_job_event(logger: logging.Logger, done_in: float | None, payload: Mapping[str, Any]) -> None:
