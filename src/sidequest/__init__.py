@@ -16,6 +16,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from sidequest import iteration, limiter
+from sidequest.batch import Batch, BatchCallbacks, BatchStatus
 from sidequest.cancellation import cancel
 from sidequest.client import Client
 from sidequest.defaults import configure, default_client
@@ -38,6 +39,9 @@ from sidequest.transaction import transaction
 from sidequest.worker import JobSetter, Worker
 
 __all__ = [
+    "Batch",
+    "BatchCallbacks",
+    "BatchStatus",
     "Client",
     "ConfigurationError",
     "IterableWorker",

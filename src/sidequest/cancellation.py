@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
+from sidequest.batch_records import BatchOutcome
 from sidequest.errors import JobArgumentError
 from sidequest.job_state import STATE_TTL, CancelState
 from sidequest.stores.base import Store
@@ -31,6 +32,9 @@ def cancel_in(store: Store, jid: str) -> CancelState:
     payload = result.payload
     if result.state == "removed" and payload is not None and isinstance(payload.get(UNIQUE_KEY), str):
         store.release_unique([(payload[UNIQUE_KEY], jid)])
+    if result.state == "removed" and payload is not None and isinstance(payload.get("bid"), str):
+        # It will never run: its batch counts it as a failed job (complete can fire, success not).
+        store.record_batch_outcomes([BatchOutcome(payload["bid"], jid.strip(), "failure")], time.time())
     log.info("cancel %s: %s", jid, result.state)
     return result.state
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
+from sidequest.batch_records import BatchAdd, BatchInfo
+from sidequest.defaults import DEFAULT
 from sidequest.errors import ConfigurationError, JobArgumentError
 from sidequest.expiry import stamp_expiry
 from sidequest.job import NewJob, Payload, new_jid, new_jids
@@ -199,17 +201,17 @@ class Client:
                 continue
             if unique and unique_for(payload) is not None:
                 if batch:  # keep queue order: the jobs before this one go first
-                    self.write(batch)
+                    self.deliver(batch)
                     batch = []
                 jids.append(self.write_one(payload, at))
                 continue
             jids.append(str(payload["jid"]))
             batch.append(NewJob(payload, at))
             if len(batch) >= batch_size:
-                self.write(batch)
+                self.deliver(batch)
                 batch = []
         if batch:
-            self.write(batch)
+            self.deliver(batch)
         return jids
 
     def build_payload(
@@ -269,6 +271,25 @@ class Client:
             return run_client_chain(self.middleware, payload)
         return payload
 
+    def deliver(self, jobs: Sequence[NewJob]) -> None:
+        """Write jobs now, or, inside a ``Batch.jobs()`` block, keep them for the block's one atomic
+        write with the batch (see :mod:`sidequest.batch`)."""
+        frame = DEFAULT.batches.open_frame()
+        if frame is None:
+            self.write(jobs)
+        else:
+            frame.take(self, jobs)
+
+    def write_batches(self, adds: Sequence[BatchAdd]) -> None:
+        """Create batches, register their jobs and push them in one atomic store call (the end of a
+        ``Batch.jobs()`` block; testing clients override this)."""
+        self.store.add_to_batches(adds, time.time())
+
+    def batch_info(self, bid: str) -> BatchInfo | None:
+        """What the store knows of batch ``bid`` (``sidequest.Batch.status``; testing clients
+        override this)."""
+        return self.store.batch_status(bid, time.time())
+
     def write(self, jobs: Sequence[NewJob]) -> None:
         """Push already-built jobs to the store in one write (subclasses for testing override this);
         inside ``sidequest.transaction(conn)``, through the application's connection."""
@@ -283,8 +304,14 @@ class Client:
         lock is free; it then carries the lock's key as ``unique_key``, and None means it was skipped."""
         seconds = unique_for(payload)
         if seconds is None:
-            self.write([NewJob(payload, at)])
+            self.deliver([NewJob(payload, at)])
             return str(payload["jid"])
+        if DEFAULT.batches.open_frame() is not None:
+            raise JobArgumentError(
+                f"{payload.get('class')}: a unique job (unique_for) cannot join a batch: its lock is taken "
+                f"when it is pushed, and a batch's jobs are pushed together at the end of jobs(). Enqueue "
+                f"it outside the batch's jobs() block."
+            )
         key = lock_key(payload)
         payload[UNIQUE_KEY] = key
         pushed = self.write_unique(NewJob(payload, at), key, lock_ttl(seconds, at, time.time()))

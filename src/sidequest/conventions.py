@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sidequest.batch import BatchCallbacks
 from sidequest.job_function import FunctionWorker
 from sidequest.loader import load_workers
 from sidequest.registry import WorkerRegistry
@@ -112,7 +113,9 @@ def check_worker(worker: type[Worker]) -> WorkerReport:
     cls_name = worker.__name__
     problems: list[str] = []
     # A function made a job by @sidequest.job keeps its own (snake_case) name: the suffix is for classes.
-    if not issubclass(worker, FunctionWorker) and not cls_name.endswith(SUFFIX):
+    # Batch callback classes are named for what they do when a batch ends (ImportDone), as in Sidekiq Pro.
+    exempt = issubclass(worker, (FunctionWorker, BatchCallbacks))
+    if not exempt and not cls_name.endswith(SUFFIX):
         problems.append(
             f"class name {cls_name!r} does not end in 'Worker' (the recipe's naming convention): "
             f"rename it, e.g. {cls_name}{SUFFIX}"

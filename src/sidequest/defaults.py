@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+from sidequest.batch_context import BatchContext
+
 if TYPE_CHECKING:
     from sidequest.client import Client
     from sidequest.transaction import Binder
@@ -38,6 +40,8 @@ class DefaultClient:
         self._current: ContextVar[Client | None] = ContextVar("sidequest_current_client", default=None)
         self.binders: tuple[Binder, ...] = ()
         """Transaction binders (:func:`sidequest.transaction.add_binder`), asked in order at each write."""
+        self.batches = BatchContext()
+        """The open ``Batch.jobs()`` block and the running job's batch (:mod:`sidequest.batch`)."""
 
     def get(self) -> Client:
         """The client ``perform_async`` should use right now."""

@@ -34,6 +34,7 @@ from sidequest.options import DEFAULT_OPTIONS, validate_options
 from sidequest.retry import RetryHookResult
 
 if TYPE_CHECKING:
+    from sidequest.batch import Batch
     from sidequest.client import Client
 
 When = float | int | datetime
@@ -202,6 +203,16 @@ class Worker:
         log with ``class=... jid=...`` like sidequest's own lines."""
         name = worker_name(type(self))
         return logging.LoggerAdapter(logging.getLogger(name), {"job_class": name, "jid": self.jid})
+
+    @property
+    def batch(self) -> Batch | None:
+        """The batch of the job being performed (its payload's ``bid``), or None: ``with
+        self.batch.jobs(): ...`` adds jobs to it (see :mod:`sidequest.batch`)."""
+        from sidequest.batch import Batch
+        from sidequest.defaults import DEFAULT
+
+        bid = DEFAULT.batches.running_bid()
+        return None if bid is None else Batch.reopen(bid)
 
     # -- enqueueing (the recipe's class methods) -----------------------------------------------------
 

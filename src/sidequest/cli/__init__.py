@@ -23,6 +23,9 @@ def _register() -> None:
     main.add_command(web)
     main.add_command(migrate)
     main.add_command(limiters)
+    from sidequest.cli.batch_commands import batches
+
+    main.add_command(batches)
     try:
         from sidequest.cli import admin_commands
     except ImportError:  # pragma: no cover - while the admin commands are being written

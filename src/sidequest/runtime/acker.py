@@ -27,8 +27,10 @@ import threading
 import time
 from collections.abc import Callable
 
+from sidequest.batch_records import BatchOutcome
 from sidequest.errors import PermanentStoreError, StoreDataError, StoreError
 from sidequest.job import Claimed, display_class
+from sidequest.runtime.batch_outcomes import batch_outcomes
 from sidequest.runtime.encodable import escaped
 from sidequest.runtime.executor import Outcome
 from sidequest.runtime.job_stats import JobStats
@@ -255,6 +257,9 @@ class Acker:
 
     def record(self, outcomes: list[Outcome]) -> None:
         """Apply ``outcomes``; on an error, the ones not yet recorded stay at the front of the list."""
+        batched = batch_outcomes(outcomes)
+        if batched:  # before the jobs leave: a crash in between re-runs them, never loses a transition
+            self._record_batches(batched)
         acks = [outcome.claimed for outcome in outcomes if outcome.action == "ack"]
         others = [outcome for outcome in outcomes if outcome.action != "ack"]
         if acks:
@@ -296,6 +301,21 @@ class Acker:
             self._settle([outcome.claimed])
             others.pop(0)
             outcomes[:] = others
+
+    def _record_batches(self, batched: list[BatchOutcome]) -> None:
+        """Tell the store about the batch jobs among the outcomes. An outage raises (everything is
+        tried again); any other failure is logged and the jobs are recorded all the same: a batch
+        that does not count them is better than jobs sent to the dead set for their batch's sake."""
+        try:
+            self.store.record_batch_outcomes(batched, time.time())
+        except StoreError:
+            raise
+        except Exception:
+            log.exception(
+                "recording %d batch outcome(s) failed; their batches (%s) will not count these runs",
+                len(batched),
+                ", ".join(sorted({item.bid for item in batched})[:5]),
+            )
 
     @staticmethod
     def _count(stats: JobStats, outcome: Outcome) -> None:

@@ -134,6 +134,7 @@ class Executor:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
                 DEFAULT.current(self.client),
+                DEFAULT.batches.running(payload),
                 enter_server_chain(self.middleware, worker, payload),
             ):
                 if self.pool is not None and self.in_child(payload):
@@ -184,6 +185,7 @@ class Executor:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
                 DEFAULT.current(self.client),
+                DEFAULT.batches.running(payload),
                 enter_server_chain(self.middleware, worker, payload),
             ):
                 result = worker.perform(*payload["args"])

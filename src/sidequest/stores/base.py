@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from sidequest.batch_records import BatchAdd, BatchInfo, BatchOutcome
 from sidequest.job import (
     METRICS_RETENTION,
     Claimed,
@@ -484,6 +485,57 @@ class Store(ABC):
     def limiters(self, now: float | None = None) -> list[LimiterStats]:
         """Every limiter ever used on this store, as :class:`LimiterStats` at ``now``, sorted by kind
         and name. Read-only; ``[]`` when none was used."""
+
+    # ----------------------------------------------------------------------------------------------
+    # Batches (Sidekiq Pro's batches; the user API is sidequest.batch). A batch holds, per member (a
+    # job's jid, or ``b-<bid>`` for a child batch), whether it ran once, succeeded, failed; and which
+    # of its callbacks fired. ``complete`` fires once no member is unrun, ``success`` once every member
+    # succeeded, ``death`` at the first death; each callback job is pushed in the same atomic step as
+    # the transition that fires it, guarded by its fired flag, so it is pushed exactly once.
+
+    @abstractmethod
+    def add_to_batches(self, adds: Sequence[BatchAdd], now: float) -> None:
+        """Apply each :class:`BatchAdd` in order, all of them in one atomic step (one transaction, one
+        Lua script): create the batch when ``add.new`` is given (and, when it has a parent, add the
+        member ``b-<bid>`` to the parent, which must exist), register every job's jid as an unrun,
+        pending member, and push the jobs as :meth:`push` would (their payloads already carry
+        ``bid``). A batch that has no pending member after the step (an empty batch) fires its
+        callbacks then, as :meth:`record_batch_outcomes` would. Unfinished batches' data expires
+        :data:`~sidequest.batch_records.UNFINISHED_TTL` after their latest addition. Raises
+        :class:`~sidequest.errors.StoreError` naming the batch when an existing batch is not found
+        (it finished and lingered out, or expired), writing nothing.
+        """
+
+    @abstractmethod
+    def record_batch_outcomes(self, outcomes: Sequence[BatchOutcome], now: float) -> int:
+        """Record runs of batch members, idempotently per member: ``success`` marks it ran and
+        succeeded; ``failure`` and ``death`` mark it ran and failed, unless it already succeeded
+        (a re-run after a crash changes nothing). An unknown batch or member is ignored.
+
+        Then, for each touched batch, atomically with the marks: when no member is unrun and
+        ``complete`` has not fired, push the ``complete`` callback; when no member is pending,
+        ``success`` (the batch then lingers ``linger`` seconds before it is removed); at the first
+        ``death``, ``death``. A callback of a child batch is registered as a member of the parent
+        before it is pushed (the parent finishes only after its children's callbacks ran), and the
+        child's transitions are then recorded in its parent (success as success, complete with
+        failures as a failure, a death as the parent's death without marking it ran). Atomic per
+        batch and its ancestors. Returns how many callback jobs were pushed; 0 for no outcomes.
+        """
+
+    @abstractmethod
+    def batch_status(self, bid: str, now: float) -> BatchInfo | None:
+        """What the store knows of batch ``bid``; None when unknown, expired, or lingered out.
+        Read-only."""
+
+    @abstractmethod
+    def list_batches(self, offset: int, limit: int, now: float) -> list[BatchInfo]:
+        """A page of the known batches, newest first (by ``created_at``); ``[]`` past the end. The
+        ``failed_jids`` of each are left empty (read them with :meth:`batch_status`). Read-only."""
+
+    @abstractmethod
+    def delete_batch(self, bid: str) -> bool:
+        """Forget batch ``bid`` and its members (its jobs stay where they are and run as plain jobs:
+        their outcomes are then ignored). Returns False when there was no such batch."""
 
     @abstractmethod
     def close(self) -> None:

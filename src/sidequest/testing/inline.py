@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from sidequest.batch_records import BatchAdd, BatchInfo
 from sidequest.client import Client
 from sidequest.defaults import DEFAULT
 from sidequest.errors import ConfigurationError, SidequestError
@@ -28,6 +29,7 @@ from sidequest.registry import WorkerRegistry
 from sidequest.runtime.executor import Executor, Outcome
 from sidequest.serializer import dumps, loads
 from sidequest.stores.base import Store
+from sidequest.testing.batches import MemoryBatches
 from sidequest.worker import Worker
 
 T = TypeVar("T")
@@ -62,6 +64,21 @@ class StorelessClient(Client):
         self.server_middleware: list[ServerMiddleware] = list(server_middleware)
         self.registry = registry
         self._enqueued_classes: dict[str, type[Worker]] = {}
+        self._batches: MemoryBatches | None = None
+
+    def memory_batches(self) -> MemoryBatches:
+        """This client's batches (created at the first ``Batch.jobs()`` block)."""
+        if self._batches is None:
+            self._batches = MemoryBatches()
+        return self._batches
+
+    def write_batches(self, adds: Sequence[BatchAdd]) -> None:
+        """Record the batches in memory and write their jobs as any other (kept, or run at once)."""
+        self.write(self.memory_batches().add(adds))
+
+    def batch_info(self, bid: str) -> BatchInfo | None:
+        """The batch as this client recorded it."""
+        return None if self._batches is None else self._batches.status(bid)
 
     def cancel(self, jid: str) -> CancelState:
         """Nothing waits here (inline jobs ran already): always ``"not_found"``."""
@@ -140,6 +157,10 @@ class StorelessClient(Client):
             outcome = await_from_sync(executor.run_async(claimed))
         else:
             outcome = executor.run(claimed)  # never None: no process pool here
+        if outcome is not None and self._batches is not None and "bid" in payload:
+            callbacks = self._batches.record(outcome)
+            if callbacks:
+                self.write(callbacks)
         if outcome is None or not outcome.failed:
             return
         if raised:

@@ -21,7 +21,7 @@ from sidequest.errors import SidequestError
 from sidequest.periodic import PeriodicEntry
 from sidequest.stores import open_store
 from sidequest.stores.base import Store
-from sidequest.web import actions, api, pages, prometheus
+from sidequest.web import actions, api, batch_pages, pages, prometheus
 from sidequest.web.cancel_action import cancel_action
 from sidequest.web.dashboard import LOG, Authorize, Dashboard
 from sidequest.web.security import WriteGuard
@@ -51,6 +51,10 @@ def _routes() -> list[BaseRoute]:
         Route("/queues/{name}/{action}", actions.queue_action, methods=["POST"]),
         Route("/jobs/{jid}", pages.job, methods=["GET"]),
         Route("/jobs/{jid}/cancel", cancel_action, methods=["POST"]),
+        Route("/batches", batch_pages.batches, methods=["GET"]),
+        Route("/batches/{bid}", batch_pages.batch, methods=["GET"]),
+        Route("/api/batches", batch_pages.api_batches, methods=["GET"]),
+        Route("/api/batches/{bid}", batch_pages.api_batch, methods=["GET"]),
         Route("/cron", pages.cron, methods=["GET"]),
         Route("/cron/{name}/{action}", actions.cron_action, methods=["POST"]),
         Route("/errors", pages.errors, methods=["GET"]),

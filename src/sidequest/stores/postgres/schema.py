@@ -184,6 +184,38 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX job_states_by_expiry ON {s}.job_states (expires_at)",
         "CREATE TABLE {s}.counters (name text PRIMARY KEY, value bigint NOT NULL DEFAULT 0)",
     ),
+    # 5: batches (sidequest.batch; the logic is stores/sql_batches.py, shared with SQLite).
+    (
+        """
+        CREATE TABLE {s}.batches (
+            bid         text    PRIMARY KEY,
+            parent      text,              -- the parent batch's bid; NULL for a top-level batch
+            description text    NOT NULL,
+            created_at  float8  NOT NULL,
+            linger      float8  NOT NULL,  -- seconds kept after success
+            expires_at  float8  NOT NULL,  -- when the row may be swept
+            callbacks   text    NOT NULL,  -- JSON [[event, jid, queue, template], ...]
+            tail        text    NOT NULL,  -- the static end of every status's JSON
+            fired       text    NOT NULL,  -- JSON object: event -> time fired
+            total       bigint  NOT NULL,  -- members, and of them: never ran, not succeeded, failed
+            unrun       bigint  NOT NULL,
+            pending     bigint  NOT NULL,
+            failures    bigint  NOT NULL
+        )
+        """,
+        "CREATE INDEX batches_by_created ON {s}.batches (created_at)",
+        "CREATE INDEX batches_by_expiry ON {s}.batches (expires_at)",
+        """
+        CREATE TABLE {s}.batch_members (
+            bid       text     NOT NULL,
+            member    text     NOT NULL,   -- a jid, or b-<bid> for a child batch
+            ran       smallint NOT NULL DEFAULT 0,
+            succeeded smallint NOT NULL DEFAULT 0,
+            failed    smallint NOT NULL DEFAULT 0,
+            PRIMARY KEY (bid, member)
+        )
+        """,
+    ),
 )
 
 MIGRATIONS_TABLE = """

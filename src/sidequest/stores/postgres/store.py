@@ -45,6 +45,7 @@ from sidequest.job import (
 from sidequest.serializer import load_payload
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.postgres import admin, cron, facts, maintenance, metrics, moves, payloads, unique
+from sidequest.stores.postgres.batches import PostgresBatchMethods
 from sidequest.stores.postgres.connection import Options, make_pool, parse_url, translated
 from sidequest.stores.postgres.job_states import PostgresJobStates
 from sidequest.stores.postgres.limiters import PostgresLimiterMethods
@@ -68,7 +69,7 @@ FAST_POLL = 0.1
 """How often an idle claim polls while the LISTEN connection is down."""
 
 
-class PostgresStore(PostgresJobStates, PostgresLimiterMethods, Store):
+class PostgresStore(PostgresJobStates, PostgresLimiterMethods, PostgresBatchMethods, Store):
     """Jobs in PostgreSQL, safe for every thread of every process on every machine sharing it."""
 
     def __init__(self, url: str) -> None:

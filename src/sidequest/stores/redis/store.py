@@ -41,6 +41,7 @@ from datetime import date
 import orjson
 from redis.exceptions import NoPermissionError
 
+from sidequest.batch_records import BatchAdd, BatchInfo, BatchOutcome
 from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import (
     Claimed,
@@ -62,6 +63,7 @@ from sidequest.stores.redis import facts as redis_facts
 from sidequest.stores.redis import keys
 from sidequest.stores.redis import metrics as redis_metrics
 from sidequest.stores.redis.admin import RedisAdmin, score_text
+from sidequest.stores.redis.batches import RedisBatches
 from sidequest.stores.redis.beat import beat_commands, lease_commands, written_types
 from sidequest.stores.redis.claim import RedisClaims, parse_claimed
 from sidequest.stores.redis.conn import (
@@ -118,6 +120,7 @@ class RedisStore(Store):
         self._cron = RedisCron(self._conn)
         self._unique = RedisUniqueLocks(self._conn)
         self._limiters = RedisLimiters(self._conn)
+        self._batches = RedisBatches(self._conn)
         self._closing = threading.Event()
         self._claims = RedisClaims(self._conn, self._scripts, self._closing)
         self._job_states = RedisJobStates(self._conn)
@@ -508,6 +511,28 @@ class RedisStore(Store):
     def expired_count(self) -> int:
         """GET ``stat:expired``."""
         return self._job_states.expired_count()
+
+    # -- batches (stores/redis/batches.py, lua/batches.lua) -------------------------------------------
+
+    def add_to_batches(self, adds: Sequence[BatchAdd], now: float) -> None:
+        """One Lua call for every addition and its pushes."""
+        self._batches.add(adds, now)
+
+    def record_batch_outcomes(self, outcomes: Sequence[BatchOutcome], now: float) -> int:
+        """One Lua call for every outcome, its transitions and its callback pushes."""
+        return self._batches.record(outcomes, now)
+
+    def batch_status(self, bid: str, now: float) -> BatchInfo | None:
+        """One round trip; Redis expires what lingered out."""
+        return self._batches.status(bid)
+
+    def list_batches(self, offset: int, limit: int, now: float) -> list[BatchInfo]:
+        """A ZREVRANGE of ``batches`` and a round trip per batch."""
+        return self._batches.page(offset, limit)
+
+    def delete_batch(self, bid: str) -> bool:
+        """DEL of the batch's keys."""
+        return self._batches.delete(bid)
 
     def close(self) -> None:
         """Close every connection of this store; a claim waiting in another thread returns ``[]``."""

@@ -170,6 +170,38 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX job_states_by_expiry ON job_states (expires_at)",
         "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
     ),
+    # 7: batches (sidequest.batch; the logic is stores/sql_batches.py).
+    (
+        """
+        CREATE TABLE batches (
+            bid         TEXT PRIMARY KEY,
+            parent      TEXT,              -- the parent batch's bid; NULL for a top-level batch
+            description TEXT NOT NULL,
+            created_at  REAL NOT NULL,
+            linger      REAL NOT NULL,     -- seconds kept after success
+            expires_at  REAL NOT NULL,     -- when the row may be swept
+            callbacks   TEXT NOT NULL,     -- JSON [[event, jid, queue, template], ...]
+            tail        TEXT NOT NULL,     -- the static end of every status's JSON
+            fired       TEXT NOT NULL,     -- JSON {event: time fired}
+            total       INTEGER NOT NULL,  -- members, and of them: never ran, not succeeded, failed
+            unrun       INTEGER NOT NULL,
+            pending     INTEGER NOT NULL,
+            failures    INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX batches_by_created ON batches (created_at)",
+        "CREATE INDEX batches_by_expiry ON batches (expires_at)",
+        """
+        CREATE TABLE batch_members (
+            bid       TEXT    NOT NULL,
+            member    TEXT    NOT NULL,    -- a jid, or b-<bid> for a child batch
+            ran       INTEGER NOT NULL DEFAULT 0,
+            succeeded INTEGER NOT NULL DEFAULT 0,
+            failed    INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (bid, member)
+        ) WITHOUT ROWID
+        """,
+    ),
 )
 
 

@@ -37,6 +37,7 @@ from sidequest.serializer import load_payload
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.sqlite import cron, maintenance, moves, unique
 from sidequest.stores.sqlite.admin_methods import SQLiteAdminMethods
+from sidequest.stores.sqlite.batches import SQLiteBatchMethods
 from sidequest.stores.sqlite.job_states import SQLiteJobStates
 from sidequest.stores.sqlite.limiters import SQLiteLimiterMethods
 from sidequest.stores.sqlite.schema import connect, database_path, migrate, open_error
@@ -65,7 +66,7 @@ class _ThreadConnection:
         self.pid = os.getpid()
 
 
-class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, Store):
+class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQLiteBatchMethods, Store):
     """Jobs in a SQLite file (WAL mode), safe for every thread and every process on one machine."""
 
     def __init__(self, url: str) -> None:
