@@ -28,7 +28,8 @@ import sidequest
 from sidequest.job import Payload
 from sidequest.registry import WorkerRegistry
 from sidequest.runtime import Launcher, ProcessConfig
-from sidequest.stores import open_store, redis_keys
+from sidequest.stores import open_store
+from sidequest.stores.redis import keys as redis_keys
 from sidequest.worker import Worker
 
 QUEUE = "default"
