@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/cpu_bench.py [--jobs 6000] [--ms 2]
 
-Each job spends ``--ms`` milliseconds of pure Python (issue 8's workload: ~2 ms). Every case is a real
+Each job runs the pure-Python work that takes ``--ms`` milliseconds on one idle thread (issue 8's
+workload: ~2 ms), calibrated at the start of the run (``cpu_workers.burn``). Every case is a real
 ``sidequest run`` on its own fresh SQLite file, with default settings (concurrency 10, text logs at INFO
 to a file), timed from the process's start to the moment the queue is empty and nothing runs. Prints
 jobs/s per case and the ratio to one process; the targets are >= 1.7x for ``-p 2`` and for
@@ -25,7 +26,50 @@ SRC = HERE.parent / "src"
 TARGET = 1.7
 
 
-def drain(worker: str, jobs: int, ms: float, extra: list[str]) -> float:
+def calibrate(ms: float) -> int:
+    """The ``burn`` steps that take ``ms`` milliseconds here (the best of a few tries)."""
+    sys.path[:0] = [str(HERE)]
+    from cpu_workers import burn
+
+    steps = 20_000
+    best = min(_timed(burn, steps) for _ in range(5))
+    return max(1, round(steps * (ms / 1000) / best))
+
+
+def _timed(func: object, steps: int) -> float:
+    assert callable(func)
+    started = time.perf_counter()
+    func(steps)
+    return time.perf_counter() - started
+
+
+def machine_ceiling(steps: int, jobs: int = 600) -> float:
+    """What this machine gives two CPU-bound processes over one, with no job system at all: the same
+    ``burn`` in one process, then in two at once (a VM's two vCPUs may not give two cores' worth)."""
+    import multiprocessing
+
+    from cpu_workers import burn
+
+    started = time.perf_counter()
+    _burn_many(burn, steps, jobs)
+    one = jobs / (time.perf_counter() - started)
+    started = time.perf_counter()
+    workers = [multiprocessing.Process(target=_burn_many, args=(burn, steps, jobs)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    two = 2 * jobs / (time.perf_counter() - started)
+    return two / one
+
+
+def _burn_many(burn: object, steps: int, jobs: int) -> None:
+    assert callable(burn)
+    for _ in range(jobs):
+        burn(steps)
+
+
+def drain(worker: str, jobs: int, steps: int, extra: list[str]) -> float:
     """Seconds for a fresh ``sidequest run`` (with ``extra`` arguments) to drain ``jobs`` jobs."""
     sys.path[:0] = [str(HERE), str(SRC)]
     from sidequest.client import Client
@@ -34,7 +78,7 @@ def drain(worker: str, jobs: int, ms: float, extra: list[str]) -> float:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/jobs.db"
         store = open_store(url)
-        Client(store).enqueue_bulk(f"cpu_workers.{worker}", [[n, ms] for n in range(jobs)])
+        Client(store).enqueue_bulk(f"cpu_workers.{worker}", [[n, steps] for n in range(jobs)])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), str(SRC)])}
         log = open(Path(folder) / "run.log", "wb")  # noqa: SIM115 - closed below
         started = time.perf_counter()
@@ -76,8 +120,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=6000)
     parser.add_argument("--ms", type=float, default=2.0)
     args = parser.parse_args()
-    print(f"CPU-bound drain: {args.jobs} jobs of {args.ms:g} ms pure Python, {os.cpu_count()} CPUs, SQLite")
+    steps = calibrate(args.ms)
+    print(
+        f"CPU-bound drain: {args.jobs} jobs of {args.ms:g} ms pure Python ({steps:,} loop steps), "
+        f"{os.cpu_count()} CPUs, SQLite"
+    )
     print("settings: sidequest run defaults (-c 10, text logs at INFO to a file); fresh store per case")
+    ceiling = machine_ceiling(steps)
+    print(f"this machine, no job system: two processes of the same work give {ceiling:.2f}x one process")
     cases = [
         ("one process", "CpuWorker", []),
         ("-p 2", "CpuWorker", ["-p", "2"]),
@@ -85,7 +135,7 @@ def main() -> None:
     ]
     base = 0.0
     for name, worker, extra in cases:
-        seconds = drain(worker, args.jobs, args.ms, extra)
+        seconds = drain(worker, args.jobs, steps, extra)
         rate = args.jobs / seconds
         base = base or rate
         ratio = rate / base

@@ -1,23 +1,29 @@
-"""CPU-bound workers for ``bench/cpu_bench.py``: each job spends about ``ms`` milliseconds in pure Python."""
+"""CPU-bound workers for ``bench/cpu_bench.py``: each job runs a fixed number of pure-Python loop steps,
+which ``cpu_bench.py`` calibrates to ``--ms`` milliseconds on one otherwise idle thread.
+
+The amount of work is fixed, not a time: a loop that ran "until 2 ms of CPU time passed" would read the
+process's CPU clock (a system call per step, and in a threaded process a clock that every thread's CPU
+advances), so its jobs would do less work in some cases than in others.
+"""
 
 from __future__ import annotations
-
-import time
 
 import sidequest
 
 
-def burn(ms: float) -> None:
-    end = time.process_time() + ms / 1000
-    while time.process_time() < end:
-        pass
+def burn(steps: int) -> int:
+    """``steps`` steps of integer arithmetic in the interpreter (holding the GIL throughout)."""
+    total = 0
+    for n in range(steps):
+        total += n * n % 7
+    return total
 
 
 class CpuWorker(sidequest.Worker):
-    """Pure Python for ``ms`` milliseconds, on a thread of the process (holding the GIL)."""
+    """Pure Python work on a thread of the process."""
 
-    def perform(self, n: int, ms: float) -> None:
-        burn(ms)
+    def perform(self, n: int, steps: int) -> None:
+        burn(steps)
 
 
 class IsolatedCpuWorker(sidequest.Worker):
@@ -25,5 +31,5 @@ class IsolatedCpuWorker(sidequest.Worker):
 
     sidequest_options = {"isolation": "process"}
 
-    def perform(self, n: int, ms: float) -> None:
-        burn(ms)
+    def perform(self, n: int, steps: int) -> None:
+        burn(steps)
