@@ -17,6 +17,19 @@ TESTS = Path(__file__).resolve().parent
 SRC = TESTS.parent / "src"
 
 
+FAST_TIMINGS = [
+    "--heartbeat-interval",
+    "0.5",
+    "--lease-ttl",
+    "2",
+    "--rescue-interval",
+    "0.5",
+    "--scheduler-interval",
+    "0.2",
+]
+"""Quick timings for a test's ``sidequest run`` (a dead process's jobs come back within seconds)."""
+
+
 class SidequestProcess:
     """One ``sidequest run`` subprocess with its log in a file.
 
@@ -51,14 +64,7 @@ class SidequestProcess:
             url,
             "-r",
             "testapp.workers",
-            "--heartbeat-interval",
-            "0.5",
-            "--lease-ttl",
-            "2",
-            "--rescue-interval",
-            "0.5",
-            "--scheduler-interval",
-            "0.2",
+            *FAST_TIMINGS,
             *args,
         ]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in wait()

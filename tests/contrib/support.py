@@ -11,23 +11,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from processes import SRC, TESTS, SidequestProcess
+from processes import FAST_TIMINGS, SRC, TESTS, SidequestProcess
 
 EXAMPLES = TESTS.parent / "examples"
 DJANGO_APP = EXAMPLES / "django_app"
 FLASK_APP = EXAMPLES / "flask_app"
 FASTAPI_APP = EXAMPLES / "fastapi_app"
 
-FAST = [
-    "--heartbeat-interval",
-    "0.5",
-    "--lease-ttl",
-    "2",
-    "--rescue-interval",
-    "0.5",
-    "--scheduler-interval",
-    "0.2",
-]
+FAST = FAST_TIMINGS
 """Quick timings for a test process (what tests/processes.py gives ``sidequest run``)."""
 
 LINK = re.compile(r'(?:href|src|action)="([^"#]+)"')

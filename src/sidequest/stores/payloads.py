@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from sidequest.errors import JobArgumentError, MalformedJobError
-from sidequest.job import Payload
+from sidequest.job import JobEntry, JobState, Payload
 from sidequest.serializer import load_payload
 
 
@@ -123,3 +123,11 @@ def retried_now(payload: Payload, state: str, now: float) -> Payload:
         changed["retry_count"] = count - 1
     changed["enqueued_at"] = float(now)
     return changed
+
+
+def row_entry(state: JobState, queue: str, job_id: int, raw: str, score: float | None) -> JobEntry:
+    """An admin list's entry for one row of a SQL store's ``jobs`` table (its id kept in ``extra``, so
+    an action on the entry finds that very row again)."""
+    return JobEntry(
+        state=state, queue=queue, raw=raw, payload=job_or_none(raw), score=score, extra={"id": job_id}
+    )

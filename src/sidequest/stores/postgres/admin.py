@@ -18,7 +18,6 @@ import psycopg
 from sidequest.job import (
     Counts,
     JobEntry,
-    JobState,
     ProcessInfo,
     QueueInfo,
     SetName,
@@ -127,7 +126,7 @@ def list_queue(conn: psycopg.Connection[Any], s: str, queue: str, offset: int, l
     rows = conn.execute(
         QUEUE_PAGE.format(s=s), {"queue": queue, "limit": max(limit, 0), "offset": max(offset, 0)}
     )
-    return [_entry("enqueued", queue, job_id, raw, None) for job_id, raw in rows]
+    return [payloads.row_entry("enqueued", queue, job_id, raw, None) for job_id, raw in rows]
 
 
 def list_set(conn: psycopg.Connection[Any], s: str, name: SetName, offset: int, limit: int) -> list[JobEntry]:
@@ -136,7 +135,7 @@ def list_set(conn: psycopg.Connection[Any], s: str, name: SetName, offset: int, 
         raise ValueError(f"unknown set {name!r}; the sets are {', '.join(SETS)}")
     sql = SET_PAGE.format(s=s, direction="DESC" if name == "dead" else "ASC")
     rows = conn.execute(sql, {"state": name, "limit": max(limit, 0), "offset": max(offset, 0)})
-    return [_entry(name, queue, job_id, raw, score) for job_id, queue, raw, score in rows]
+    return [payloads.row_entry(name, queue, job_id, raw, score) for job_id, queue, raw, score in rows]
 
 
 def processes(conn: psycopg.Connection[Any], s: str) -> list[ProcessInfo]:
@@ -242,17 +241,6 @@ def clear(conn: psycopg.Connection[Any], s: str, where: str) -> int:
     return conn.execute(
         f"DELETE FROM {s}.jobs WHERE state = %(state)s AND score IS NOT NULL", {"state": name}
     ).rowcount
-
-
-def _entry(state: JobState, queue: str, job_id: int, raw: str, score: float | None) -> JobEntry:
-    return JobEntry(
-        state=state,
-        queue=queue,
-        raw=raw,
-        payload=payloads.job_or_none(raw),
-        score=score,
-        extra={"id": job_id},
-    )
 
 
 def _listed(entries: Sequence[JobEntry]) -> dict[str, Any] | None:

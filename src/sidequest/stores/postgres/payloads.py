@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from sidequest.job import Payload
 from sidequest.stores import payloads
-from sidequest.stores.payloads import decode, decode_list, encode, job_or_none, queue_of
+from sidequest.stores.payloads import decode, decode_list, encode, job_or_none, queue_of, row_entry
 
-__all__ = ["decode", "decode_list", "encode", "job_or_none", "queue_of", "retried_now", "with_enqueued_at"]
+__all__ = [
+    "decode",
+    "decode_list",
+    "encode",
+    "job_or_none",
+    "queue_of",
+    "retried_now",
+    "row_entry",
+    "with_enqueued_at",
+]
 
 
 def with_enqueued_at(raw: str, now: float) -> str:

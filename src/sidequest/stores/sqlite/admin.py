@@ -19,7 +19,6 @@ from typing import Any
 from sidequest.job import (
     Counts,
     JobEntry,
-    JobState,
     ProcessInfo,
     QueueInfo,
     SetName,
@@ -121,7 +120,7 @@ def history(conn: sqlite3.Connection, days: int, today: date) -> list[tuple[date
 def list_queue(conn: sqlite3.Connection, queue: str, offset: int, limit: int) -> list[JobEntry]:
     """A page of ``queue``, the next job to run first."""
     rows = conn.execute(QUEUE_PAGE, (queue, max(limit, 0), max(offset, 0)))
-    return [_entry("enqueued", queue, job_id, raw, None) for job_id, raw in rows]
+    return [payloads.row_entry("enqueued", queue, job_id, raw, None) for job_id, raw in rows]
 
 
 def list_set(conn: sqlite3.Connection, name: SetName, offset: int, limit: int) -> list[JobEntry]:
@@ -130,7 +129,7 @@ def list_set(conn: sqlite3.Connection, name: SetName, offset: int, limit: int) -
         raise ValueError(f"unknown set {name!r}; the sets are {', '.join(SETS)}")
     sql = SET_PAGE.format(direction="DESC" if name == "dead" else "ASC")
     rows = conn.execute(sql, (name, max(limit, 0), max(offset, 0)))
-    return [_entry(name, queue, job_id, raw, score) for job_id, queue, raw, score in rows]
+    return [payloads.row_entry(name, queue, job_id, raw, score) for job_id, queue, raw, score in rows]
 
 
 def processes(conn: sqlite3.Connection, now: float) -> list[ProcessInfo]:
@@ -231,17 +230,6 @@ def clear(conn: sqlite3.Connection, where: str) -> int:
         conn.execute("DELETE FROM queues WHERE name = ?", (name,))
         return removed
     return conn.execute("DELETE FROM jobs WHERE state = ? AND score IS NOT NULL", (name,)).rowcount
-
-
-def _entry(state: JobState, queue: str, job_id: int, raw: str, score: float | None) -> JobEntry:
-    return JobEntry(
-        state=state,
-        queue=queue,
-        raw=raw,
-        payload=payloads.job_or_none(raw),
-        score=score,
-        extra={"id": job_id},
-    )
 
 
 def _match(entry: JobEntry) -> tuple[Any, str, str] | None:
