@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
 from typing import Any
 
 import psycopg
@@ -32,19 +31,13 @@ import psycopg_pool
 from sidequest.errors import MalformedJobError, PermanentStoreError, StoreError
 from sidequest.job import (
     Claimed,
-    ClassMetrics,
-    Counts,
-    JobEntry,
     NewJob,
     Payload,
-    ProcessInfo,
-    QueueInfo,
-    SetName,
-    WorkInfo,
 )
 from sidequest.serializer import load_payload
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
-from sidequest.stores.postgres import admin, cron, facts, maintenance, metrics, moves, payloads, unique
+from sidequest.stores.postgres import cron, maintenance, moves, payloads, unique
+from sidequest.stores.postgres.admin_methods import PostgresAdminMethods
 from sidequest.stores.postgres.batches import PostgresBatchMethods
 from sidequest.stores.postgres.connection import Options, make_pool, parse_url, translated
 from sidequest.stores.postgres.job_states import PostgresJobStates
@@ -69,7 +62,9 @@ FAST_POLL = 0.1
 """How often an idle claim polls while the LISTEN connection is down."""
 
 
-class PostgresStore(PostgresJobStates, PostgresLimiterMethods, PostgresBatchMethods, Store):
+class PostgresStore(
+    PostgresAdminMethods, PostgresJobStates, PostgresLimiterMethods, PostgresBatchMethods, Store
+):
     """Jobs in PostgreSQL, safe for every thread of every process on every machine sharing it."""
 
     def __init__(self, url: str) -> None:
@@ -445,93 +440,6 @@ class PostgresStore(PostgresJobStates, PostgresLimiterMethods, PostgresBatchMeth
         """Set the entry's paused flag."""
         with self._conn() as conn:
             cron.pause(conn, self.s, entry, paused)
-
-    # ----------------------------------------------------------------------------------------------
-    # Admin reads and actions (see admin.py for the statements)
-
-    def queues(self) -> list[QueueInfo]:
-        """Registered queues with their sizes and latencies, by name."""
-        with self._read() as conn:
-            return admin.queues(conn, self.s, time.time())
-
-    def pause_queue(self, name: str, paused: bool) -> None:
-        """Record or forget the pause; a resume notifies idle claims, as a push does."""
-        with self._tx() as conn:
-            admin.pause_queue(conn, self.s, name, paused)
-            if not paused:
-                self._notify(conn, [name])
-        if not paused:
-            self._woke([name])
-
-    def counts(self) -> Counts:
-        """Totals; ``busy`` is the number of jobs the live processes last published as running."""
-        with self._read() as conn:
-            return admin.counts(conn, self.s)
-
-    def history(self, days: int, today: date) -> list[tuple[date, int, int]]:
-        """Processed and failed per UTC day, newest first."""
-        with self._read() as conn:
-            return admin.history(conn, self.s, days, today)
-
-    def list_queue(self, queue: str, offset: int = 0, limit: int = 25) -> list[JobEntry]:
-        """A page of ``queue`` in run order."""
-        with self._read() as conn:
-            return admin.list_queue(conn, self.s, queue, offset, limit)
-
-    def list_set(self, name: SetName, offset: int = 0, limit: int = 25) -> list[JobEntry]:
-        """A page of the scheduled, retry or dead set."""
-        with self._read() as conn:
-            return admin.list_set(conn, self.s, name, offset, limit)
-
-    def processes(self) -> list[ProcessInfo]:
-        """Processes whose lease has not expired, by identity."""
-        with self._read() as conn:
-            return admin.processes(conn, self.s)
-
-    def busy(self) -> list[WorkInfo]:
-        """The busy lists of live processes."""
-        with self._read() as conn:
-            return admin.busy(conn, self.s)
-
-    def delete(self, entries: Sequence[JobEntry]) -> int:
-        """Delete the listed jobs still where they were listed."""
-        with self._tx() as conn:
-            return admin.delete(conn, self.s, entries)
-
-    def retry_now(self, entries: Sequence[JobEntry]) -> int:
-        """Move the listed set jobs to the back of their queues."""
-        with self._tx() as conn:
-            queues = admin.retry_now(conn, self.s, entries, time.time())
-            self._notify(conn, queues)
-        self._woke(queues)
-        return len(queues)
-
-    def kill_entries(self, entries: Sequence[JobEntry], now: float) -> int:
-        """Move the listed scheduled/retry jobs to the dead set, then trim it."""
-        with self._tx() as conn:
-            return admin.kill_entries(conn, self.s, entries, now)
-
-    def clear(self, where: str) -> int:
-        """Empty a queue (and forget its name) or a set."""
-        with self._tx() as conn:
-            return admin.clear(conn, self.s, where)
-
-    def signal(self, identity: str, signal: str) -> None:
-        """Queue a signal; signals older than a minute are dropped here and ignored by beat."""
-        with self._tx() as conn:
-            maintenance.signal(conn, self.s, identity, signal)
-
-    # ----------------------------------------------------------------------------------------------
-
-    def metrics(self, since: float, until: float) -> list[ClassMetrics]:
-        """The ``class_metrics`` rows of the minutes in ``[since, until)``, oldest first."""
-        with self._read() as conn:
-            return metrics.read(conn, self.s, since, until, time.time())
-
-    def server_facts(self) -> dict[str, str]:
-        """Table and index size, dead tuples, the oldest open transaction's age, the server version."""
-        with self._conn() as conn:
-            return facts.server_facts(conn, self.schema)
 
     def startup_warnings(self) -> list[str]:
         """Settings of the server a person starting a process should know about."""
