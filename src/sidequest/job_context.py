@@ -21,7 +21,7 @@ from sidequest.stores.base import Store
 
 log = logging.getLogger("sidequest")
 
-CANCEL_CHECK_INTERVAL = 1.0
+CANCEL_CHECK_INTERVAL = 0.25
 """Seconds a job's "am I cancelled?" answer is reused before the store is asked again."""
 
 
@@ -51,7 +51,7 @@ class CancelCheck:
         self._value = False
 
     def cancelled(self, store: Store, jid: str, now: float | None = None) -> bool:
-        """True when the job's record says it was cancelled; asks the store at most once a second.
+        """True when the job's record says it was cancelled; asks the store at most every 0.25 s.
         A store that cannot be reached keeps the last answer (the job goes on, and asks again)."""
         mono = time.monotonic() if now is None else now
         if self._value or mono - self._checked < CANCEL_CHECK_INTERVAL:

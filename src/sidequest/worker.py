@@ -186,7 +186,7 @@ class Worker:
     def cancelled(self) -> bool:
         """True once someone cancelled this job (``sidequest.cancel(jid)``, ``sidequest jobs cancel``,
         the dashboard): a long ``perform`` should check it now and then and return early. The store
-        is asked at most once a second; False outside a sidequest process (a direct call, the testing
+        is asked at most every 0.25 s; False outside a sidequest process (a direct call, the testing
         modes)."""
         run = self._sidequest_run
         if run is None or run.store is None or not self.jid:
