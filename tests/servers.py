@@ -7,6 +7,7 @@ Under ``CI=true`` a missing binary fails the test run instead of skipping it.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -45,10 +46,29 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody holds right now, for a server a test starts (see :func:`free_port_run`)."""
+    return free_port_run(1)
+
+
+def free_port_run(count: int) -> int:
+    """The first of ``count`` consecutive TCP ports nobody holds now, below the kernel's ephemeral
+    range (32768 and up on Linux): a program told to listen on PORT+i binds them seconds later, and a
+    port in the ephemeral range may meanwhile become the local end of any outgoing connection."""
+    rng = random.Random()
+    while True:
+        first = rng.randrange(20000, 32768 - count)
+        held: list[socket.socket] = []
+        try:
+            for port in range(first, first + count):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from observability.scrape import scrape, try_scrape, value
 from processes import SRC, TESTS, SidequestProcess, runs, wait_for
-from servers import free_port
+from servers import free_port, free_port_run
 from sidequest.client import Client
 from sidequest.stores import open_store
 from testapp.workers import ActionWorker
@@ -84,12 +84,7 @@ def test_metrics_scraped_during_a_drain_show_the_counts_of_the_drain(store_url: 
 def test_each_child_of_a_supervised_process_serves_its_own_port_and_a_replacement_takes_it_over(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    while True:  # the next port must be free too
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port + 1)) != 0:
-                break
-        port = free_port()
+    port = free_port_run(2)  # child i listens on port + i
     process = SidequestProcess(sqlite_url, tmp_path, ["-p", "2", "--metrics-port", str(port)])
 
     def identity(child_port: int) -> str | None:
@@ -100,7 +95,10 @@ def test_each_child_of_a_supervised_process_serves_its_own_port_and_a_replacemen
         return dict(info[1])["identity"]
 
     for child in (port, port + 1):
-        wait_for(lambda child=child: identity(child) is not None, 30, f"child metrics on port {child}")
+        try:
+            wait_for(lambda child=child: identity(child) is not None, 30, f"child metrics on port {child}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the processes said:\n{process.output()[-3000:]}") from None
     first, second = identity(port), identity(port + 1)
     assert first is not None and second is not None and first != second
 
