@@ -253,17 +253,7 @@ def concurrent(
 ) -> Limiter:
     """At most ``n`` blocks at once, across every process on the store. A slot held by a process that
     died frees itself ``lock_timeout`` seconds after it was taken (so make it longer than the block)."""
-    name = check_name(name)
-    return Limiter(
-        "concurrent",
-        name,
-        n,
-        period_seconds(name, lock_timeout, "lock_timeout"),
-        wait_timeout=wait_timeout,
-        backoff=backoff,
-        store=store,
-        client=client,
-    )
+    return _made("concurrent", name, n, lock_timeout, "lock_timeout", wait_timeout, backoff, store, client)
 
 
 def bucket(
@@ -278,17 +268,7 @@ def bucket(
 ) -> Limiter:
     """At most ``n`` uses per ``interval`` (``"second"``, ``"minute"``, ``"hour"``, ``"day"`` or seconds),
     each interval starting on the clock (a new second, minute, hour or UTC day)."""
-    name = check_name(name)
-    return Limiter(
-        "bucket",
-        name,
-        n,
-        period_seconds(name, interval, "interval"),
-        wait_timeout=wait_timeout,
-        backoff=backoff,
-        store=store,
-        client=client,
-    )
+    return _made("bucket", name, n, interval, "interval", wait_timeout, backoff, store, client)
 
 
 def window(
@@ -302,17 +282,7 @@ def window(
     client: Client | None = None,
 ) -> Limiter:
     """At most ``n`` uses in any sliding ``period`` (seconds, or ``"second"``... ``"day"``)."""
-    name = check_name(name)
-    return Limiter(
-        "window",
-        name,
-        n,
-        period_seconds(name, period),
-        wait_timeout=wait_timeout,
-        backoff=backoff,
-        store=store,
-        client=client,
-    )
+    return _made("window", name, n, period, "period", wait_timeout, backoff, store, client)
 
 
 def leaky(
@@ -326,12 +296,27 @@ def leaky(
     client: Client | None = None,
 ) -> Limiter:
     """A leaky bucket: a burst of up to ``n`` uses, then one use per ``period / n`` seconds."""
+    return _made("leaky", name, n, period, "period", wait_timeout, backoff, store, client)
+
+
+def _made(
+    kind: LimiterKind,
+    name: str,
+    n: int,
+    period: float | str,
+    what: str = "period",
+    wait_timeout: float = 5.0,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    store: Store | None = None,
+    client: Client | None = None,
+) -> Limiter:
+    """The limiter the four factories define: its name and period checked, the rest by :class:`Limiter`."""
     name = check_name(name)
     return Limiter(
-        "leaky",
+        kind,
         name,
         n,
-        period_seconds(name, period),
+        period_seconds(name, period, what),
         wait_timeout=wait_timeout,
         backoff=backoff,
         store=store,
