@@ -488,11 +488,16 @@ class Launcher:
             # Idle first: while a job runs it may push another (to a queue read a moment ago as
             # empty). Then in this order: a job is always in a queue, in the store under our lease, or
             # in the tracker until its outcome is recorded, so no moment between claim and hold slips.
+            # And no job was claimed meanwhile: one claimed after the queues were read and finished
+            # before the last look may have pushed a job into a queue already read as empty.
+            holds = self.tracker.total_held
             if not self.tracker.idle():
                 return False
             if sum(q.size for q in self.store.queues() if q.name in names):
                 return False
-            return not self.store.owned(self.identity) and self.tracker.idle()
+            if self.store.owned(self.identity) or not self.tracker.idle():
+                return False
+            return self.tracker.total_held == holds
 
         return self.run_until(empty, timeout)
 

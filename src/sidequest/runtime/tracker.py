@@ -56,6 +56,7 @@ class Tracker:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._held: dict[int, Claimed] = {}
+        self._holds = 0
         self._running: dict[int, Running] = {}
         self._slotted: set[int] = set()
         self._processed = 0
@@ -95,6 +96,7 @@ class Tracker:
     def hold(self, jobs: list[Claimed]) -> None:
         """Record freshly claimed jobs; each takes a slot until :meth:`finish_running`."""
         with self._lock:
+            self._holds += len(jobs)
             for job in jobs:
                 self._held[id(job)] = job
                 self._slotted.add(id(job))
@@ -158,6 +160,13 @@ class Tracker:
         else:
             counters[2] += ms
             counters[3 + metric_bucket(ms)] += 1
+
+    @property
+    def total_held(self) -> int:
+        """Jobs claimed by this process since it started: a change between two looks means a job came
+        and maybe went in between (and may have pushed others)."""
+        with self._lock:
+            return self._holds
 
     @property
     def total_processed(self) -> int:
