@@ -23,7 +23,7 @@ from sidequest.client import Client
 from sidequest.contrib.opentelemetry import TracingClientMiddleware, TracingServerMiddleware
 from sidequest.registry import WorkerRegistry
 from sidequest.runtime import Launcher, ProcessConfig, QueueSpec
-from sidequest.runtime.logs import JSONFormatter, TextFormatter
+from sidequest.runtime.log_format import JSONFormatter, TextFormatter
 from sidequest.stores import open_store
 from testapp.traced_workers import TracedWorker
 

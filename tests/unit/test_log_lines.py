@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from sidequest.runtime.logs import JSONFormatter, TextFormatter, escape, job_log_context
+from sidequest.runtime.log_format import JSONFormatter, TextFormatter, escape
+from sidequest.runtime.logs import job_log_context
 
 FORGED = "app.workers.X\n2026-11-28T00:00:00.000Z pid=1 tid=x INFO: class=Admin jid=1 done"
 

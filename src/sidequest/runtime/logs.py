@@ -24,41 +24,17 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from types import MappingProxyType
 from typing import Any
 
-import orjson
-
+from sidequest.runtime.log_format import JSONFormatter, TextFormatter
 from sidequest.runtime.log_writer import LogWriter
-from sidequest.runtime.trace_ids import current_trace_ids
 
-JOB_FIELDS = ("job_class", "jid", "queue", "elapsed")
-TRACEBACK_FIELD = "traceback"
-"""``extra={"traceback": text}``: stack text shown below a record's line (a thread dump), as a traceback
-is; the message itself stays on one line."""
-TRACEBACK_INDENT = "    "
 LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 """The levels ``--log-level`` accepts (any case)."""
 
 CURRENT_JOB: ContextVar[tuple[str, str] | None] = ContextVar("sidequest_current_job", default=None)
 """``(class, jid)`` of the job the current thread or task is performing; None outside a job. Log
 records made inside ``perform`` (by sidequest or by the application) carry them."""
-
-# Control characters shown as escapes in text lines: a payload's class or jid (or an error message
-# made from one) holding "\n2026-... INFO: ..." would otherwise print a second, forged log line.
-_ESCAPES = MappingProxyType(
-    {
-        **{code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))},
-        **{ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"},
-    }
-)
-
-
-def escape(text: str) -> str:
-    """``text`` on one line: newlines, carriage returns and other control characters as escapes."""
-    # isprintable() is False for every character _ESCAPES maps (and for a few it leaves alone): the
-    # common clean text skips the slower translate.
-    return text if text.isprintable() else text.translate(_ESCAPES)
 
 
 @contextmanager
@@ -69,183 +45,6 @@ def job_log_context(job_class: str, jid: str) -> Iterator[None]:
         yield
     finally:
         CURRENT_JOB.reset(token)
-
-
-class TextFormatter(logging.Formatter):
-    """``2026-11-28T00:00:00.123Z pid=42 tid=abc INFO: class=app.workers.X jid=... start``
-
-    One record is one line: control characters in the fields and the message are escaped. Only a
-    traceback (``exc_info``, ``stack_info``, or the ``traceback`` extra) adds lines after it, each one
-    indented, so no text inside it (an exception message made from a payload) starts a line that looks
-    like a record.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        # The "2026-11-28T00:00:00" part, made once per second rather than with strftime per record.
-        # One tuple, replaced whole: threads formatting at once never pair one second with another's text.
-        self._stamp: tuple[int, str] = (-1, "")
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields = record.__dict__
-        line = self.job_line(
-            record.created,
-            record.msecs,
-            record.process,
-            fields.get("thread_id_b36", ""),
-            record.levelname,
-            record.name,
-            record.getMessage(),
-            fields,
-        )
-        blocks = [fields.get(TRACEBACK_FIELD)]
-        if record.exc_info:
-            blocks.append(self.formatException(record.exc_info))
-        if record.stack_info:
-            blocks.append(self.formatStack(record.stack_info))
-        for block in blocks:
-            if isinstance(block, str) and block:
-                line += "".join(f"\n{TRACEBACK_INDENT}{escape(text)}" for text in block.splitlines())
-        return line
-
-    def job_line(
-        self,
-        created: float,
-        msecs: float,
-        pid: int | None,
-        tid: str,
-        levelname: str,
-        name: str,
-        message: str,
-        fields: Mapping[str, Any],
-    ) -> str:
-        """The line of a record without a traceback, from its parts (a record's, or the fast path's of
-        :func:`log_job_line`, so both write the same line)."""
-        second = int(created)
-        cached, stamp = self._stamp
-        if second != cached:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._stamp = (second, stamp)
-        job_class = fields.get("job_class")
-        jid = fields.get("jid")
-        prefix = "" if job_class is None else f"class={escape(str(job_class))} "
-        if jid is not None:
-            prefix += f"jid={escape(str(jid))} "
-        return f"{stamp}.{int(msecs):03d}Z pid={pid} tid={tid} {levelname}: {prefix}{escape(message)}"
-
-    def event_lines(self, items: list[str | JobEvent], who: Callable[[int], str]) -> list[str]:
-        """``items`` as lines, in order: a line stays as it is; a :data:`JobEvent` becomes the start or
-        done line :meth:`job_line` makes of the same parts (one loop for a whole batch, in the writer
-        thread: this is what every job's two lines cost). ``who(ident)`` is ``"pid=P tid=T"`` for the
-        thread that handed the event over."""
-        lines: list[str] = []
-        append = lines.append
-        cached, stamp = self._stamp
-        prefixes: dict[tuple[Any, Any], str] = {}
-        for item in items:
-            if isinstance(item, str):
-                append(item)
-                continue
-            created, ident, done_in, job_class, jid = item
-            second = int(created)
-            if second != cached:
-                cached, stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            message = "start" if done_in is None else "done: %.3f s" % done_in  # noqa: UP031 (no spec to parse)
-            # A job's start and done lines often share a batch: its prefix is made once.
-            prefix = prefixes.get((job_class, jid))
-            if prefix is None:
-                prefix = prefixes[(job_class, jid)] = _job_prefix(job_class, jid)
-            append(f"{stamp}.{MILLIS[int((created - second) * 1000)]}Z {who(ident)} INFO: {prefix}{message}")
-        self._stamp = (cached, stamp)
-        return lines
-
-
-def _job_prefix(job_class: Any, jid: Any) -> str:
-    """``"class=C jid=J "`` of a job line, each escaped as :func:`escape` does (either may be absent)."""
-    prefix = ""
-    if job_class is not None:
-        text = job_class if isinstance(job_class, str) else str(job_class)
-        prefix = f"class={text if text.isprintable() else text.translate(_ESCAPES)} "
-    if jid is not None:
-        text = jid if isinstance(jid, str) else str(jid)
-        prefix += f"jid={text if text.isprintable() else text.translate(_ESCAPES)} "
-    return prefix
-
-
-JobEvent = tuple[float, int, "float | None", Any, Any]
-"""A job's start or done line as its thread hands it over: ``(time.time(), threading.get_ident(), None
-for the start line or the seconds perform took, the payload's class, its jid)``."""
-
-MILLIS = tuple(f"{ms:03d}" for ms in range(1000))
-"""The millisecond part of a text line, by value: a lookup instead of a format per line."""
-
-
-class JSONFormatter(logging.Formatter):
-    """One JSON object per line: ts, pid, tid, lvl, msg, the job fields when present, and
-    ``trace_id``/``span_id`` when an OpenTelemetry span is current (see :mod:`.trace_ids`)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields = record.__dict__
-        data = self.job_data(
-            record.created,
-            record.process,
-            fields.get("thread_id_b36", ""),
-            record.levelname,
-            record.name,
-            record.getMessage(),
-            fields,
-        )
-        if record.exc_info:
-            data["error"] = self.formatException(record.exc_info)
-        if record.stack_info:
-            data["stack"] = self.formatStack(record.stack_info)
-        if isinstance(fields.get(TRACEBACK_FIELD), str):
-            data[TRACEBACK_FIELD] = fields[TRACEBACK_FIELD]
-        return orjson.dumps(data, default=str).decode()
-
-    def job_data(
-        self,
-        created: float,
-        pid: int | None,
-        tid: str,
-        levelname: str,
-        name: str,
-        message: str,
-        fields: Mapping[str, Any],
-    ) -> dict[str, Any]:
-        """The object of a record without a traceback, from its parts."""
-        data: dict[str, Any] = {
-            "ts": round(created, 6),
-            "pid": pid,
-            "tid": tid,
-            "lvl": levelname,
-            "msg": message,
-            "logger": name,
-        }
-        for field in JOB_FIELDS:
-            value = fields.get(field)
-            if value is not None:
-                data["class" if field == "job_class" else field] = value
-        ids = current_trace_ids()
-        if ids is not None:
-            data["trace_id"], data["span_id"] = ids
-        return data
-
-    def job_line(
-        self,
-        created: float,
-        msecs: float,
-        pid: int | None,
-        tid: str,
-        levelname: str,
-        name: str,
-        message: str,
-        fields: Mapping[str, Any],
-    ) -> str:
-        """The line of a record without a traceback, from its parts (see :meth:`TextFormatter.job_line`)."""
-        return orjson.dumps(
-            self.job_data(created, pid, tid, levelname, name, message, fields), default=str
-        ).decode()
 
 
 class _JobContextFilter(logging.Filter):
