@@ -41,7 +41,6 @@ from datetime import date
 import orjson
 from redis.exceptions import NoPermissionError
 
-from sidequest.batch_records import BatchAdd, BatchInfo, BatchOutcome
 from sidequest.errors import PermanentStoreError, StoreError
 from sidequest.job import (
     Claimed,
@@ -55,8 +54,6 @@ from sidequest.job import (
     SetName,
     WorkInfo,
 )
-from sidequest.job_state import CancelResult, JobState
-from sidequest.limits import Limit, LimiterStats, Verdict
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.redis import facts as redis_facts
@@ -73,6 +70,7 @@ from sidequest.stores.redis.conn import (
 )
 from sidequest.stores.redis.cron import RedisCron
 from sidequest.stores.redis.errors import KeyTypeError
+from sidequest.stores.redis.feature_methods import RedisFeatureMethods
 from sidequest.stores.redis.job_states import RedisJobStates
 from sidequest.stores.redis.limiters import RedisLimiters
 from sidequest.stores.redis.payload_json import patch_payload
@@ -103,7 +101,7 @@ def chunked(command: tuple[str, str], values: Sequence[bytes | str], size: int) 
     return [(*command, *values[first : first + size]) for first in range(0, len(values), size)]
 
 
-class RedisStore(Store):
+class RedisStore(RedisFeatureMethods, Store):
     """Jobs in Redis, in Sidekiq's data model, with reliable fetch. Thread-safe; one per process."""
 
     poll_interval: float = 0.05
@@ -467,72 +465,6 @@ class RedisStore(Store):
                 policy = line.split(":", 1)[1].strip()
                 return [] if policy == "noeviction" else [EVICTION_WARNING.format(policy=policy)]
         return []
-
-    # -- rate limiters -------------------------------------------------------------------------------
-
-    def limiter_acquire(
-        self, limit: Limit, token: str, now: float | None = None, final: bool = True
-    ) -> Verdict:
-        """One Lua call (see ``redis/limiters.py``)."""
-        return self._limiters.acquire(limit, token, now, final)
-
-    def limiter_release(self, limit: Limit, token: str, now: float | None = None) -> bool:
-        """One Lua call: ZREM of the holder."""
-        return self._limiters.release(limit, token, now)
-
-    def limiters(self, now: float | None = None) -> list[LimiterStats]:
-        """The registry and each limiter's hash, pipelined."""
-        return self._limiters.stats(now)
-
-    # -- iterable jobs, expiring jobs and cancellation (job_states.py) -------------------------------
-
-    def job_state(self, jid: str) -> JobState | None:
-        """HGETALL of Sidekiq 7.3's ``it-<jid>``."""
-        return self._job_states.job_state(jid)
-
-    def save_job_state(
-        self, jid: str, cursor: str | None, executions: int, runtime: float, ttl: float
-    ) -> None:
-        """HSET and EXPIRE of ``it-<jid>``, checked."""
-        self._job_states.save_job_state(jid, cursor, executions, runtime, ttl)
-
-    def clear_job_state(self, jid: str) -> None:
-        """DEL of ``it-<jid>``."""
-        self._job_states.clear_job_state(jid)
-
-    def cancel(self, jid: str, now: float, ttl: float) -> CancelResult:
-        """HSETNX of the flag, then the job taken out by its text (``lua/cancel_remove.lua``)."""
-        return self._job_states.cancel(jid, now, ttl)
-
-    def add_expired(self, count: int) -> None:
-        """INCRBY ``stat:expired``."""
-        self._job_states.add_expired(count)
-
-    def expired_count(self) -> int:
-        """GET ``stat:expired``."""
-        return self._job_states.expired_count()
-
-    # -- batches (stores/redis/batches.py, lua/batches.lua) -------------------------------------------
-
-    def add_to_batches(self, adds: Sequence[BatchAdd], now: float) -> None:
-        """One Lua call for every addition and its pushes."""
-        self._batches.add(adds, now)
-
-    def record_batch_outcomes(self, outcomes: Sequence[BatchOutcome], now: float) -> int:
-        """One Lua call for every outcome, its transitions and its callback pushes."""
-        return self._batches.record(outcomes, now)
-
-    def batch_status(self, bid: str, now: float) -> BatchInfo | None:
-        """One round trip; Redis expires what lingered out."""
-        return self._batches.status(bid)
-
-    def list_batches(self, offset: int, limit: int, now: float) -> list[BatchInfo]:
-        """A ZREVRANGE of ``batches`` and a round trip per batch."""
-        return self._batches.page(offset, limit)
-
-    def delete_batch(self, bid: str) -> bool:
-        """DEL of the batch's keys."""
-        return self._batches.delete(bid)
 
     def close(self) -> None:
         """Close every connection of this store; a claim waiting in another thread returns ``[]``."""
