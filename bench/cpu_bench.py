@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bytecode import compile_sidequest
+
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 TARGET = 1.7
@@ -120,6 +122,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=6000)
     parser.add_argument("--ms", type=float, default=2.0)
     args = parser.parse_args()
+    compile_sidequest()
     steps = calibrate(args.ms)
     print(
         f"CPU-bound drain: {args.jobs} jobs of {args.ms:g} ms pure Python ({steps:,} loop steps), "

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bytecode import compile_sidequest
 from redis_bench import SYSTEMS, RedisTarget, installed, own_redis, run_phase, source_revision
 from redis_bench_common import connect
 
@@ -282,6 +283,7 @@ def main() -> None:
         "--url", help="a throwaway Redis database (it is FLUSHDBed); default: a private server"
     )
     args = parser.parse_args()
+    compile_sidequest()
     sidekiq = installed(SIDEKIQ)
     if "redis" in args.cases and not sidekiq:
         print("Ruby with the sidekiq gem is not installed: the Sidekiq cases are skipped", file=sys.stderr)

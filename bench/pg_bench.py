@@ -27,6 +27,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from bytecode import compile_sidequest
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT / "src"), str(ROOT / "tests")]
@@ -428,6 +430,7 @@ def main() -> None:
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--url", help="a PostgreSQL to use instead of a private one")
     args = parser.parse_args()
+    compile_sidequest()
     if args.backlog_drain is None:
         args.backlog_drain = args.jobs
     names = args.systems.split(",")

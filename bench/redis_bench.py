@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bytecode import compile_sidequest
 from redis_bench_common import connect
 from redis_bench_report import Report, SystemRun, print_report, rate_of
 
@@ -288,6 +289,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="slow peers drain all --jobs jobs too")
     parser.add_argument("--repeat", type=int, default=2, help="rounds per system; the best is kept")
     args = parser.parse_args()
+    compile_sidequest()
     wanted = [name.strip() for name in args.systems.split(",") if name.strip()]
     unknown = set(wanted) - {system.name for system in SYSTEMS}
     if unknown:

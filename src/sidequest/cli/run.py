@@ -48,7 +48,7 @@ log = logging.getLogger("sidequest.run")
     "--prefetch",
     type=int,
     default=None,
-    help="Jobs claimed ahead of the processors while jobs run under 5 ms. Default: the concurrency.",
+    help="Jobs claimed ahead of the processors while jobs run under 5 ms. Default: ~10 ms of work, 10-100.",
 )
 @click.option("-p", "--processes", default=1, show_default=True, help="OS processes, supervised.")
 @click.option(

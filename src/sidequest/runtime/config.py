@@ -102,7 +102,8 @@ class ProcessConfig:
 
     @property
     def prefetch_size(self) -> int:
-        """The prefetch buffer: ``prefetch``, or the concurrency when unset."""
+        """The prefetch buffer: ``prefetch``, or, when unset, at least the concurrency (the tracker grows
+        it to about 10 ms of work while jobs are that short)."""
         return self.concurrency if self.prefetch is None else max(0, self.prefetch)
 
     @property

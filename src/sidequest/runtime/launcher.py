@@ -103,7 +103,7 @@ class Launcher:
         self.identity = identity or make_identity()
         self.client = client or Client(store)
         cfg = self.config
-        self.tracker = Tracker(self.identity, cfg.concurrency, cfg.prefetch_size)
+        self.tracker = Tracker(self.identity, cfg.concurrency, cfg.prefetch_size, cfg.prefetch is None)
         # Innermost, so a unique_until="start" lock goes just before perform, after the user's middleware.
         chain = [*middleware, release_at_start(store)]
         self.executor = Executor(registry, self.client, chain, cfg.max_retries, time_limit=cfg.time_limit)
@@ -124,7 +124,7 @@ class Launcher:
             self.identity,
             self._dispatch,
             self._requeue,
-            batch=min(cfg.claim_batch, cfg.concurrency + cfg.prefetch_size),
+            batch=min(cfg.claim_batch, self.tracker.max_capacity),
             timeout=cfg.fetch_timeout,
             on_fatal=self._on_fatal,
         )

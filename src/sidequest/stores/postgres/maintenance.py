@@ -209,7 +209,7 @@ def rescue_orphans(
         count = shared_payloads.orphan_count(payload) + 1
         if payload is not None and count > max_orphaned and shared_payloads.dropped_when_dead(payload):
             drop = {"ids": [job_id], "claims": [claims], "owners": [owner], "states": ["running"]}
-            killed += conn.execute(moves.ACK.format(s=s), drop).rowcount  # dropped, not kept
+            killed += conn.execute(moves.DROP_HELD.format(s=s), drop).rowcount  # dropped, not kept
             continue
         if payload is not None and count > max_orphaned:
             dead = shared_payloads.orphaned_dead(payload, count, now, max_orphaned)

@@ -50,6 +50,15 @@ PUSH = """
 NOTIFY_EXPRESSION = "pg_notify(%(channel)s, ready.queue)"
 NO_NOTIFY_EXPRESSION = "ready.queue"
 
+# Claims and acks commit asynchronously (``synchronous_commit`` off for their own transaction only,
+# set inside the statement, so no session state is left behind a pooler): the server answers before
+# the WAL reaches the disk. Delivery is at least once either way. A server crash can forget the last
+# ~0.6 s of them: a forgotten claim puts the job back in its queue while this process runs it (it may
+# run twice), a forgotten ack leaves a finished row running under this process, which the fetcher's
+# reconcile after the outage (or the rescuer, once the process is gone) requeues. Pushes and every
+# other move stay durable: a forgotten push would lose a job.
+ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
+
 # FOR UPDATE SKIP LOCKED in a subquery: two claimers never wait for each other, and a row another
 # claimer took meanwhile is re-checked (state) and skipped. One statement, so autocommit makes it a
 # transaction of its own: nothing is held between claims.
@@ -64,7 +73,7 @@ CLAIM = f"""
         LIMIT %(limit)s
         FOR UPDATE SKIP LOCKED
     ) AS picked
-    WHERE jobs.id = picked.id
+    WHERE jobs.id = picked.id AND {ASYNC_COMMIT}
     RETURNING jobs.id, jobs.claims, jobs.position, jobs.payload
 """
 
@@ -86,11 +95,26 @@ HELD = (
     "jobs.id = held.id AND jobs.claims = held.claims AND jobs.owner = held.owner AND jobs.state = held.state"
 )
 
-ACK = f"""
+DROP_HELD = f"""
     DELETE FROM {{s}}.jobs AS jobs
     USING unnest(%(ids)s::bigint[], %(claims)s::integer[], %(owners)s::text[], %(states)s::text[])
         AS held(id, claims, owner, state)
     WHERE {HELD}
+"""
+"""Delete held rows, durably (the rescuer dropping a job that asked not to be kept when dead)."""
+
+ACK = f"{DROP_HELD} AND {ASYNC_COMMIT}"
+"""Delete finished rows (the acker's batch), committed asynchronously."""
+
+# The acks of the last batch and the next claim in one statement (see ``ack_rides``): two
+# data-modifying CTEs over disjoint rows (finished rows are running, claimed ones enqueued), one
+# transaction, one round trip. The last row carries the count of rows deleted (its id is NULL).
+ACK_AND_CLAIM = f"""
+    WITH acked AS ({ACK} RETURNING 1),
+    claimed AS ({CLAIM})
+    SELECT id, claims, position, payload FROM claimed
+    UNION ALL
+    SELECT NULL, count(*)::integer, NULL, NULL FROM acked
 """
 
 TO_RETRY = f"""

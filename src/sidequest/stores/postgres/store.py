@@ -37,6 +37,7 @@ from sidequest.job import (
 from sidequest.serializer import load_payload
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.postgres import cron, maintenance, moves, payloads, unique
+from sidequest.stores.postgres.ack_rides import AckRides, Rider
 from sidequest.stores.postgres.admin_methods import PostgresAdminMethods
 from sidequest.stores.postgres.batches import PostgresBatchMethods
 from sidequest.stores.postgres.connection import Options, make_pool, parse_url, translated
@@ -74,6 +75,7 @@ class PostgresStore(
         self.s = quoted(self.schema)
         self.channel = channel_name(self.schema)
         self._wakeups = Wakeups()
+        self._rides = AckRides()
         self._lock = threading.Lock()
         self._closed = False
         self._listener: Listener | None = None
@@ -303,18 +305,29 @@ class PostgresStore(
 
     def _claim_now(self, names: list[str], limit: int, owner: str) -> list[Claimed]:
         claimed: list[Claimed] = []
-        sql = moves.CLAIM.format(s=self.s)
-        with self._conn() as conn:
-            for queue in names:
-                rows = conn.execute(
-                    sql, {"owner": owner, "queue": queue, "limit": limit - len(claimed)}
-                ).fetchall()
-                rows.sort(key=lambda row: row[2])  # RETURNING promises no order; the queue's is by position
-                claimed.extend(
-                    Claimed(raw, _load(raw), queue, (job_id, claims)) for job_id, claims, _, raw in rows
-                )
-                if len(claimed) >= limit:
-                    break
+        riders = self._rides.board()
+        deleted: int | None = None
+        try:
+            with self._conn() as conn:
+                for queue in names:
+                    params: dict[str, Any] = {"owner": owner, "queue": queue, "limit": limit - len(claimed)}
+                    if riders and deleted is None:  # the waiting acks ride on the first queue's claim
+                        params.update(_held(riders))
+                        both = conn.execute(moves.ACK_AND_CLAIM.format(s=self.s), params).fetchall()
+                        deleted = sum(int(row[1]) for row in both if row[0] is None)  # the count row
+                        rows = [row for row in both if row[0] is not None]
+                    else:
+                        rows = conn.execute(moves.CLAIM.format(s=self.s), params).fetchall()
+                    rows.sort(key=lambda row: row[2])  # RETURNING has no order; the queue is by position
+                    claimed.extend(
+                        Claimed(raw, _load(raw), queue, (job_id, claims)) for job_id, claims, _, raw in rows
+                    )
+                    if len(claimed) >= limit:
+                        break
+        finally:
+            if riders:
+                self._rides.arrive(riders, deleted)
+        self._rides.claims_flowing = bool(claimed)
         return claimed
 
     def owned(self, owner: str) -> list[Claimed]:
@@ -324,17 +337,16 @@ class PostgresStore(
         return [Claimed(raw, _load(raw), queue, (job_id, claims)) for job_id, claims, queue, raw in rows]
 
     def ack(self, owner: str, jobs: Sequence[Claimed]) -> int:
-        """Delete the batch with one statement that matches each claim's token and the owner."""
+        """Delete the batch with one statement that matches each claim's token and the owner: the next
+        claim's own statement while claims keep coming (see ``ack_rides``), else a statement of its own."""
         if not jobs:
             return 0
-        params = {
-            "owners": [owner] * len(jobs),
-            "states": ["running"] * len(jobs),
-            "ids": [job.token[0] for job in jobs],
-            "claims": [job.token[1] for job in jobs],
-        }
+        rider = Rider([job.token[0] for job in jobs], [job.token[1] for job in jobs], [owner] * len(jobs))
+        deleted = self._rides.ride(rider)  # on the next claim's statement, while claims keep coming
+        if deleted is not None:
+            return deleted
         with self._conn() as conn:
-            return conn.execute(moves.ACK.format(s=self.s), params).rowcount
+            return conn.execute(moves.ACK.format(s=self.s), _held([rider])).rowcount
 
     def retry(self, owner: str, job: Claimed, payload: Payload, at: float) -> bool:
         """Turn the running row into a retry row in place (one UPDATE; nothing if no longer held)."""
@@ -473,6 +485,17 @@ class PostgresStore(
         if listener is not None:
             listener.close()
         self._pool.close()
+
+
+def _held(riders: list[Rider]) -> dict[str, list[Any]]:
+    """The ``ACK`` parameters deleting every rider's rows."""
+    ids: list[Any] = [job_id for rider in riders for job_id in rider.ids]
+    return {
+        "ids": ids,
+        "claims": [claims for rider in riders for claims in rider.claims],
+        "owners": [owner for rider in riders for owner in rider.owners],
+        "states": ["running"] * len(ids),
+    }
 
 
 def _load(raw: str) -> Payload | None:

@@ -20,6 +20,7 @@ up after :data:`CONNECT_TIMEOUT` (5 s).
 
 from __future__ import annotations
 
+import inspect
 import os
 import select
 import threading
@@ -31,6 +32,7 @@ from typing import Any, Protocol, cast
 from hiredis import pack_command
 from redis.backoff import NoBackoff
 from redis.client import Redis
+from redis.connection import AbstractConnection
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.retry import Retry
 
@@ -72,9 +74,36 @@ Command = tuple[Any, ...]
 class Wire(Protocol):
     """The part of a redis-py connection the hot paths use (redis-py leaves it untyped)."""
 
+    socket_timeout: float | None
+
     def send_packed_command(self, command: Any) -> None: ...
     def read_response(self, *, timeout: Any = ...) -> Any: ...
     def disconnect(self) -> None: ...
+
+
+READ_TAKES_TIMEOUT = "timeout" in inspect.signature(AbstractConnection.read_response).parameters
+"""redis-py 8 awaits one reply for a given time; 5 to 7 only for the connection's socket timeout."""
+
+
+def read_reply(conn: Wire, timeout: float | None, native: bool = READ_TAKES_TIMEOUT) -> Any:
+    """The next reply on ``conn``, awaited at most ``timeout`` seconds (None: the socket timeout).
+
+    On redis-py before 8 (still what celery 5.4 and arq pin), the socket's own timeout is set for
+    this one read and put back after it; a read that times out disconnects, and the next command
+    connects afresh with the pool's settings. ``native``: whether redis-py takes the timeout itself."""
+    if timeout is None:
+        return conn.read_response()
+    if native:
+        return conn.read_response(timeout=timeout)
+    sock: Any = getattr(conn, "_sock", None)
+    if sock is None:
+        return conn.read_response()  # not connected: read_response raises (nothing was sent)
+    sock.settimeout(timeout)
+    try:
+        return conn.read_response()
+    finally:
+        if getattr(conn, "_sock", None) is not None:  # None: the read failed and disconnected
+            sock.settimeout(conn.socket_timeout)
 
 
 def command_keys(command: Command) -> list[str]:
@@ -228,7 +257,7 @@ class RedisConnection:
         conn = self._connection()
         try:
             conn.send_packed_command([pack([args])])
-            return conn.read_response() if timeout is None else conn.read_response(timeout=timeout)
+            return read_reply(conn, timeout)
         except ResponseError as exc:
             raise self._key_type_error(exc, args) from None  # the stream is in step: keep the socket
         except BaseException:
@@ -255,10 +284,7 @@ class RedisConnection:
             conn.send_packed_command([pack(commands)])
             for _ in commands:
                 try:
-                    if timeout is None:
-                        replies.append(conn.read_response())
-                    else:
-                        replies.append(conn.read_response(timeout=timeout))
+                    replies.append(read_reply(conn, timeout))
                 except ResponseError as exc:
                     replies.append(exc)
         except BaseException:
