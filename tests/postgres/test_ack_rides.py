@@ -24,6 +24,13 @@ def waiting(store: PostgresStore) -> int:
     return int(row[0]) if row else 0
 
 
+def wait_for_rider(store: PostgresStore) -> None:
+    """Until the acker's batch waits for a claim (at most 2 s)."""
+    deadline = time.monotonic() + 2
+    while not store._rides._waiting and time.monotonic() < deadline:
+        time.sleep(0.0005)
+
+
 def test_an_ack_made_while_claims_keep_coming_rides_on_the_next_claim(postgres_url: str) -> None:
     store = open_store(postgres_url)
     assert isinstance(store, PostgresStore)
@@ -44,9 +51,7 @@ def test_an_ack_made_while_claims_keep_coming_rides_on_the_next_claim(postgres_u
     second = store.claim(["default"], 10, OWNER, 0.0)
     acker = threading.Thread(target=lambda: acked.append(store.ack(OWNER, second)))
     acker.start()
-    deadline = time.monotonic() + 2
-    while not store._rides._waiting and time.monotonic() < deadline:
-        time.sleep(0.0005)
+    wait_for_rider(store)
     third = store.claim(["default"], 10, OWNER, 0.0)  # carries the ack in its own statement
     acker.join(5)
     assert len(third) == 10
@@ -88,9 +93,7 @@ def test_a_ride_reports_only_the_rows_the_store_still_held(postgres_url: str) ->
     acked: list[int] = []
     acker = threading.Thread(target=lambda: acked.append(store.ack(OWNER, jobs)))
     acker.start()
-    deadline = time.monotonic() + 2
-    while not store._rides._waiting and time.monotonic() < deadline:
-        time.sleep(0.0005)
+    wait_for_rider(store)
     assert len(store.claim(["default"], 2, OWNER, 0.0)) == 2
     acker.join(5)
     assert acked == [1]  # the acker frees no unique lock of a batch the store did not confirm whole
