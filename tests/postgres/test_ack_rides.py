@@ -24,6 +24,14 @@ def waiting(store: PostgresStore) -> int:
     return int(row[0]) if row else 0
 
 
+def store_with_jobs(url: str, count: int) -> PostgresStore:
+    """A store of ``url`` with ``count`` no-op jobs waiting in ``default``."""
+    store = open_store(url)
+    assert isinstance(store, PostgresStore)
+    Client(store).enqueue_bulk(NoopWorker, [[n] for n in range(count)])
+    return store
+
+
 def wait_for_rider(store: PostgresStore) -> None:
     """Until the acker's batch waits for a claim (at most 2 s)."""
     deadline = time.monotonic() + 2
@@ -32,9 +40,7 @@ def wait_for_rider(store: PostgresStore) -> None:
 
 
 def test_an_ack_made_while_claims_keep_coming_rides_on_the_next_claim(postgres_url: str) -> None:
-    store = open_store(postgres_url)
-    assert isinstance(store, PostgresStore)
-    Client(store).enqueue_bulk(NoopWorker, [[n] for n in range(30)])
+    store = store_with_jobs(postgres_url, 30)
     first = store.claim(["default"], 10, OWNER, 0.0)
     assert len(first) == 10  # claims are flowing: the next ack waits for the next claim
     acked: list[int] = []
@@ -62,17 +68,14 @@ def test_an_ack_made_while_claims_keep_coming_rides_on_the_next_claim(postgres_u
 
 
 def test_an_ack_with_no_claim_coming_goes_alone_within_the_ride_wait(postgres_url: str) -> None:
-    store = open_store(postgres_url)
-    assert isinstance(store, PostgresStore)
-    Client(store).enqueue_bulk(NoopWorker, [[n] for n in range(5)])
+    store = store_with_jobs(postgres_url, 5)
     jobs = store.claim(["default"], 10, OWNER, 0.0)
     assert len(jobs) == 5
     started = time.monotonic()
     assert store.ack(OWNER, jobs) == 5  # no claim follows: sent alone after the wait
     assert time.monotonic() - started < RIDE_WAIT + 1.0
     assert store.claim(["default"], 10, OWNER, 0.0) == []  # nothing left: claims stop flowing
-    more = Client(store)
-    more.enqueue(NoopWorker, [1])
+    Client(store).enqueue(NoopWorker, [1])
     job = store.claim(["default"], 10, OWNER, 0.0)
     assert store.claim(["default"], 10, OWNER, 0.0) == []  # the queue is idle now: acks never wait
     started = time.monotonic()
@@ -83,9 +86,7 @@ def test_an_ack_with_no_claim_coming_goes_alone_within_the_ride_wait(postgres_ur
 
 
 def test_a_ride_reports_only_the_rows_the_store_still_held(postgres_url: str) -> None:
-    store = open_store(postgres_url)
-    assert isinstance(store, PostgresStore)
-    Client(store).enqueue_bulk(NoopWorker, [[n] for n in range(4)])
+    store = store_with_jobs(postgres_url, 4)
     jobs = store.claim(["default"], 2, OWNER, 0.0)
     # The first job was rescued meanwhile (another claim holds it now): the ack may delete only one.
     with psycopg.connect(store.options.conninfo, autocommit=True) as conn:
