@@ -3,8 +3,9 @@ processes on any number of machines.
 
 Each statement of the hot path is one round trip on a pooled autocommit connection: a push (of 1 or
 100,000 jobs) is one ``INSERT ... SELECT FROM unnest(...)`` that also registers the queues and sends
-one NOTIFY per queue; a claim is one ``UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED)`` per queue;
-an ack of a batch is one ``DELETE ... USING unnest(...)``. Finished rows are deleted: there is no
+one NOTIFY per queue (``push_methods.py``); a claim is one ``UPDATE ... FROM (SELECT ... FOR UPDATE SKIP
+LOCKED)`` per queue; an ack of a batch is one ``DELETE ... USING unnest(...)``, sent inside the next
+claim's statement while claims keep coming (``ack_rides.py``). Finished rows are deleted: there is no
 history table to bloat, the counters per day are the history.
 
 A claim records the owner on the row; a lease is the owner's ``processes.expires_at`` (server clock),
@@ -36,7 +37,7 @@ from sidequest.job import (
 )
 from sidequest.serializer import load_payload
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
-from sidequest.stores.postgres import cron, maintenance, moves, payloads, unique
+from sidequest.stores.postgres import cron, maintenance, moves, payloads
 from sidequest.stores.postgres.ack_rides import AckRides, Rider
 from sidequest.stores.postgres.admin_methods import PostgresAdminMethods
 from sidequest.stores.postgres.batches import PostgresBatchMethods
@@ -44,6 +45,7 @@ from sidequest.stores.postgres.connection import Options, make_pool, parse_url, 
 from sidequest.stores.postgres.job_states import PostgresJobStates
 from sidequest.stores.postgres.limiters import PostgresLimiterMethods
 from sidequest.stores.postgres.notify import Listener, Wakeups, channel_name
+from sidequest.stores.postgres.push_methods import PostgresPushMethods
 from sidequest.stores.postgres.schema import migrate, quoted
 
 Conn = psycopg.Connection[Any]
@@ -64,7 +66,12 @@ FAST_POLL = 0.1
 
 
 class PostgresStore(
-    PostgresAdminMethods, PostgresJobStates, PostgresLimiterMethods, PostgresBatchMethods, Store
+    PostgresPushMethods,
+    PostgresAdminMethods,
+    PostgresJobStates,
+    PostgresLimiterMethods,
+    PostgresBatchMethods,
+    Store,
 ):
     """Jobs in PostgreSQL, safe for every thread of every process on every machine sharing it."""
 
@@ -190,75 +197,6 @@ class PostgresStore(
             conn.execute(
                 moves.NOTIFY.format(s=self.s), {"channel": self.channel, "names": sorted(set(queues))}
             )
-
-    # ----------------------------------------------------------------------------------------------
-    # Client side
-
-    def push_statement(self, jobs: Sequence[NewJob]) -> tuple[str, dict[str, Any], list[str]]:
-        """The one statement that pushes ``jobs``, its parameters, and the queues it makes ready.
-
-        Payloads are serialized here, before any statement runs, so a payload JSON cannot represent
-        raises without writing anything. ``sidequest.transaction`` runs the same statement on an
-        application's connection.
-        """
-        queues = [payloads.queue_of(job.payload) for job in jobs]
-        ats = [None if job.at is None else float(job.at) for job in jobs]
-        notify = moves.NOTIFY_EXPRESSION if self.options.notify else moves.NO_NOTIFY_EXPRESSION
-        sql = moves.PUSH.format(s=self.s, notify=notify)
-        params = {
-            "queues": payloads.encode(queues),
-            "payloads": payloads.encode([job.payload for job in jobs]),
-            "ats": payloads.encode(ats),
-            "channel": self.channel,
-        }
-        ready = sorted({queue for queue, at in zip(queues, ats, strict=True) if at is None})
-        return sql, params, ready
-
-    def push(self, jobs: Sequence[NewJob]) -> None:
-        """Insert every job with one statement (all or nothing)."""
-        if not jobs:
-            return
-        sql, params, ready = self.push_statement(jobs)
-        with self._conn() as conn:
-            conn.execute(sql, params)
-        self._woke(ready)
-
-    def push_unique_statement(self, job: NewJob, key: str, ttl: float) -> tuple[str, dict[str, Any]]:
-        """The one statement that takes lock ``key`` and pushes ``job``; it returns one row whose
-        value is 1 when the job was stored, 0 when the lock is held."""
-        notify = unique.NOTIFY_EXPRESSION if self.options.notify else "NULL"
-        params = {
-            "key": key,
-            "jid": str(job.payload["jid"]),
-            "ttl": float(ttl),
-            "queue": payloads.queue_of(job.payload),
-            "payload": payloads.encode(job.payload),
-            "at": None if job.at is None else float(job.at),
-            "channel": self.channel,
-        }
-        return unique.PUSH_UNIQUE.format(s=self.s, notify=notify), params
-
-    def push_unique(self, job: NewJob, key: str, ttl: float) -> bool:
-        """Take the lock row and insert the job in one statement; the lock expires ``ttl`` seconds from
-        now by the server's clock."""
-        sql, params = self.push_unique_statement(job, key, ttl)
-        with self._conn() as conn:
-            row = conn.execute(sql, params).fetchone()
-        pushed = bool(row and row[0])
-        if pushed and job.at is None:
-            self._woke([str(params["queue"])])
-        return pushed
-
-    def release_unique(self, locks: Sequence[tuple[str, str]]) -> int:
-        """Delete the lock rows their jids still hold, in one statement."""
-        if not locks:
-            return 0
-        with self._conn() as conn:
-            rows = conn.execute(
-                unique.RELEASE.format(s=self.s),
-                {"keys": [key for key, _ in locks], "jids": [jid for _, jid in locks]},
-            ).fetchall()
-        return sum(1 for row in rows if row[0])
 
     # ----------------------------------------------------------------------------------------------
     # Processing
