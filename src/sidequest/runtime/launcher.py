@@ -1,4 +1,5 @@
-"""The launcher: wires one sidequest process together, handles signals, shuts down in stages.
+"""The launcher: wires one sidequest process together, handles signals, shuts down in stages (the
+stages themselves are in ``shutdown.py``).
 
 Shutdown (TERM, or :meth:`Launcher.stop`):
 
@@ -53,6 +54,7 @@ from sidequest.runtime.queues import QueueOrder
 from sidequest.runtime.recycling import recycle_reason
 from sidequest.runtime.rescuer import Rescuer
 from sidequest.runtime.scheduler import Scheduler
+from sidequest.runtime.shutdown import stop_in_stages
 from sidequest.runtime.signals import dump_threads, install
 from sidequest.runtime.tracker import Tracker
 from sidequest.runtime.unique_locks import release_at_start
@@ -284,8 +286,8 @@ class Launcher:
         self.quiet()
         if self._threads_started:
             stages = threading.Thread(
-                target=self._stop_in_stages,
-                args=(start + grace, start + grace + STOP_MARGIN),
+                target=stop_in_stages,
+                args=(self, start + grace, start + grace + STOP_MARGIN),
                 name="sidequest-stop",
                 daemon=True,
             )
@@ -311,67 +313,6 @@ class Launcher:
         self._stopped.set()
         log.info("bye (exit code %d)", self._exit_code)
         return self._exit_code
-
-    def _stop_in_stages(self, jobs_deadline: float, deadline: float) -> None:
-        """The staged stop; its store calls may hang, which is why :meth:`stop` runs it in a thread."""
-        try:
-            self._stages(jobs_deadline, deadline)
-        except Exception:
-            # A defect in the stop itself: what is still held stays leased and is rescued.
-            log.exception("shutdown failed; held jobs stay leased to this process and will be rescued")
-            self._fail()
-
-    def _stages(self, jobs_deadline: float, deadline: float) -> None:
-        def left(limit: float = deadline) -> float:
-            return max(0.0, min(limit, deadline) - time.monotonic())
-
-        log.info(
-            "shutting down: waiting up to %.1f s for %d running jobs",
-            left(jobs_deadline),
-            len(self.tracker.running()),
-        )
-        # Asked now, joined at the end: a pass stuck in a hung store call must not delay the stop.
-        for loop in self._loops[1:]:
-            loop.stop(timeout=0)
-        # A claim in flight (blocked on a frozen store) must not hold up the stop: it requeues its own
-        # jobs when it returns, as it sees the quiet flag.
-        self.fetcher.stop(timeout=min(self.config.fetch_timeout + 1.0, left(jobs_deadline)))
-        waiting = self.threads.take_waiting()
-        if waiting:  # prefetched, never started: back to the front of their queues at once
-            self._requeue(waiting)
-        self.tracker.wait_until_nothing_runs(left(jobs_deadline))
-        self._flush_outcomes(timeout=min(2.0, left()))
-        leftover = self.tracker.held()
-        if leftover:
-            log.warning(
-                "terminating %d busy jobs: pushing them back to the front of their queues", len(leftover)
-            )
-            if self.async_processor is not None:
-                self.async_processor.cancel_all()
-            self._requeue(leftover)
-        if self.pool is not None:  # children still busy are killed; their jobs were pushed back above
-            self.pool.stop(left())
-        # A claim still in flight (it waits up to the fetch timeout, which may be longer than -t) can take
-        # a job just pushed back; the fetcher gives it back itself when its claim returns. Wait for that
-        # before deciding whether anything is still held (else a clean stop could exit 1).
-        self.fetcher.stop(timeout=left())
-        self.threads.stop()
-        self.acker.stop(timeout=min(2.0, left()))
-        self._loops[0].stop(timeout=min(1.0, left()))
-        try:
-            self.heartbeat.run_once(time.time())
-        except PermanentStoreError as exc:
-            log.error("could not send the last heartbeat (%s)", exc)
-        try:
-            self.store.unregister(self.identity)
-        except StoreError as exc:
-            log.error("could not unregister from the store (%s); it will expire on its own", exc)
-        if self.async_processor is not None:
-            self.async_processor.stop()
-        for loop in self._loops[1:]:
-            loop.stop(timeout=min(1.0, left()))
-        if self.tracker.held():
-            self._fail()
 
     def run(self, install_signals: bool = True) -> int:
         """Start, serve until TERM/INT (or a remote stop), then shut down. Returns the exit code:
@@ -527,15 +468,3 @@ class Launcher:
             return
         self.tracker.settle(jobs)
         log.info("pushed %d jobs back to their queues", moved)
-
-    def _flush_outcomes(self, timeout: float) -> None:
-        """Wait until every finished job's outcome is recorded (the acker drains its queue)."""
-        deadline = time.monotonic() + timeout
-        running = {id(run.claimed) for run in self.tracker.running()}
-        while time.monotonic() < deadline:
-            # A parked outcome (one key of the wrong type) is not waited for: its job is requeued.
-            skip = running | self.acker.parked_jobs()
-            finished = [job for job in self.tracker.held() if id(job) not in skip]
-            if not finished:
-                return
-            time.sleep(0.01)
