@@ -149,7 +149,7 @@ class Tracker:
                 now = time.time()
                 took = now - run.started
                 self._typical_run += (took - self._typical_run) * 0.05  # moving average over ~20 jobs
-                self._count_class(job, failed, (time.monotonic() - run.started_monotonic) * 1000, now)
+                self._count_class(job, failed, (finished - run.started_monotonic) * 1000, now)
             self._slotted.discard(id(job))
             self._count(failed)
             self._changed.notify_all()
