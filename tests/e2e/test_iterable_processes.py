@@ -199,7 +199,7 @@ def test_after_a_kill_9_another_process_resumes_the_walk_from_the_last_periodic_
     handled = Counter(items(record, jid))
     assert set(handled) == set(range(3000))
     repeated = sum(times - 1 for times in handled.values())
-    assert 0 < repeated < handled_before  # resumed from a save, not from the start
+    assert repeated < handled_before  # resumed from a save, not the start (none if killed on one)
     assert repeated <= 600, repeated  # at most what a quarter second (plus a save's time) handles
     store.close()
 
