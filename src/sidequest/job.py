@@ -8,6 +8,7 @@ Fields sidequest does not know are kept untouched whenever a job moves.
 
 from __future__ import annotations
 
+import bisect
 import os
 import secrets
 import time
@@ -192,10 +193,7 @@ METRICS_RETENTION = 72 * 60 * 60
 
 def metric_bucket(ms: float) -> int:
     """The index in :data:`METRIC_BUCKETS_MS` of the bucket a run of ``ms`` milliseconds falls in."""
-    for index, bound in enumerate(METRIC_BUCKETS_MS):
-        if ms < bound:
-            return index
-    return len(METRIC_BUCKETS_MS) - 1
+    return min(bisect.bisect_right(METRIC_BUCKETS_MS, ms), len(METRIC_BUCKETS_MS) - 1)
 
 
 def metric_minute(at: float) -> int:

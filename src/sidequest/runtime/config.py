@@ -56,7 +56,7 @@ class ProcessConfig:
     rescue_interval: float = 15.0
     max_orphaned: int = 3
     fetch_timeout: float = 2.0
-    claim_batch: int = 100
+    claim_batch: int = 400
     prefetch: int | None = None
     """Extra jobs claimed ahead while jobs are short (< 5 ms); default: the concurrency."""
     max_retries: int = 25

@@ -36,11 +36,11 @@ from sidequest.expiry import has_expired
 from sidequest.iterable_errors import IterationInterrupted
 from sidequest.job import Claimed, Payload
 from sidequest.job_context import RunContext
-from sidequest.middleware import ServerMiddleware, enter_server_chain
+from sidequest.middleware import ServerMiddleware, server_chain
 from sidequest.registry import WorkerRegistry
 from sidequest.retry import decide, default_delay, error_class, error_message, max_retries
 from sidequest.runtime.interrupt import InterruptibleSpan
-from sidequest.runtime.logs import JobLines, JobLineSink, job_log_context, log_job_line
+from sidequest.runtime.logs import CURRENT_JOB, JobLines, JobLineSink, job_log_context, log_job_line
 from sidequest.runtime.monitor import enforced_limit
 from sidequest.runtime.overrated import over_limit, reschedule
 from sidequest.worker import Worker
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("sidequest.job")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """What the store must record for a performed job.
 
@@ -62,6 +62,9 @@ class Outcome:
     passed before it started). ``overrated`` marks a ``retry`` that is not a failure: a rate limiter
     said no (:class:`~sidequest.errors.OverLimit`), the payload's ``overrated`` counter went up and
     ``failed`` is False; whoever records outcomes (batches, stats) must not count it as a failed run.
+
+    Treat it as read-only. It is not a frozen dataclass because every job makes one, and a frozen
+    one costs four times as much to build.
     """
 
     claimed: Claimed
@@ -83,10 +86,15 @@ class Executor:
         max_retries: int = 25,
         rng: random.Random | None = None,
         time_limit: float | None = None,
+        at_start: Callable[[Payload], None] | None = None,
     ) -> None:
         self.registry = registry
         self.client = client
         self.middleware = list(middleware)
+        self._chain = server_chain(self.middleware)
+        self.at_start = at_start
+        """Called with each job's payload just before ``perform``, inside the middleware (the launcher's
+        frees a ``unique_until="start"`` lock)."""
         self.max_retries = max_retries
         self.rng = rng or random.Random()
         self.time_limit = time_limit
@@ -130,23 +138,24 @@ class Executor:
             return prepared
         worker, payload = prepared
         lines = _log_start(self.lines, payload)
+        job = CURRENT_JOB.set((str(payload["class"]), str(payload.get("jid") or "")))
+        client = DEFAULT.use(self.client)
         try:
-            with (
-                job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
-                DEFAULT.current(self.client),
-                DEFAULT.batches.running(payload),
-                enter_server_chain(self.middleware, worker, payload),
-            ):
-                if self.pool is not None and self.in_child(payload):
-                    limit = enforced_limit(payload, self.time_limit)
-                    self.pool.perform(payload["class"], payload["args"], payload.get("jid"), limit)
-                else:
-                    with span if span is not None else contextlib.nullcontext():
-                        result = worker.perform(*payload["args"])
-                        if inspect.isawaitable(result):
-                            # An async perform under a decorator that hides it: run it to the end
-                            # here, or the coroutine would be dropped and the job logged done unrun.
-                            asyncio.run(_awaited(result))
+            try:
+                with DEFAULT.batches.running(payload), self._chain(worker, payload):
+                    if self.at_start is not None:
+                        self.at_start(payload)
+                    if self.pool is not None and self.in_child(payload):
+                        limit = enforced_limit(payload, self.time_limit)
+                        self.pool.perform(payload["class"], payload["args"], payload.get("jid"), limit)
+                    elif span is not None:
+                        with span:
+                            _perform(worker, payload)
+                    else:
+                        _perform(worker, payload)
+            finally:
+                DEFAULT.reset(client)
+                CURRENT_JOB.reset(job)
         except BaseException as exc:  # whatever a job raises is that job's failure
             if self.pool is not None and _pool_stopped(exc):
                 return None
@@ -186,8 +195,10 @@ class Executor:
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
                 DEFAULT.current(self.client),
                 DEFAULT.batches.running(payload),
-                enter_server_chain(self.middleware, worker, payload),
+                self._chain(worker, payload),
             ):
+                if self.at_start is not None:
+                    self.at_start(payload)
                 result = worker.perform(*payload["args"])
                 if inspect.isawaitable(result):
                     limit = enforced_limit(payload, self.time_limit)
@@ -336,6 +347,14 @@ def _pool_stopped(exc: BaseException) -> bool:
     from sidequest.runtime.process_pool import PoolStoppedError
 
     return isinstance(exc, PoolStoppedError)
+
+
+def _perform(worker: Worker, payload: Payload) -> None:
+    result = worker.perform(*payload["args"])
+    if inspect.isawaitable(result):
+        # An async perform under a decorator that hides it: run it to the end here, or the coroutine
+        # would be dropped and the job logged done unrun.
+        asyncio.run(_awaited(result))
 
 
 async def _awaited(awaitable: Awaitable[object]) -> None:

@@ -106,9 +106,14 @@ class Launcher:
         self.client = client or Client(store)
         cfg = self.config
         self.tracker = Tracker(self.identity, cfg.concurrency, cfg.prefetch_size, cfg.prefetch is None)
-        # Innermost, so a unique_until="start" lock goes just before perform, after the user's middleware.
-        chain = [*middleware, release_at_start(store)]
-        self.executor = Executor(registry, self.client, chain, cfg.max_retries, time_limit=cfg.time_limit)
+        self.executor = Executor(
+            registry,
+            self.client,
+            middleware,
+            cfg.max_retries,
+            time_limit=cfg.time_limit,
+            at_start=release_at_start(store),
+        )
         self.pool = self._process_pool(store_url or store.url)
         self.executor.pool = self.pool
         self._exit_code = EXIT_OK

@@ -31,7 +31,7 @@ PREFETCH_BELOW = 0.005
 AUTO_PREFETCH_WORK = 0.01
 """Seconds of work the automatic prefetch buffer holds: what the processors finish in that time."""
 
-AUTO_PREFETCH_MAX = 100
+AUTO_PREFETCH_MAX = 400
 """Jobs at most in the automatic prefetch buffer."""
 
 
@@ -129,30 +129,34 @@ class Tracker:
 
     def start_running(self, job: Claimed, thread_id: str, span: InterruptibleSpan | None = None) -> None:
         """A processor started performing ``job`` (``span``: where a thread job may be interrupted)."""
+        run = Running(job, thread_id, time.time(), False, span, time.monotonic())
         with self._lock:
-            self._running[id(job)] = Running(job, thread_id, time.time(), span=span)
+            self._running[id(job)] = run
 
     def finish_running(self, job: Claimed, failed: bool) -> bool:
         """``job``'s perform returned or raised: free its slot and count it (the store is not told yet).
 
         False when the job was :meth:`abandon`-ed meanwhile: its outcome is recorded already, and the
         caller (a thread that was stuck past the job's time limit) must drop its own and retire."""
+        key = id(job)
         with self._changed:
-            if id(job) in self._abandoned:
-                self._abandoned.discard(id(job))
+            if self._abandoned and key in self._abandoned:
+                self._abandoned.discard(key)
                 return False
-            run = self._running.pop(id(job), None)
+            run = self._running.pop(key, None)
             if run is not None:
                 finished = time.monotonic()
+                took = finished - run.started_monotonic
                 self._finish_gap += (finished - self._last_finish - self._finish_gap) * 0.05
                 self._last_finish = finished
-                now = time.time()
-                took = now - run.started
                 self._typical_run += (took - self._typical_run) * 0.05  # moving average over ~20 jobs
-                self._count_class(job, failed, (finished - run.started_monotonic) * 1000, now)
-            self._slotted.discard(id(job))
+                self._count_class(job, failed, took * 1000, run.started + took)
+            self._slotted.discard(key)
             self._count(failed)
-            self._changed.notify_all()
+            # Wake the waiters (the fetcher, a shutdown) only when what they wait for may now hold: a
+            # fetcher woken by every finished job would take the GIL from the processors for nothing.
+            if not self._running or self._room_to_claim():
+                self._changed.notify_all()
         return True
 
     def abandon(self, job: Claimed) -> bool:

@@ -1,8 +1,7 @@
 """Where a sidequest process releases unique jobs' locks (the lock itself: :mod:`sidequest.unique`).
 
-* ``unique_until="start"``: :func:`release_at_start` is a server middleware the launcher puts innermost,
-  so the lock goes just before ``perform`` runs, after the class was found and every other middleware
-  was entered.
+* ``unique_until="start"``: :func:`release_at_start` is the executor's start hook, so the lock goes
+  just before ``perform`` runs, after the class was found and every server middleware was entered.
 * otherwise (``"success"``, the default): the acker calls :func:`release_finished` once the store has
   recorded the outcomes. Success, a failure the job's policy drops (``retry: False``) and the dead set
   all end the job, so they free its lock; a job sent to the retry set is still pending and keeps it.
@@ -14,35 +13,31 @@ until its TTL ends. That only delays the next identical job; it never loses or d
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Sequence
 
 from sidequest.errors import StoreError
 from sidequest.job import Payload
-from sidequest.middleware import ServerMiddleware
 from sidequest.runtime.executor import Outcome
 from sidequest.stores.base import Store
 from sidequest.unique import held_lock, releases_at_start
-from sidequest.worker import Worker
 
 log = logging.getLogger("sidequest")
 
 
-def release_at_start(store: Store) -> ServerMiddleware:
-    """A server middleware that frees the lock of a ``unique_until="start"`` job before ``perform``.
+def release_at_start(store: Store) -> Callable[[Payload], None]:
+    """The executor's start hook that frees the lock of a ``unique_until="start"`` job just before
+    ``perform``, inside every server middleware.
 
-    For ``async def perform`` jobs it runs on the event loop, like every server middleware: one short
-    store write per such job, and none at all for other jobs.
+    For ``async def perform`` jobs it runs on the event loop, as the middleware do: one short store
+    write per such job, and none at all for other jobs.
     """
 
-    def middleware(worker: Worker, payload: Payload) -> AbstractContextManager[None]:
-        # A plain function, not a generator: every job passes here, and most are not unique.
+    def at_start(payload: Payload) -> None:
         lock = held_lock(payload) if releases_at_start(payload) else None
         if lock is not None:
             _release(store, [lock], "at its start")
-        return nullcontext()
 
-    return middleware
+    return at_start
 
 
 def release_finished(store: Store, outcomes: Sequence[Outcome]) -> None:
