@@ -66,12 +66,14 @@ class NewJob(NamedTuple):
     at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Claimed:
     """A job a store handed to one owner under that owner's lease.
 
     ``raw`` is the exact stored text; ``payload`` is None when ``raw`` is not a valid job (the runtime
-    then sends it to the dead set). ``token`` is the store's private handle for the claim.
+    then sends it to the dead set). ``token`` is the store's private handle for the claim. Treat it as
+    read-only; it is not a frozen dataclass because every claimed job makes one, and a frozen one costs
+    four times as much to build.
     """
 
     raw: str

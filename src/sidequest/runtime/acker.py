@@ -260,9 +260,12 @@ class Acker:
         batched = batch_outcomes(outcomes)
         if batched:  # before the jobs leave: a crash in between re-runs them, never loses a transition
             self._record_batches(batched)
-        acks = [outcome.claimed for outcome in outcomes if outcome.action == "ack"]
-        others = [outcome for outcome in outcomes if outcome.action != "ack"]
-        if acks:
+        finished: list[Outcome] = []
+        others: list[Outcome] = []
+        for outcome in outcomes:
+            (finished if outcome.action == "ack" else others).append(outcome)
+        if finished:
+            acks = [outcome.claimed for outcome in finished]
             started = time.monotonic() if self.stats is not None else 0.0
             acked = self.store.ack(self.owner, acks)
             if self.stats is not None:
@@ -274,7 +277,7 @@ class Acker:
             # runs again elsewhere, still under its lock. The store says how many, not which, so a
             # short count frees none of the batch's locks: they expire on their own.
             if acked == len(acks):
-                release_finished(self.store, [outcome for outcome in outcomes if outcome.action == "ack"])
+                release_finished(self.store, finished)
             else:
                 log.warning(
                     "the store recorded %d of %d finished jobs: the others were rescued from this process "
@@ -327,8 +330,9 @@ class Acker:
             stats.died(name, job.queue)
 
     def _settle(self, jobs: list[Claimed]) -> None:
-        for job in jobs:
-            self._parked.pop(id(job), None)
+        if self._parked:
+            for job in jobs:
+                self._parked.pop(id(job), None)
         self.tracker.settle(jobs)
 
     def _note_outage(self, exc: StoreError) -> None:

@@ -148,8 +148,8 @@ class Executor:
                     if self.pool is not None and self.in_child(payload):
                         limit = enforced_limit(payload, self.time_limit)
                         self.pool.perform(payload["class"], payload["args"], payload.get("jid"), limit)
-                    elif span is not None:
-                        with span:
+                    elif span is not None and enforced_limit(payload, self.time_limit) is not None:
+                        with span:  # only a job with a time limit is ever interrupted
                             _perform(worker, payload)
                     else:
                         _perform(worker, payload)
@@ -351,7 +351,7 @@ def _pool_stopped(exc: BaseException) -> bool:
 
 def _perform(worker: Worker, payload: Payload) -> None:
     result = worker.perform(*payload["args"])
-    if inspect.isawaitable(result):
+    if result is not None and inspect.isawaitable(result):
         # An async perform under a decorator that hides it: run it to the end here, or the coroutine
         # would be dropped and the job logged done unrun.
         asyncio.run(_awaited(result))

@@ -19,7 +19,7 @@ from sidequest.errors import StoreError
 from sidequest.job import Payload
 from sidequest.runtime.executor import Outcome
 from sidequest.stores.base import Store
-from sidequest.unique import held_lock, releases_at_start
+from sidequest.unique import UNIQUE_KEY, held_lock, releases_at_start
 
 log = logging.getLogger("sidequest")
 
@@ -50,8 +50,8 @@ def release_finished(store: Store, outcomes: Sequence[Outcome]) -> None:
     locks = []
     for outcome in outcomes:
         payload = outcome.claimed.payload
-        if outcome.action == "retry" or payload is None:
-            continue
+        if payload is None or UNIQUE_KEY not in payload or outcome.action == "retry":
+            continue  # most jobs are not unique: one dictionary lookup each
         if releases_at_start(payload) and not outcome.failed:
             continue
         lock = held_lock(payload)
