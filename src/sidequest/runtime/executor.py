@@ -40,7 +40,7 @@ from sidequest.middleware import ServerMiddleware, server_chain
 from sidequest.registry import WorkerRegistry
 from sidequest.retry import decide, default_delay, error_class, error_message, max_retries
 from sidequest.runtime.interrupt import InterruptibleSpan
-from sidequest.runtime.logs import CURRENT_JOB, JobLines, JobLineSink, job_log_context, log_job_line
+from sidequest.runtime.logs import CURRENT_JOB, JobLines, job_log_context, log_job_line
 from sidequest.runtime.monitor import enforced_limit
 from sidequest.runtime.overrated import over_limit, reschedule
 from sidequest.worker import Worker
@@ -137,7 +137,9 @@ class Executor:
         if isinstance(prepared, Outcome):
             return prepared
         worker, payload = prepared
-        lines = _log_start(self.lines, payload)
+        lines = self.lines.sink()  # the start line (inline: every job passes here)
+        if lines is not None:
+            lines(None, payload)
         job = CURRENT_JOB.set((str(payload["class"]), str(payload.get("jid") or "")))
         client = DEFAULT.use(self.client)
         try:
@@ -162,7 +164,8 @@ class Executor:
             if isinstance(exc, IterationInterrupted):
                 return _interrupted(claimed, payload, exc, started)
             return self._failure(claimed, payload, exc, worker, started)
-        _log_done(lines, payload, started)
+        if lines is not None:
+            lines(time.perf_counter() - started, payload)
         return Outcome(claimed, "ack")
 
     def timed_out(self, claimed: Claimed) -> Outcome:
@@ -189,7 +192,9 @@ class Executor:
         if isinstance(prepared, Outcome):
             return prepared
         worker, payload = prepared
-        lines = _log_start(self.lines, payload)
+        lines = self.lines.sink()  # the start line (inline: every job passes here)
+        if lines is not None:
+            lines(None, payload)
         try:
             with (
                 job_log_context(str(payload["class"]), str(payload.get("jid") or "")),
@@ -221,7 +226,8 @@ class Executor:
             return self._failure(claimed, payload, exc, worker, started)
         except BaseException as exc:  # whatever a job raises is that job's failure
             return self._failure(claimed, payload, exc, worker, started)
-        _log_done(lines, payload, started)
+        if lines is not None:
+            lines(time.perf_counter() - started, payload)
         return Outcome(claimed, "ack")
 
     def crashed(self, claimed: Claimed, exc: BaseException) -> Outcome:
@@ -363,19 +369,6 @@ async def _awaited(awaitable: Awaitable[object]) -> None:
 
 def _fields(payload: Payload) -> dict[str, Any]:
     return {"jid": payload.get("jid"), "job_class": payload.get("class"), "queue": payload.get("queue")}
-
-
-def _log_start(lines: JobLines, payload: Payload) -> JobLineSink | None:
-    """The job's start line; returns where its done line goes."""
-    sink = lines.sink()
-    if sink is not None:
-        sink(None, payload)
-    return sink
-
-
-def _log_done(sink: JobLineSink | None, payload: Payload, started: float) -> None:
-    if sink is not None:
-        sink(time.perf_counter() - started, payload)
 
 
 def _describe(action: str, at: float | None, now: float) -> str:

@@ -50,11 +50,16 @@ class TextFormatter(logging.Formatter):
     like a record.
     """
 
+    MAX_CLASSES = 1024
+    """Job classes whose line prefix is remembered (past that, the others are made per line)."""
+
     def __init__(self) -> None:
         super().__init__()
         # The "2026-11-28T00:00:00" part, made once per second rather than with strftime per record.
         # One tuple, replaced whole: threads formatting at once never pair one second with another's text.
         self._stamp: tuple[int, str] = (-1, "")
+        # "class=C " of job lines by class: a process runs few classes, each line needs its own.
+        self._classes: dict[Any, str] = {}
 
     def format(self, record: logging.LogRecord) -> str:
         fields = record.__dict__
@@ -111,7 +116,8 @@ class TextFormatter(logging.Formatter):
         lines: list[str] = []
         append = lines.append
         cached, stamp = self._stamp
-        prefixes: dict[tuple[Any, Any], str] = {}
+        classes = self._classes
+        heads: dict[int, str] = {}
         for item in items:
             if isinstance(item, str):
                 append(item)
@@ -120,26 +126,40 @@ class TextFormatter(logging.Formatter):
             second = int(created)
             if second != cached:
                 cached, stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            message = "start" if done_in is None else "done: %.3f s" % done_in  # noqa: UP031 (no spec to parse)
-            # A job's start and done lines often share a batch: its prefix is made once.
-            prefix = prefixes.get((job_class, jid))
+            head = heads.get(ident)
+            if head is None:
+                head = heads[ident] = f"Z {who(ident)} INFO: "
+            prefix = classes.get(job_class) if job_class.__class__ is str else None
             if prefix is None:
-                prefix = prefixes[(job_class, jid)] = _job_prefix(job_class, jid)
-            append(f"{stamp}.{MILLIS[int((created - second) * 1000)]}Z {who(ident)} INFO: {prefix}{message}")
+                prefix = _class_prefix(job_class)
+                if job_class.__class__ is str and len(classes) < self.MAX_CLASSES:
+                    classes[job_class] = prefix
+            millis = MILLIS[int((created - second) * 1000)]
+            if jid.__class__ is str and jid.isprintable():  # a jid sidequest made: one C call
+                if done_in is None:
+                    append(f"{stamp}.{millis}{head}{prefix}jid={jid} start")
+                else:
+                    append(f"{stamp}.{millis}{head}{prefix}jid={jid} done: {done_in:.3f} s")
+                continue
+            if jid is not None:
+                prefix += _jid_part(jid)
+            if done_in is None:
+                append(f"{stamp}.{millis}{head}{prefix}start")
+            else:
+                append(f"{stamp}.{millis}{head}{prefix}done: {done_in:.3f} s")
         self._stamp = (cached, stamp)
         return lines
 
 
-def _job_prefix(job_class: Any, jid: Any) -> str:
-    """``"class=C jid=J "`` of a job line, each escaped as :func:`escape` does (either may be absent)."""
-    prefix = ""
-    if job_class is not None:
-        text = job_class if isinstance(job_class, str) else str(job_class)
-        prefix = f"class={escape(text)} "
-    if jid is not None:
-        text = jid if isinstance(jid, str) else str(jid)
-        prefix += f"jid={escape(text)} "
-    return prefix
+def _class_prefix(job_class: Any) -> str:
+    """``"class=C "`` of a job line, escaped as :func:`escape` does (``""`` without a class)."""
+    if job_class is None:
+        return ""
+    return f"class={escape(job_class if isinstance(job_class, str) else str(job_class))} "
+
+
+def _jid_part(jid: Any) -> str:
+    return f"jid={escape(jid if isinstance(jid, str) else str(jid))} "
 
 
 JobEvent = tuple[float, int, "float | None", Any, Any]
