@@ -225,7 +225,13 @@ class ProcessPool:
         with self._changed:
             slot.busy = False
             self._idle.append(slot)
-            self._changed.notify_all()
+            # One child freed: wake one borrower, not every thread waiting (with ten processor threads
+            # and two children, eight would wake for each job only to wait again). ``stop`` waits on the
+            # same condition for the busy children, so once stopping, everybody is woken.
+            if self._stopping:
+                self._changed.notify_all()
+            else:
+                self._changed.notify()
 
     def _run(self, slot: _Slot, request: bytes, time_limit: float | None) -> None:
         child = slot.child

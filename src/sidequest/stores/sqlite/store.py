@@ -41,6 +41,7 @@ from sidequest.stores.sqlite.batches import SQLiteBatchMethods
 from sidequest.stores.sqlite.job_states import SQLiteJobStates
 from sidequest.stores.sqlite.limiters import SQLiteLimiterMethods
 from sidequest.stores.sqlite.schema import connect, database_path, migrate, open_error
+from sidequest.stores.sqlite.write_turn import WriteTurn
 
 log = logging.getLogger("sidequest")
 
@@ -83,6 +84,8 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
         # writer that finds the file locked sleeps in its busy handler (1, 2, 5 ... 100 ms) even when
         # the lock frees a microsecond later, and throughput collapses when jobs enqueue jobs.
         self._write_turn = threading.Lock()
+        # ... and processes take turns in the kernel, for the same reason (write_turn.py).
+        self._turn = WriteTurn(self.path)
         self._connections: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._closed = False
         # Claimers waiting on empty queues sleep on this; writers that add ready jobs bump the count.
@@ -135,13 +138,18 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
         conn = self._connection()
         try:
             with self._write_turn:
-                conn.execute("BEGIN IMMEDIATE")
+                turn = self._turn.take()
                 try:
-                    yield conn
-                    conn.execute("COMMIT")
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield conn
+                        conn.execute("COMMIT")
+                    finally:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
                 finally:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    if turn:
+                        self._turn.give_back()
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self.path}: {exc}") from exc
 
@@ -430,6 +438,7 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
             held = [each for each in self._connections if each.pid == os.getpid()]
         for each in held:
             each.conn.close()
+        self._turn.close()
         self._wake_claimers()
 
 
