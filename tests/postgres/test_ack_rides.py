@@ -11,8 +11,8 @@ import psycopg
 from pg_servers import PostgresServer
 from sidequest.client import Client
 from sidequest.stores import open_store
+from sidequest.stores.ack_rides import RIDE_WAIT
 from sidequest.stores.postgres import PostgresStore, moves
-from sidequest.stores.postgres.ack_rides import RIDE_WAIT
 from testapp.workers import NoopWorker
 
 OWNER = "host:1:ride"

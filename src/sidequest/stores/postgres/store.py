@@ -36,9 +36,9 @@ from sidequest.job import (
     Payload,
 )
 from sidequest.serializer import load_payload
+from sidequest.stores.ack_rides import AckRides, Rider
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.postgres import cron, maintenance, moves, payloads
-from sidequest.stores.postgres.ack_rides import AckRides, Rider
 from sidequest.stores.postgres.admin_methods import PostgresAdminMethods
 from sidequest.stores.postgres.batches import PostgresBatchMethods
 from sidequest.stores.postgres.connection import Options, make_pool, parse_url, translated

@@ -34,6 +34,7 @@ from sidequest.job import (
     Payload,
 )
 from sidequest.serializer import load_payload
+from sidequest.stores.ack_rides import AckRides, Rider
 from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.sqlite import cron, maintenance, moves, unique
 from sidequest.stores.sqlite.admin_methods import SQLiteAdminMethods
@@ -86,6 +87,8 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
         self._write_turn = threading.Lock()
         # ... and processes take turns in the kernel, for the same reason (write_turn.py).
         self._turn = WriteTurn(self.path)
+        # Acks ride on the next claim's write transaction while claims keep coming (ack_rides.py).
+        self._rides = AckRides()
         self._connections: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._closed = False
         # Claimers waiting on empty queues sleep on this; writers that add ready jobs bump the count.
@@ -279,14 +282,23 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
         now = time.time()
         taken: list[tuple[str, list[Any]]] = []
         wanted = limit
-        with self._write() as conn:
-            for queue in names:
-                rows = conn.execute(moves.CLAIM, (owner, now, queue, wanted)).fetchall()
-                if rows:
-                    taken.append((queue, rows))
-                    wanted -= len(rows)
-                    if wanted == 0:
-                        break
+        riders = self._rides.board()
+        deleted: int | None = None
+        try:
+            with self._write() as conn:
+                carried = sum(_ack_riders(conn, riders))  # the waiting acks, in the same transaction
+                for queue in names:
+                    rows = conn.execute(moves.CLAIM, (owner, now, queue, wanted)).fetchall()
+                    if rows:
+                        taken.append((queue, rows))
+                        wanted -= len(rows)
+                        if wanted == 0:
+                            break
+            deleted = carried  # only once committed: a rolled-back ack deleted nothing
+        finally:
+            if riders:
+                self._rides.arrive(riders, deleted)
+        self._rides.claims_flowing = bool(taken)
         claimed: list[Claimed] = []
         # Parsed after COMMIT so the write lock is not held while Python decodes JSON.
         for queue, rows in taken:
@@ -309,9 +321,12 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
         """Delete the batch with one statement that matches each claim's token and the owner."""
         if not jobs:
             return 0
-        tokens = moves.encode([list(job.token) for job in jobs])
+        rider = Rider([job.token[0] for job in jobs], [job.token[1] for job in jobs], [owner] * len(jobs))
+        deleted = self._rides.ride(rider)  # in the next claim's transaction, while claims keep coming
+        if deleted is not None:
+            return deleted
         with self._write() as conn:
-            return conn.execute(moves.ACK, (owner, tokens)).rowcount
+            return sum(_ack_riders(conn, [rider]))
 
     def retry(self, owner: str, job: Claimed, payload: Payload, at: float) -> bool:
         """Turn the running row into a retry row in place (one UPDATE; nothing if no longer held)."""
@@ -440,6 +455,16 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
             each.conn.close()
         self._turn.close()
         self._wake_claimers()
+
+
+def _ack_riders(conn: sqlite3.Connection, riders: list[Rider]) -> Iterator[int]:
+    """Delete the riders' rows still held by their owners (one statement per owner); yields counts."""
+    tokens: dict[str, list[list[int]]] = {}
+    for rider in riders:
+        for job_id, claims, owner in zip(rider.ids, rider.claims, rider.owners, strict=True):
+            tokens.setdefault(owner, []).append([job_id, claims])
+    for owner, pairs in tokens.items():
+        yield conn.execute(moves.ACK, (owner, moves.encode(pairs))).rowcount
 
 
 def _load(raw: str) -> Payload | None:

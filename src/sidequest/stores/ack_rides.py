@@ -1,17 +1,20 @@
-"""Acks that ride on the next claim: one statement, one round trip and one commit for both.
+"""Acks that ride on the next claim: one transaction (and, on a server, one round trip) for both.
 
 A process that drains a busy queue claims a batch every millisecond or two, and acks the batch before
-it just as often, from another thread (the acker). Sent apart, that is two round trips and two
-transactions per cycle; sent together (``moves.ACK_AND_CLAIM``: the ``DELETE`` of the finished rows
-and the claim's ``UPDATE`` as two data-modifying CTEs of one statement), it is one. The statement
-touches disjoint rows (finished rows are ``running``, claimed ones ``enqueued``), so combining them
-changes no outcome, and it needs no pipeline mode, so it works behind PgBouncer in transaction mode.
+it just as often, from another thread (the acker). Sent apart, that is two transactions per cycle;
+sent together, it is one. The two touch disjoint rows (finished rows are ``running``, claimed ones
+``enqueued``), so combining them changes no outcome.
+
+* PostgreSQL (``moves.ACK_AND_CLAIM``): the ``DELETE`` of the finished rows and the claim's ``UPDATE``
+  as two data-modifying CTEs of one statement: one round trip and one commit, and no pipeline mode,
+  so it works behind PgBouncer in transaction mode.
+* SQLite: the ``DELETE`` runs first in the claim's own write transaction: one turn at the file's single
+  write lock instead of two, which is what processes sharing the file queue for.
 
 The acker offers its batch here and waits a few milliseconds for the fetcher's next claim to carry
 it; if no claim comes (the queue is idle, jobs are long), or the claim that carried it failed, the
 acker sends the batch alone, exactly as before. An ack rides only while claims are coming back with
-jobs, so an idle process never delays one.
-"""
+jobs, so an idle process never delays one."""
 
 from __future__ import annotations
 
