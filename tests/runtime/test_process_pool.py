@@ -514,3 +514,43 @@ def test_a_waiting_thread_interrupted_by_an_exception_never_gets_a_stale_reply_f
         pool.perform(f"{MODULE}.RaiseWorker", [path, "value", "y"], "jid-second", None)
     pool.perform(SPIN, [path, "third", 0.0], "jid-third", None)
     assert runs.counts()["third"] == 1 and len(child_pids(pool)) == 1
+
+
+def test_threads_queued_for_one_child_each_get_the_answer_to_their_own_job(
+    make_pool: Callable[..., ProcessPool], runs: Runs
+) -> None:
+    # A finishing thread hands its child to the next waiting thread and sends that thread's job itself:
+    # every answer must still reach the thread whose job it is.
+    pool = make_pool(1)
+    path = str(runs.path)
+    jobs = [
+        in_thread(lambda n=n: pool.perform(f"{MODULE}.RaiseWorker", [path, "value", f"job {n}"], None, None))
+        for n in range(8)
+    ]
+    for thread, _ in jobs:
+        thread.join(30)
+    messages = [str(errors[0]) for _, errors in jobs]
+    assert messages == [f"job {n}" for n in range(8)]
+    assert runs.counts()["raise-value"] == 8 and len(child_pids(pool)) == 1
+
+
+def test_a_thread_interrupted_while_it_waits_for_a_child_never_leaves_its_answer_to_another(
+    make_pool: Callable[..., ProcessPool], runs: Runs
+) -> None:
+    # The exception lands when the waiting thread next runs bytecode: maybe only once the child was
+    # handed over with its job already sent. That job may then run, but its answer must reach nobody.
+    pool = make_pool(1)
+    path = str(runs.path)
+    busy, _ = in_thread(lambda: pool.perform(SLEEP, [path, "busy", 0.5], None, None))
+    wait_for(lambda: "busy-started" in runs.counts(), 10, "the first job to start in its child")
+    waiting, errors = in_thread(lambda: pool.perform(SPIN, [path, "never", 0.0], None, None))
+    time.sleep(0.1)  # waiting for the only child
+    raise_in = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    assert raise_in(ctypes.c_ulong(waiting.ident or 0), ctypes.py_object(JobTimeoutError)) == 1
+    waiting.join(10)
+    busy.join(10)
+    assert len(errors) == 1 and isinstance(errors[0], JobTimeoutError)
+    with pytest.raises(RemoteJobError, match=r"^mine$"):  # the child answers this job, not a stale one
+        pool.perform(f"{MODULE}.RaiseWorker", [path, "value", "mine"], None, None)
+    pool.perform(SPIN, [path, "after", 0.0], None, None)
+    assert runs.counts()["after"] == 1 and len(child_pids(pool)) == 1

@@ -78,8 +78,18 @@ class PoolChild:
             self.kill()
             raise ConfigurationError(f"a pool child process could not load the workers: {hello.get('error')}")
 
-    def run(self, request: bytes, time_limit: float | None) -> None:
-        """Send one encoded job and wait for it, at most ``time_limit`` seconds (None: no limit).
+    def send(self, request: bytes) -> bool:
+        """Send one encoded job ahead of :meth:`run` (``sent=True``), for the thread that will wait for
+        it; False when the pipe is broken (the child died: that thread's :meth:`run` finds out)."""
+        try:
+            self.conn.send_bytes(request)
+        except OSError:
+            return False
+        return True
+
+    def run(self, request: bytes, time_limit: float | None, sent: bool = False) -> None:
+        """Send one encoded job (unless :meth:`send` did) and wait for it, at most ``time_limit`` seconds
+        (None: no limit).
 
         Returns when the job succeeded. Raises :class:`RemoteJobError` when it raised in the child,
         :class:`JobTimeoutError` when it ran past the limit (the child is killed first), and
@@ -89,7 +99,8 @@ class PoolChild:
         self.jobs += 1
         deadline = None if time_limit is None else time.monotonic() + time_limit
         try:
-            self.conn.send_bytes(request)
+            if not sent:
+                self.conn.send_bytes(request)
             while True:
                 remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
                 if not self.conn.poll(remaining):

@@ -78,6 +78,17 @@ class _Slot:
         self.stopped = False
 
 
+class _Waiter:
+    """A thread waiting for a child, with its job already encoded: the thread whose child just finished
+    hands that child over and sends the job itself, so the child does not idle while this thread wakes."""
+
+    def __init__(self, request: bytes) -> None:
+        self.request = request
+        self.slot: _Slot | None = None
+        self.sent = False
+        self.ready = threading.Event()
+
+
 class ProcessPool:
     """``size`` pre-started child processes performing jobs for the calling threads.
 
@@ -121,6 +132,7 @@ class ProcessPool:
         self._context = multiprocessing.get_context(start_method)
         self._slots = [_Slot() for _ in range(size)]
         self._idle: deque[_Slot] = deque()
+        self._waiters: deque[_Waiter] = deque()
         self._changed = threading.Condition()
         self._started = False
         self._stopping = False
@@ -163,9 +175,9 @@ class ProcessPool:
             request = orjson.dumps({"class": class_name, "args": args, "jid": jid})
         except TypeError as exc:
             raise JobArgumentError(f"the job's arguments cannot be sent to a child process: {exc}") from exc
-        slot = self._borrow()
+        slot, sent = self._borrow(request)
         try:
-            self._run(slot, request, time_limit)
+            self._run(slot, request, time_limit, sent)
         finally:
             self._release(slot)
 
@@ -178,6 +190,9 @@ class ProcessPool:
         deadline = time.monotonic() + timeout
         with self._changed:
             self._stopping = True
+            waiters, self._waiters = list(self._waiters), deque()
+            for waiter in waiters:
+                waiter.ready.set()  # no child for them: they raise PoolStoppedError
             self._changed.notify_all()
             while any(slot.busy for slot in self._slots) and time.monotonic() < deadline:
                 self._changed.wait(deadline - time.monotonic())
@@ -209,36 +224,63 @@ class ProcessPool:
         )
         return PoolStats(self.size, sum(1 for _, busy in slots if busy), restarts, children)
 
-    def _borrow(self) -> _Slot:
+    def _borrow(self, request: bytes) -> tuple[_Slot, bool]:
+        """An idle child for ``request``, waiting while all are busy; True with it when the child was
+        handed over with the request already sent."""
         with self._changed:
             if not self._started:
                 raise ConfigurationError("ProcessPool.perform called before start()")
-            while not self._idle and not self._stopping:
-                self._changed.wait()
             if self._stopping:
                 raise PoolStoppedError("the process pool is stopping: the job was not started")
-            slot = self._idle.popleft()
-            slot.busy = True
-            return slot
+            if self._idle and not self._waiters:
+                slot = self._idle.popleft()
+                slot.busy = True
+                return slot, False
+            waiter = _Waiter(request)
+            self._waiters.append(waiter)
+        try:
+            waiter.ready.wait()
+        except BaseException:  # interrupted while waiting: take the request back, or undo the handover
+            self._withdraw(waiter)
+            raise
+        if waiter.slot is None:
+            raise PoolStoppedError("the process pool is stopping: the job was not started")
+        return waiter.slot, waiter.sent
+
+    def _withdraw(self, waiter: _Waiter) -> None:
+        with self._changed:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                return
+        waiter.ready.wait()  # handed over: the handing thread sets it right after its send
+        if waiter.slot is not None:
+            if waiter.sent:  # the child works on a job nobody waits for: its answer must not reach another
+                self._replace(waiter.slot, "the thread that waited for its job was interrupted")
+            self._release(waiter.slot)
 
     def _release(self, slot: _Slot) -> None:
+        """The job in ``slot`` is done: hand its child to the first waiting thread, sending that thread's
+        job from here (no thread wake-up between the child's answer and its next job), or make it idle."""
         with self._changed:
-            slot.busy = False
-            self._idle.append(slot)
-            # One child freed: wake one borrower, not every thread waiting (with ten processor threads
-            # and two children, eight would wake for each job only to wait again). ``stop`` waits on the
-            # same condition for the busy children, so once stopping, everybody is woken.
-            if self._stopping:
-                self._changed.notify_all()
-            else:
-                self._changed.notify()
+            waiter = self._waiters.popleft() if self._waiters and not self._stopping else None
+            if waiter is None:
+                slot.busy = False
+                self._idle.append(slot)
+                self._changed.notify_all()  # stop() waits here for the busy children
+                return
+            waiter.slot = slot  # stays busy: it changes hands
+        child = slot.child
+        if child is not None and child.is_alive():
+            waiter.sent = child.send(waiter.request)  # False: the child is gone; its new owner sees why
+        waiter.ready.set()
 
-    def _run(self, slot: _Slot, request: bytes, time_limit: float | None) -> None:
+    def _run(self, slot: _Slot, request: bytes, time_limit: float | None, sent: bool = False) -> None:
         child = slot.child
         if child is None or not child.is_alive():  # its last replacement failed to start, or was cut short
             child = self._start_in(slot)
+            sent = False
         try:
-            child.run(request, time_limit)
+            child.run(request, time_limit, sent=sent)
         except RemoteJobError:  # the job raised; the child is fine, unless it grew too big meanwhile
             self._recycle_if_too_big(slot, child)
             raise
