@@ -26,10 +26,10 @@ PUSHER = textwrap.dedent(
     from sidequest.stores.sqlite import SQLiteStore
 
     store = SQLiteStore(sys.argv[1])
-    started = time.monotonic()
+    print("ready", flush=True)
     for name in sys.argv[2:]:
         Client(store).enqueue("tests.Pushed", [name])
-    print(time.monotonic() - started)
+    print("pushed", flush=True)
     store.close()
     """
 )
@@ -51,14 +51,17 @@ def test_a_write_waits_while_another_process_holds_the_turn(sqlite_url: str) -> 
         fcntl.flock(holder, fcntl.LOCK_EX)  # this test process is "another process" holding the turn
         try:
             pusher = push_from_another_process(sqlite_url, "second")
-            time.sleep(0.5)
+            assert pusher.stdout is not None
+            assert pusher.stdout.readline() == "ready\n"  # about to push
+            time.sleep(0.3)
             assert pusher.poll() is None  # waiting for the turn, though SQLite's own lock is free
+            assert store.counts().enqueued == 1
         finally:
             fcntl.flock(holder, fcntl.LOCK_UN)
             os.close(holder)
         out, _ = pusher.communicate(timeout=30)
         assert pusher.returncode == 0
-        assert float(out) >= 0.4
+        assert out == "pushed\n"
         assert [raw_payload(entry.raw)["args"] for entry in store.list_queue("default")] == [
             ["first"],
             ["second"],
@@ -71,20 +74,28 @@ def test_a_forked_child_takes_turns_with_its_parent_not_inside_the_parents_turn(
         jobs = JobMaker(store)
         jobs.push("parent")
         assert store._turn.take()  # the parent holds its turn while the child writes
+        about_to_push, told = os.pipe()
         child = os.fork()
         if child == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
-                started = time.monotonic()
+                os.write(told, b"!")
                 jobs.push("child")  # its own lock file: it must wait for the parent's turn to end
-                code = 0 if time.monotonic() - started >= 0.4 else 2
                 store.close()
+                code = 0
             finally:
                 os._exit(code)
-        time.sleep(0.5)
-        store._turn.give_back()
+        try:
+            assert os.read(about_to_push, 1) == b"!"
+            time.sleep(0.3)
+            assert os.waitpid(child, os.WNOHANG) == (0, 0)  # still waiting: not inside the parent's turn
+            assert store.counts().enqueued == 1
+        finally:
+            store._turn.give_back()
+            os.close(about_to_push)
+            os.close(told)
         _, status = os.waitpid(child, 0)
-        assert os.waitstatus_to_exitcode(status) == 0  # 2: the child wrote inside the parent's turn
+        assert os.waitstatus_to_exitcode(status) == 0
         jobs.push("parent again")  # the child's close() left the parent's lock file open
         assert [raw_payload(entry.raw)["args"] for entry in store.list_queue("default")] == [
             ["parent"],

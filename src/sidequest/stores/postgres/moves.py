@@ -20,7 +20,9 @@ DEAD_TIMEOUT_SECONDS = 180 * 24 * 3600.0
 # client 16 ms per 1,000 jobs (measured), parsing one JSON text costs the server a fraction of that.
 # ``json`` (not jsonb) keeps each element's text exactly as sent, so a payload is stored as pushed.
 # A data-modifying CTE runs whether or not the outer query reads it, so the final SELECT can be the
-# notification.
+# notification. The queues made ready come as a fourth, short array (the client knows them): found
+# with DISTINCT over the rows, they cost the server two sorts of the whole batch, a quarter of its
+# time for 1,000 jobs of one queue.
 PUSH = """
     WITH input AS MATERIALIZED (
         SELECT queue, payload::text AS payload, at::float8 AS at
@@ -30,9 +32,12 @@ PUSH = """
             json_array_elements_text(%(ats)s::json)
         ) AS t(queue, payload, at)
     ),
+    ready AS MATERIALIZED (
+        SELECT queue FROM json_array_elements_text(%(ready)s::json) AS r(queue)
+    ),
     registered AS (
         INSERT INTO {s}.queues (name)
-        SELECT DISTINCT queue FROM input WHERE at IS NULL
+        SELECT queue FROM ready
         ON CONFLICT DO NOTHING
     ),
     inserted AS (
@@ -44,7 +49,7 @@ PUSH = """
                at
         FROM input
     )
-    SELECT {notify} FROM (SELECT DISTINCT queue FROM input WHERE at IS NULL) AS ready
+    SELECT {notify} FROM ready
 """
 
 NOTIFY_EXPRESSION = "pg_notify(%(channel)s, ready.queue)"

@@ -48,13 +48,14 @@ class PostgresPushMethods:
         ats = [None if job.at is None else float(job.at) for job in jobs]
         notify = moves.NOTIFY_EXPRESSION if self.options.notify else moves.NO_NOTIFY_EXPRESSION
         sql = moves.PUSH.format(s=self.s, notify=notify)
+        ready = sorted({queue for queue, at in zip(queues, ats, strict=True) if at is None})
         params = {
             "queues": payloads.encode(queues),
             "payloads": payloads.encode([job.payload for job in jobs]),
             "ats": payloads.encode(ats),
+            "ready": payloads.encode(ready),
             "channel": self.channel,
         }
-        ready = sorted({queue for queue, at in zip(queues, ats, strict=True) if at is None})
         return sql, params, ready
 
     def push(self, jobs: Sequence[NewJob]) -> None:
