@@ -496,6 +496,21 @@ def test_without_modules_children_load_the_conventional_workers_package_of_cwd(
         pool.stop(5)
 
 
+def interrupt(thread: threading.Thread) -> None:
+    """Raise JobTimeoutError in ``thread`` at its next bytecode, as a thread time limit does."""
+    raise_in = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    assert raise_in(ctypes.c_ulong(thread.ident or 0), ctypes.py_object(JobTimeoutError)) == 1
+
+
+def answers_its_own_jobs(pool: ProcessPool, runs: Runs) -> None:
+    """The pool's next two jobs get their own answers (no stale reply), from one child."""
+    path = str(runs.path)
+    with pytest.raises(RemoteJobError, match=r"^mine$"):
+        pool.perform(f"{MODULE}.RaiseWorker", [path, "value", "mine"], "jid-mine", None)
+    pool.perform(SPIN, [path, "after", 0.0], "jid-after", None)
+    assert runs.counts()["after"] == 1 and len(child_pids(pool)) == 1
+
+
 def test_a_waiting_thread_interrupted_by_an_exception_never_gets_a_stale_reply_for_its_next_job(
     make_pool: Callable[..., ProcessPool], runs: Runs
 ) -> None:
@@ -505,15 +520,10 @@ def test_a_waiting_thread_interrupted_by_an_exception_never_gets_a_stale_reply_f
     path = str(runs.path)
     job, errors = in_thread(lambda: pool.perform(SLEEP, [path, "first", 0.5], "jid-first", None))
     wait_for(lambda: "first-started" in runs.counts(), 10, "the first job to start in its child")
-    raise_in = ctypes.pythonapi.PyThreadState_SetAsyncExc
-    assert raise_in(ctypes.c_ulong(job.ident or 0), ctypes.py_object(JobTimeoutError)) == 1
+    interrupt(job)
     job.join(10)
     assert len(errors) == 1 and isinstance(errors[0], JobTimeoutError)
-
-    with pytest.raises(RemoteJobError, match=r"^y$"):
-        pool.perform(f"{MODULE}.RaiseWorker", [path, "value", "y"], "jid-second", None)
-    pool.perform(SPIN, [path, "third", 0.0], "jid-third", None)
-    assert runs.counts()["third"] == 1 and len(child_pids(pool)) == 1
+    answers_its_own_jobs(pool, runs)
 
 
 def test_threads_queued_for_one_child_each_get_the_answer_to_their_own_job(
@@ -545,12 +555,8 @@ def test_a_thread_interrupted_while_it_waits_for_a_child_never_leaves_its_answer
     wait_for(lambda: "busy-started" in runs.counts(), 10, "the first job to start in its child")
     waiting, errors = in_thread(lambda: pool.perform(SPIN, [path, "never", 0.0], None, None))
     time.sleep(0.1)  # waiting for the only child
-    raise_in = ctypes.pythonapi.PyThreadState_SetAsyncExc
-    assert raise_in(ctypes.c_ulong(waiting.ident or 0), ctypes.py_object(JobTimeoutError)) == 1
+    interrupt(waiting)
     waiting.join(10)
     busy.join(10)
     assert len(errors) == 1 and isinstance(errors[0], JobTimeoutError)
-    with pytest.raises(RemoteJobError, match=r"^mine$"):  # the child answers this job, not a stale one
-        pool.perform(f"{MODULE}.RaiseWorker", [path, "value", "mine"], None, None)
-    pool.perform(SPIN, [path, "after", 0.0], None, None)
-    assert runs.counts()["after"] == 1 and len(child_pids(pool)) == 1
+    answers_its_own_jobs(pool, runs)
