@@ -45,6 +45,19 @@ def test_a_payload_is_stored_exactly_as_given(store: Store, jobs: JobMaker, owne
     assert job.queue == "default"
 
 
+def test_payloads_whose_strings_hold_line_breaks_and_control_characters_are_stored_apart_and_exact(
+    store: Store, jobs: JobMaker, owner: str
+) -> None:
+    # PostgreSQL sends a batch's payload texts joined by newlines: JSON writes none inside a text, so
+    # the values below must come back as they went, each in its own job.
+    tricky = ["two\nlines", "cr\r\nlf", "\u2028 and \u2029", "nul \u0000 tab \t", "", "\\n not a newline"]
+    payloads = [jobs.payload(value, n) for n, value in enumerate(tricky)]
+    store.push([NewJob(payload) for payload in payloads])
+    claimed = store.claim(["default"], 10, owner, 0)
+    assert [job.payload for job in claimed] == payloads
+    assert [loads(job.raw) for job in claimed] == payloads
+
+
 def test_a_push_that_cannot_be_stored_stores_nothing(store: Store, jobs: JobMaker) -> None:
     good = jobs.payload(1)
     bad = jobs.payload(2)

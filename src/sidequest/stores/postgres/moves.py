@@ -15,20 +15,21 @@ from sidequest.stores.postgres.schema import NOW
 DEAD_MAX_JOBS = 10_000
 DEAD_TIMEOUT_SECONDS = 180 * 24 * 3600.0
 
-# The rows come from three JSON arrays (payloads, queues, due times), so 1 or 100,000 jobs cost one
-# statement, and each is one parameter: adapting a Python list of 1,000 strings into a text[] cost the
-# client 16 ms per 1,000 jobs (measured), parsing one JSON text costs the server a fraction of that.
-# ``json`` (not jsonb) keeps each element's text exactly as sent, so a payload is stored as pushed.
+# The rows come from three parameters (queues and due times as JSON arrays, payloads as their texts
+# joined by newlines), so 1 or 100,000 jobs cost one statement: adapting a Python list of 1,000 strings
+# into a text[] cost the client 16 ms per 1,000 jobs (measured). The payloads are split, not parsed as
+# one JSON array: orjson never writes a raw newline (it escapes control characters), each text is
+# stored exactly as written, and the split costs the server ~12% less than parsing every payload.
 # A data-modifying CTE runs whether or not the outer query reads it, so the final SELECT can be the
 # notification. The queues made ready come as a fourth, short array (the client knows them): found
 # with DISTINCT over the rows, they cost the server two sorts of the whole batch, a quarter of its
 # time for 1,000 jobs of one queue.
 PUSH = """
     WITH input AS MATERIALIZED (
-        SELECT queue, payload::text AS payload, at::float8 AS at
+        SELECT queue, payload, at::float8 AS at
         FROM ROWS FROM (
             json_array_elements_text(%(queues)s::json),
-            json_array_elements(%(payloads)s::json),
+            unnest(string_to_array(%(payloads)s, E'\n')),
             json_array_elements_text(%(ats)s::json)
         ) AS t(queue, payload, at)
     ),

@@ -51,7 +51,7 @@ class PostgresPushMethods:
         ready = sorted({queue for queue, at in zip(queues, ats, strict=True) if at is None})
         params = {
             "queues": payloads.encode(queues),
-            "payloads": payloads.encode([job.payload for job in jobs]),
+            "payloads": "\n".join([payloads.encode(job.payload) for job in jobs]),
             "ats": payloads.encode(ats),
             "ready": payloads.encode(ready),
             "channel": self.channel,
