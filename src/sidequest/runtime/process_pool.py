@@ -1,7 +1,9 @@
 """A pool of pre-started child processes that perform jobs, for workers with ``isolation="process"``.
 
 The parent's processor threads call :meth:`ProcessPool.perform`; each call borrows an idle child (waiting
-while all are busy), sends it the job and blocks until the child answers. So CPU-bound Python code runs
+while all are busy), sends it the job and blocks until the child answers. A thread whose child just
+answered hands it straight to the first waiting thread and sends that thread's job itself, so a child
+never idles while the next thread wakes up. So CPU-bound Python code runs
 on every core, a job can be stopped at its ``time_limit`` (its child is killed), a child that crashes
 (segfault, ``os._exit``, the OOM killer) fails only its own job, and a child that grew past the memory
 limit is replaced before its next job. The parent keeps the store, the leases and the acks: children
