@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from sidequest.batch_records import BatchAdd, BatchInfo
+from sidequest.bulk_writer import BulkWriter
 from sidequest.defaults import DEFAULT
 from sidequest.errors import ConfigurationError, JobArgumentError
 from sidequest.expiry import stamp_expiry
@@ -190,29 +191,44 @@ class Client:
         unique = bool(self.middleware) or unique_for(template.payload) is not None
         jids: list[str | None] = []
         batch: list[NewJob] = []
-        for args, jid in zip(args_list, fresh, strict=True):
-            if not isinstance(args, (list, tuple)):
-                raise JobArgumentError(
-                    f"bulk args must be a list of argument lists, e.g. [[1], [2]]; got an element {args!r}"
-                )
-            payload = self._fill(template, args, jid)
-            if payload is None:
-                jids.append(None)
-                continue
-            if unique and unique_for(payload) is not None:
-                if batch:  # keep queue order: the jobs before this one go first
-                    self.deliver(batch)
+        with self._bulk_writer() as deliver:
+            for args, jid in zip(args_list, fresh, strict=True):
+                if not isinstance(args, (list, tuple)):
+                    raise JobArgumentError(
+                        "bulk args must be a list of argument lists, e.g. [[1], [2]]; got an element "
+                        f"{args!r}"
+                    )
+                payload = self._fill(template, args, jid)
+                if payload is None:
+                    jids.append(None)
+                    continue
+                if unique and unique_for(payload) is not None:
+                    if batch:  # keep queue order: the jobs before this one go first
+                        deliver(batch)
+                        batch = []
+                    deliver.flush()
+                    jids.append(self.write_one(payload, at))
+                    continue
+                jids.append(str(payload["jid"]))
+                batch.append(NewJob(payload, at))
+                if len(batch) >= batch_size:
+                    deliver(batch)
                     batch = []
-                jids.append(self.write_one(payload, at))
-                continue
-            jids.append(str(payload["jid"]))
-            batch.append(NewJob(payload, at))
-            if len(batch) >= batch_size:
-                self.deliver(batch)
-                batch = []
-        if batch:
-            self.deliver(batch)
+            if batch:
+                deliver(batch)
         return jids
+
+    def _bulk_writer(self) -> BulkWriter | _Direct:
+        """Where a bulk enqueue's batches go: straight to the store from a background thread
+        (:mod:`sidequest.bulk_writer`) when they would go to the store anyway, else through
+        :meth:`deliver` on this thread (a ``Batch.jobs()`` block, ``sidequest.transaction``, a
+        testing client)."""
+        direct = (
+            type(self).write is Client.write
+            and DEFAULT.batches.open_frame() is None
+            and bound_for(self.store) is None
+        )
+        return BulkWriter(self.store.push) if direct else _Direct(self.deliver)
 
     def build_payload(
         self,
@@ -377,3 +393,22 @@ class Client:
     def close(self) -> None:
         """Close the store."""
         self.store.close()
+
+
+class _Direct:
+    """The bulk writer's interface over ``deliver``, on the calling thread."""
+
+    def __init__(self, deliver: Callable[[Sequence[NewJob]], None]) -> None:
+        self._deliver = deliver
+
+    def __call__(self, batch: Sequence[NewJob]) -> None:
+        self._deliver(batch)
+
+    def flush(self) -> None:
+        """Nothing waits: every batch was delivered when given."""
+
+    def __enter__(self) -> _Direct:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
