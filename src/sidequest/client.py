@@ -209,7 +209,7 @@ class Client:
                     deliver.flush()
                     jids.append(self.write_one(payload, at))
                     continue
-                jids.append(str(payload["jid"]))
+                jids.append(str(payload["jid"]) if self.middleware else jid)  # a middleware may set its own
                 batch.append(NewJob(payload, at))
                 if len(batch) >= batch_size:
                     deliver(batch)

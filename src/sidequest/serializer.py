@@ -55,10 +55,14 @@ def check_args(args: Sequence[Any], where: str) -> list[Any]:
     ``where`` names the call in the message (``"OrderWorker.perform_async"``).
     """
     checked = list(args)
-    for position, value in enumerate(checked):
+    for value in checked:
         kind = type(value)
         if kind is str or kind is bool or value is None or (kind is int and INT_MIN <= value < INT_LIMIT):
             continue  # the common flat case, without the recursive walk (bulk enqueues are hot)
+        break
+    else:
+        return checked
+    for position, value in enumerate(checked):
         problem = _find_problem(value, f"argument {position + 1}")
         if problem is not None:
             raise JobArgumentError(f"{where}: {problem}")
