@@ -12,6 +12,7 @@ import pytest
 from sidequest.client import Client
 from sidequest.job import NewJob, Payload
 from sidequest.stores import open_store
+from sidequest.stores.base import Store
 from testapp.workers import NoopWorker
 
 
@@ -24,16 +25,22 @@ def claim_everything(url: str) -> list[int]:
     return found
 
 
-def test_a_bulk_enqueue_of_several_batches_stores_every_job_in_order(store_url: str) -> None:
-    store = open_store(store_url)
-    writers: set[str] = set()
+def threads_that_push(store: Store) -> set[str]:
+    """The names of the threads that call ``store.push`` from now on (the real push still runs)."""
+    names: set[str] = set()
     push = store.push
 
     def recording_push(jobs: Sequence[NewJob]) -> None:
-        writers.add(threading.current_thread().name)
+        names.add(threading.current_thread().name)
         push(jobs)
 
-    store.push = recording_push  # type: ignore[method-assign]  # the real push, noting its thread
+    store.push = recording_push  # type: ignore[method-assign]
+    return names
+
+
+def test_a_bulk_enqueue_of_several_batches_stores_every_job_in_order(store_url: str) -> None:
+    store = open_store(store_url)
+    writers = threads_that_push(store)
     jids = Client(store).enqueue_bulk(NoopWorker, [[n] for n in range(2_500)], batch_size=1_000)
     assert len(jids) == 2_500 and None not in jids
     assert writers == {"sidequest-bulk-writer"}  # three batches: written off the caller's thread
@@ -44,14 +51,7 @@ def test_a_bulk_enqueue_of_several_batches_stores_every_job_in_order(store_url: 
 
 def test_one_batch_is_written_on_the_callers_thread(store_url: str) -> None:
     store = open_store(store_url)
-    threads: set[str] = set()
-    push = store.push
-
-    def recording_push(jobs: Sequence[NewJob]) -> None:
-        threads.add(threading.current_thread().name)
-        push(jobs)
-
-    store.push = recording_push  # type: ignore[method-assign]
+    threads = threads_that_push(store)
     Client(store).enqueue_bulk(NoopWorker, [[n] for n in range(10)])
     assert threads == {threading.current_thread().name}
     store.close()

@@ -96,5 +96,25 @@ class BulkWriter:
             raise self._error
 
 
+class DirectWriter:
+    """The same interface over ``deliver``, on the calling thread: where batches must not leave it (a
+    ``Batch.jobs()`` block, ``sidequest.transaction``, a testing client)."""
+
+    def __init__(self, deliver: Write) -> None:
+        self._deliver = deliver
+
+    def __call__(self, batch: Sequence[NewJob]) -> None:
+        self._deliver(batch)
+
+    def flush(self) -> None:
+        """Nothing waits: every batch was delivered when given."""
+
+    def __enter__(self) -> DirectWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 class _Abandoned(Exception):
     """The caller stopped the bulk enqueue: batches not yet written are dropped (never raised)."""

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from sidequest.batch_records import BatchAdd, BatchInfo
-from sidequest.bulk_writer import BulkWriter
+from sidequest.bulk_writer import BulkWriter, DirectWriter
 from sidequest.defaults import DEFAULT
 from sidequest.errors import ConfigurationError, JobArgumentError
 from sidequest.expiry import stamp_expiry
@@ -218,7 +218,7 @@ class Client:
                 deliver(batch)
         return jids
 
-    def _bulk_writer(self) -> BulkWriter | _Direct:
+    def _bulk_writer(self) -> BulkWriter | DirectWriter:
         """Where a bulk enqueue's batches go: straight to the store from a background thread
         (:mod:`sidequest.bulk_writer`) when they would go to the store anyway, else through
         :meth:`deliver` on this thread (a ``Batch.jobs()`` block, ``sidequest.transaction``, a
@@ -228,7 +228,7 @@ class Client:
             and DEFAULT.batches.open_frame() is None
             and bound_for(self.store) is None
         )
-        return BulkWriter(self.store.push) if direct else _Direct(self.deliver)
+        return BulkWriter(self.store.push) if direct else DirectWriter(self.deliver)
 
     def build_payload(
         self,
@@ -393,22 +393,3 @@ class Client:
     def close(self) -> None:
         """Close the store."""
         self.store.close()
-
-
-class _Direct:
-    """The bulk writer's interface over ``deliver``, on the calling thread."""
-
-    def __init__(self, deliver: Callable[[Sequence[NewJob]], None]) -> None:
-        self._deliver = deliver
-
-    def __call__(self, batch: Sequence[NewJob]) -> None:
-        self._deliver(batch)
-
-    def flush(self) -> None:
-        """Nothing waits: every batch was delivered when given."""
-
-    def __enter__(self) -> _Direct:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -33,9 +33,6 @@ AUTO_PREFETCH_WORK = 0.01
 AUTO_PREFETCH_MAX = 400
 """Jobs at most in the automatic prefetch buffer."""
 
-FIRST_BUCKET_MS = METRIC_BUCKETS_MS[0]
-"""Runs shorter than this (most of them) fall in the first histogram bucket without a search."""
-
 
 @dataclass(slots=True)
 class Running:
@@ -194,7 +191,7 @@ class Tracker:
             counters[1] += 1  # Sidekiq times successful runs only: a failure's time says little
         else:
             counters[2] += ms
-            counters[3 if ms < FIRST_BUCKET_MS else 3 + metric_bucket(ms)] += 1
+            counters[3 + metric_bucket(ms)] += 1
 
     @property
     def total_held(self) -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sidequest.job import Payload
 from sidequest.retry import DEAD_MAX_JOBS, DEAD_TIMEOUT_SECONDS
 from sidequest.stores import payloads
+from sidequest.stores.ack_rides import Rider
 
 # The shared payload helpers, re-exported: the SQLite modules read them as moves.decode and so on.
 from sidequest.stores.payloads import decode as decode
@@ -215,3 +216,13 @@ TO_RETRY = f"""
     SET state = 'retry', queue = ?, payload = ?, score = ?, owner = NULL, claimed_at = NULL, position = NULL
     WHERE {HELD}
 """
+
+
+def ack_riders(conn: sqlite3.Connection, riders: list[Rider]) -> Iterator[int]:
+    """Delete the riders' rows still held by their owners (one :data:`ACK` per owner); yields counts."""
+    tokens: dict[str, list[list[int]]] = {}
+    for rider in riders:
+        for job_id, claims, owner in zip(rider.ids, rider.claims, rider.owners, strict=True):
+            tokens.setdefault(owner, []).append([job_id, claims])
+    for owner, pairs in tokens.items():
+        yield conn.execute(ACK, (owner, encode(pairs))).rowcount

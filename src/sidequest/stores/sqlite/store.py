@@ -22,9 +22,7 @@ import os
 import sqlite3
 import threading
 import time
-import weakref
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from sidequest.errors import ConfigurationError, MalformedJobError, StoreError
@@ -39,10 +37,10 @@ from sidequest.stores.base import CronState, Heartbeat, RescueResult, Store
 from sidequest.stores.sqlite import cron, maintenance, moves, unique
 from sidequest.stores.sqlite.admin_methods import SQLiteAdminMethods
 from sidequest.stores.sqlite.batches import SQLiteBatchMethods
+from sidequest.stores.sqlite.connections import SQLiteConnections
 from sidequest.stores.sqlite.job_states import SQLiteJobStates
 from sidequest.stores.sqlite.limiters import SQLiteLimiterMethods
-from sidequest.stores.sqlite.schema import connect, database_path, migrate, open_error
-from sidequest.stores.sqlite.write_turn import WriteTurn
+from sidequest.stores.sqlite.schema import database_path, migrate, open_error
 
 log = logging.getLogger("sidequest")
 
@@ -53,22 +51,9 @@ MIN_SQLITE = (3, 35, 0)
 """``UPDATE ... RETURNING`` and ``DELETE ... RETURNING`` arrived in SQLite 3.35."""
 
 
-class _ThreadConnection:
-    """One thread's connection. When the thread ends its threading.local drops this, closing it.
-
-    ``pid`` is the process that opened it: a connection carried into a child by ``fork()`` (a web
-    server preloading the app) must never be used there - SQLite's locks would lie and the file could
-    be corrupted - nor closed, so the child opens its own and leaves the inherited one alone.
-    """
-
-    __slots__ = ("__weakref__", "conn", "pid")
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.pid = os.getpid()
-
-
-class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQLiteBatchMethods, Store):
+class SQLiteStore(
+    SQLiteConnections, SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQLiteBatchMethods, Store
+):
     """Jobs in a SQLite file (WAL mode), safe for every thread and every process on one machine."""
 
     def __init__(self, url: str) -> None:
@@ -79,18 +64,9 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
             )
         self.url = url
         self.path = database_path(url)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        # Threads of one process take turns at the write lock here, in Python: left to SQLite, a
-        # writer that finds the file locked sleeps in its busy handler (1, 2, 5 ... 100 ms) even when
-        # the lock frees a microsecond later, and throughput collapses when jobs enqueue jobs.
-        self._write_turn = threading.Lock()
-        # ... and processes take turns in the kernel, for the same reason (write_turn.py).
-        self._turn = WriteTurn(self.path)
+        self._open_connections()
         # Acks ride on the next claim's write transaction while claims keep coming (ack_rides.py).
         self._rides = AckRides()
-        self._connections: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
-        self._closed = False
         # Claimers waiting on empty queues sleep on this; writers that add ready jobs bump the count.
         self._ready = threading.Condition()
         self._ready_count = 0
@@ -115,60 +91,6 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
             if relative
             else "",
         )
-
-    # ----------------------------------------------------------------------------------------------
-    # Connections and transactions
-
-    def _connection(self) -> sqlite3.Connection:
-        held: _ThreadConnection | None = getattr(self._local, "held", None)
-        if held is not None and held.pid == os.getpid():
-            return held.conn
-        with self._lock:
-            if self._closed:
-                raise StoreError(f"the SQLite store {self.path} is closed")
-            try:
-                held = _ThreadConnection(connect(self.path))
-            except sqlite3.Error as exc:
-                raise open_error(self.path, exc) from exc
-            self._connections.add(held)
-        self._local.held = held
-        return held.conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction. BEGIN IMMEDIATE takes the write lock first, waiting up to the busy
-        timeout for other processes, so nothing inside can fail half way on a lock upgrade."""
-        conn = self._connection()
-        try:
-            with self._write_turn:
-                turn = self._turn.take()
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        yield conn
-                        conn.execute("COMMIT")
-                    finally:
-                        if conn.in_transaction:
-                            conn.execute("ROLLBACK")
-                finally:
-                    if turn:
-                        self._turn.give_back()
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every SELECT inside sees the same snapshot; never blocks a writer."""
-        conn = self._connection()
-        try:
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                if conn.in_transaction:
-                    conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
 
     def _wake_claimers(self) -> None:
         with self._ready:
@@ -286,7 +208,7 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
         deleted: int | None = None
         try:
             with self._write() as conn:
-                carried = sum(_ack_riders(conn, riders))  # the waiting acks, in the same transaction
+                carried = sum(moves.ack_riders(conn, riders))  # the waiting acks, in the same transaction
                 for queue in names:
                     rows = conn.execute(moves.CLAIM, (owner, now, queue, wanted)).fetchall()
                     if rows:
@@ -326,7 +248,7 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
         if deleted is not None:
             return deleted
         with self._write() as conn:
-            return sum(_ack_riders(conn, [rider]))
+            return sum(moves.ack_riders(conn, [rider]))
 
     def retry(self, owner: str, job: Claimed, payload: Payload, at: float) -> bool:
         """Turn the running row into a retry row in place (one UPDATE; nothing if no longer held)."""
@@ -448,23 +370,8 @@ class SQLiteStore(SQLiteJobStates, SQLiteAdminMethods, SQLiteLimiterMethods, SQL
 
     def close(self) -> None:
         """Close every thread's connection and wake idle claims (they return ``[]``)."""
-        with self._lock:
-            self._closed = True
-            held = [each for each in self._connections if each.pid == os.getpid()]
-        for each in held:
-            each.conn.close()
-        self._turn.close()
+        self._close_connections()
         self._wake_claimers()
-
-
-def _ack_riders(conn: sqlite3.Connection, riders: list[Rider]) -> Iterator[int]:
-    """Delete the riders' rows still held by their owners (one statement per owner); yields counts."""
-    tokens: dict[str, list[list[int]]] = {}
-    for rider in riders:
-        for job_id, claims, owner in zip(rider.ids, rider.claims, rider.owners, strict=True):
-            tokens.setdefault(owner, []).append([job_id, claims])
-    for owner, pairs in tokens.items():
-        yield conn.execute(moves.ACK, (owner, moves.encode(pairs))).rowcount
 
 
 def _load(raw: str) -> Payload | None:
