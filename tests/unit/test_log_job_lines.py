@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sidequest.runtime.logs import flush_logging, job_log_context, log_job_line, setup_logging
+from sidequest.runtime.job_events import done_text
+from sidequest.runtime.logs import flush_logging, job_line_sink, job_log_context, log_job_line, setup_logging
 
 log = logging.getLogger("sidequest.runtime.executor")
 FIELDS = {"jid": "j1", "job_class": "app.workers.Charge", "queue": "default"}
@@ -75,6 +76,56 @@ def test_the_fast_json_line_is_the_object_logger_info_writes(log_file: LogFile) 
     assert abs(slow.pop("ts") - fast.pop("ts")) < 5
     assert fast == slow
     assert fast["class"] == "app.workers.Charge" and fast["elapsed"] == 0.25 and fast["queue"] == "default"
+
+
+ODD_PAYLOADS = [
+    {"class": "app.workers.Charge", "jid": "0123456789abcdef01234567"},
+    {"class": "app.workers.Charge", "jid": "0123456789abcdef01234567"},  # now remembered
+    {"class": "app.workers.Refund", "jid": "j\n2026-11-28T00:00:00.000Z pid=1 tid=1 ERROR: forged"},
+    {"class": "X\r\u2028Y", "jid": "j3"},
+    {"class": "app.workers.Charge", "jid": None},
+    {"class": "app.workers.Charge", "jid": 42},
+    {"class": 7, "jid": "j4"},
+    {"class": None, "jid": "j5"},
+    {"class": ["not", "hashable"], "jid": "j6"},
+]
+SECONDS = [None, 0.0, 0.0004, 0.0005, 0.25, 0.9996, 1.5, 61.25, 86_400.123]
+
+
+def test_the_lines_a_job_thread_hands_over_are_the_lines_logger_info_writes(log_file: LogFile) -> None:
+    """The start and done lines made in the writer's thread from what the job's thread handed over
+    are, past the time, the records' lines: for the common payload and for every odd one."""
+    log_file.start("text")
+    sink = job_line_sink(log)
+    assert getattr(sink, "__name__", None) == "put_event"  # the events' path, not logger.info's
+    expected: list[str] = []
+    for payload in ODD_PAYLOADS:
+        for seconds in SECONDS:
+            fields = {"job_class": payload["class"], "jid": payload["jid"], "queue": "default"}
+            message = "start" if seconds is None else done_text(seconds)
+            log.info(message, extra=fields)
+            sink(seconds, {**payload, "queue": "default"})
+            expected.append(message)
+    lines = [line.split(" ", 1)[1] for line in log_file.lines()]
+    assert len(lines) == 2 * len(expected)
+    for (record_line, event_line), message in zip(
+        zip(lines[::2], lines[1::2], strict=True), expected, strict=True
+    ):
+        assert event_line == record_line
+        assert event_line.endswith(" " + message)
+
+
+def test_a_done_line_says_the_seconds_to_the_millisecond() -> None:
+    assert [done_text(s) for s in (0.0, 0.0004, 0.0005, 0.25, 0.9996, 1.5, 61.25, 86_400.123)] == [
+        "done: 0.000 s",
+        "done: 0.000 s",
+        "done: 0.001 s",
+        "done: 0.250 s",
+        "done: 1.000 s",
+        "done: 1.500 s",
+        "done: 61.250 s",
+        "done: 86400.123 s",
+    ]
 
 
 def test_a_fast_line_with_a_forged_class_stays_one_line(log_file: LogFile) -> None:

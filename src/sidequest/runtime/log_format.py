@@ -1,16 +1,16 @@
 """How a log record reads: one text line for people, or one JSON object per line for machines, with
 the job's class and jid; control characters escaped so no payload can forge a line.
 
-:class:`TextFormatter` and :class:`JSONFormatter` format records; their ``job_line`` (and
-:meth:`TextFormatter.event_lines` for a batch of job events) make the same lines from parts, which is how
-:mod:`sidequest.runtime.logs` writes a job's start and done lines without a ``LogRecord``.
+:class:`TextFormatter` and :class:`JSONFormatter` format records; their ``job_line`` makes the same
+line from parts, which is how :mod:`sidequest.runtime.logs` writes a job's start and done lines without
+a ``LogRecord`` (and :mod:`sidequest.runtime.job_events` a whole batch of them in the text format).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -50,16 +50,11 @@ class TextFormatter(logging.Formatter):
     like a record.
     """
 
-    MAX_CLASSES = 1024
-    """Job classes whose line prefix is remembered (past that, the others are made per line)."""
-
     def __init__(self) -> None:
         super().__init__()
         # The "2026-11-28T00:00:00" part, made once per second rather than with strftime per record.
         # One tuple, replaced whole: threads formatting at once never pair one second with another's text.
         self._stamp: tuple[int, str] = (-1, "")
-        # "class=C " of job lines by class: a process runs few classes, each line needs its own.
-        self._classes: dict[Any, str] = {}
 
     def format(self, record: logging.LogRecord) -> str:
         fields = record.__dict__
@@ -103,68 +98,18 @@ class TextFormatter(logging.Formatter):
             self._stamp = (second, stamp)
         job_class = fields.get("job_class")
         jid = fields.get("jid")
-        prefix = "" if job_class is None else f"class={escape(str(job_class))} "
+        prefix = class_prefix(job_class)
         if jid is not None:
             prefix += f"jid={escape(str(jid))} "
         return f"{stamp}.{int(msecs):03d}Z pid={pid} tid={tid} {levelname}: {prefix}{escape(message)}"
 
-    def event_lines(self, items: list[str | JobEvent], who: Callable[[int], str]) -> list[str]:
-        """``items`` as lines, in order: a line stays as it is; a :data:`JobEvent` becomes the start or
-        done line :meth:`job_line` makes of the same parts (one loop for a whole batch, in the writer
-        thread: this is what every job's two lines cost). ``who(ident)`` is ``"pid=P tid=T"`` for the
-        thread that handed the event over."""
-        lines: list[str] = []
-        append = lines.append
-        cached, stamp = self._stamp
-        classes = self._classes
-        heads: dict[int, str] = {}
-        for item in items:
-            if isinstance(item, str):
-                append(item)
-                continue
-            created, ident, done_in, job_class, jid = item
-            second = int(created)
-            if second != cached:
-                cached, stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            head = heads.get(ident)
-            if head is None:
-                head = heads[ident] = f"Z {who(ident)} INFO: "
-            prefix = classes.get(job_class) if job_class.__class__ is str else None
-            if prefix is None:
-                prefix = _class_prefix(job_class)
-                if job_class.__class__ is str and len(classes) < self.MAX_CLASSES:
-                    classes[job_class] = prefix
-            millis = MILLIS[int((created - second) * 1000)]
-            if jid.__class__ is str and jid.isprintable():  # a jid sidequest made: one C call
-                if done_in is None:
-                    append(f"{stamp}.{millis}{head}{prefix}jid={jid} start")
-                else:
-                    append(f"{stamp}.{millis}{head}{prefix}jid={jid} done: {done_in:.3f} s")
-                continue
-            if jid is not None:
-                prefix += _jid_part(jid)
-            if done_in is None:
-                append(f"{stamp}.{millis}{head}{prefix}start")
-            else:
-                append(f"{stamp}.{millis}{head}{prefix}done: {done_in:.3f} s")
-        self._stamp = (cached, stamp)
-        return lines
 
-
-def _class_prefix(job_class: Any) -> str:
+def class_prefix(job_class: Any) -> str:
     """``"class=C "`` of a job line, escaped as :func:`escape` does (``""`` without a class)."""
     if job_class is None:
         return ""
     return f"class={escape(job_class if isinstance(job_class, str) else str(job_class))} "
 
-
-def _jid_part(jid: Any) -> str:
-    return f"jid={escape(jid if isinstance(jid, str) else str(jid))} "
-
-
-JobEvent = tuple[float, int, "float | None", Any, Any]
-"""A job's start or done line as its thread hands it over: ``(time.time(), threading.get_ident(), None
-for the start line or the seconds perform took, the payload's class, its jid)``."""
 
 MILLIS = tuple(f"{ms:03d}" for ms in range(1000))
 """The millisecond part of a text line, by value: a lookup instead of a format per line."""

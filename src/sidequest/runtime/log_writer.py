@@ -18,6 +18,7 @@ count of lost lines is written to the log as soon as it can be written again.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 import threading
@@ -36,6 +37,10 @@ DEFAULT_MAX_PENDING = 50_000
 """Lines waiting before the thread handing one over writes the batch itself. This bounds the
 memory a burst takes when the writer thread cannot keep up; the caller then waits for the stream, as
 with a plain ``StreamHandler``."""
+
+
+_NEVER = object()
+"""A value no line is: the end marker of the C loop that takes a batch off the queue."""
 
 
 class LogWriter:
@@ -140,15 +145,15 @@ class LogWriter:
         if not count:
             return
         # popleft, not a swap of the deque: a thread that read the old deque's attribute may still
-        # append to it, and that line would be lost.
-        pop = pending.popleft
-        lines = self._rendered([pop() for _ in range(count)])
+        # append to it, and that line would be lost. (iter(popleft, sentinel): the loop runs in C.)
+        lines = self._rendered(list(itertools.islice(iter(pending.popleft, _NEVER), count)))
         if self._lost:
             lines.insert(0, f"sidequest: {self._lost} log lines were lost while the log could not be written")
+        lines.append("")  # the last line's newline, without copying the whole text again
         stream: TextIO | None = None
         try:
             stream = self._stream()
-            stream.write("\n".join(lines) + "\n")
+            stream.write("\n".join(lines))
             stream.flush()
         except Exception as exc:  # a full disk or closed pipe must not reach a job thread
             self._lost += count

@@ -24,8 +24,10 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from threading import get_ident
 from typing import Any
 
+from sidequest.runtime.job_events import JobEventLines, done_text
 from sidequest.runtime.log_format import JSONFormatter, TextFormatter
 from sidequest.runtime.log_writer import LogWriter
 
@@ -97,12 +99,14 @@ class _StderrHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.writer = LogWriter(lambda: sys.stderr, render=self._render)
+        self._put = self.writer.put
         self.context = _JobContextFilter()
         self.addFilter(self.context)
         # The pid without a system call per job line; a forked child corrects it (the hook holds the
         # handler weakly: a handler that is gone is not kept alive by it).
         self.pid = os.getpid()
         self._who: dict[int, str] = {}
+        self._events = JobEventLines()
         os.register_at_fork(after_in_child=functools.partial(_after_fork, weakref.ref(self)))
 
     def forked(self) -> None:
@@ -120,11 +124,8 @@ class _StderrHandler(logging.Handler):
     def put_event(self, done_in: float | None, payload: Mapping[str, Any]) -> None:
         """Hand over a job's start line (``done_in`` None) or done line: the time, the thread and the
         payload's class and jid are taken now, and the writer thread makes the line
-        (:meth:`TextFormatter.event_lines`), in order with every other line."""
-        pid = self.pid
-        self.writer.put(
-            (time.time(), threading.get_ident(), done_in, payload.get("class"), payload.get("jid")), pid
-        )
+        (:class:`~sidequest.runtime.job_events.JobEventLines`), in order with every other line."""
+        self._put((time.time(), get_ident(), done_in, payload.get("class"), payload.get("jid")), self.pid)
 
     def _who_is(self, ident: int) -> str:
         who = self._who.get(ident)
@@ -138,14 +139,13 @@ class _StderrHandler(logging.Handler):
     def _render(self, items: list[str | tuple[Any, ...]]) -> list[str]:
         """The writer thread's batch as lines: job events made into the lines their records would
         make (through real records if the formatter changed after they were handed over)."""
-        formatter = self.formatter
-        if isinstance(formatter, TextFormatter) and type(formatter) is TextFormatter:
-            return formatter.event_lines(items, self._who_is)
+        if type(self.formatter) is TextFormatter:
+            return self._events.lines(items, self._who_is)
         return [item if isinstance(item, str) else self._event_record(item) for item in items]
 
     def _event_record(self, event: tuple[Any, ...]) -> str:
         created, ident, done_in, job_class, jid = event
-        message = "start" if done_in is None else f"done: {done_in:.3f} s"
+        message = "start" if done_in is None else done_text(done_in)
         record = logging.makeLogRecord(
             {"name": "sidequest", "msg": message, "levelname": "INFO", "levelno": logging.INFO}
         )
@@ -276,7 +276,7 @@ def _log_job_event(logger: logging.Logger, done_in: float | None, payload: Mappi
     if done_in is None:
         log_job_line(logger, "start", fields)
     else:
-        log_job_line(logger, f"done: {done_in:.3f} s", {**fields, "elapsed": round(done_in, 6)})
+        log_job_line(logger, done_text(done_in), {**fields, "elapsed": round(done_in, 6)})
 
 
 def _after_fork(ref: weakref.ref[_StderrHandler]) -> None:
