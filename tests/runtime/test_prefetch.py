@@ -1,5 +1,5 @@
 """The prefetch buffer: jobs claimed ahead of the processors while jobs are short. By default it holds
-about 10 ms of work (what the processors finish in that time), between the concurrency and 100 jobs;
+about 10 ms of work (what the processors finish in that time), between the concurrency and 400 jobs;
 ``--prefetch N`` fixes it; long jobs get none."""
 
 from __future__ import annotations
@@ -55,3 +55,17 @@ def test_a_fixed_prefetch_stays_as_set_and_long_jobs_get_no_buffer() -> None:
     slow = Tracker("host:1:e", concurrency=4, prefetch=4, auto_prefetch=True)
     run_jobs(slow, 30, 0.012)  # typically longer than 5 ms: no job waits behind them here
     assert free_slots(slow) == 4
+
+
+def test_jobs_that_wait_for_a_pool_child_are_timed_by_their_run_in_the_child() -> None:
+    # Ten threads sharing two children each wait ~8 ms for a child, then run 2 ms there: the thread
+    # sees 10 ms a job, which alone would turn the buffer off and claim one job per finished job.
+    tracker = Tracker("host:1:f", concurrency=4, prefetch=4, auto_prefetch=True)
+    for n in range(40):
+        claimed = job(n)
+        tracker.hold([claimed])
+        tracker.start_running(claimed, "t1")
+        time.sleep(0.012)  # the thread's wait and the child's run
+        tracker.finish_running(claimed, failed=False, ran=0.002)
+        tracker.settle([claimed])
+    assert free_slots(tracker) == 8, "jobs of 2 ms: the buffer is on"

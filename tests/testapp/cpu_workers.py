@@ -93,8 +93,11 @@ class LeakWorker(sidequest.Worker):
 
     hoard: ClassVar[list[bytes]] = []  # the leak is the point: it outlives the job, in this child only
 
-    def perform(self, path: str, key: str, megabytes: int) -> None:
+    def perform(self, path: str, key: str, megabytes: int, seconds: float = 0.0) -> None:
+        if seconds:
+            record(path, f"{key}-started")
         type(self).hoard.append(b"\x01" * (megabytes * 1024 * 1024))  # written, so resident
+        time.sleep(seconds)
         record(path, key)
 
 

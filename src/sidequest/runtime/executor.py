@@ -73,6 +73,9 @@ class Outcome:
     at: float | None = None
     failed: bool = False
     overrated: bool = False
+    ran: float | None = None
+    """Seconds ``perform`` took where it ran, when that was not the calling thread (a process pool's
+    child: the thread's own wait for a free child is not in it); None: the thread's time is the job's."""
 
 
 class Executor:
@@ -142,6 +145,7 @@ class Executor:
             lines(None, payload)
         job = CURRENT_JOB.set((str(payload["class"]), str(payload.get("jid") or "")))
         client = DEFAULT.use(self.client)
+        ran: float | None = None
         try:
             try:
                 with DEFAULT.batches.running(payload), self._chain(worker, payload):
@@ -149,7 +153,7 @@ class Executor:
                         self.at_start(payload)
                     if self.pool is not None and self.in_child(payload):
                         limit = enforced_limit(payload, self.time_limit)
-                        self.pool.perform(payload["class"], payload["args"], payload.get("jid"), limit)
+                        ran = self.pool.perform(payload["class"], payload["args"], payload.get("jid"), limit)
                     elif span is not None and enforced_limit(payload, self.time_limit) is not None:
                         with span:  # only a job with a time limit is ever interrupted
                             _perform(worker, payload)
@@ -166,7 +170,7 @@ class Executor:
             return self._failure(claimed, payload, exc, worker, started)
         if lines is not None:
             lines(time.perf_counter() - started, payload)
-        return Outcome(claimed, "ack")
+        return Outcome(claimed, "ack") if ran is None else Outcome(claimed, "ack", ran=ran)
 
     def timed_out(self, claimed: Claimed) -> Outcome:
         """The outcome of a job whose thread is stuck past its time limit: a failure with

@@ -87,17 +87,19 @@ class PoolChild:
             return False
         return True
 
-    def run(self, request: bytes, time_limit: float | None, sent: bool = False) -> None:
+    def run(self, request: bytes, time_limit: float | None, sent: bool = False) -> float:
         """Send one encoded job (unless :meth:`send` did) and wait for it, at most ``time_limit`` seconds
         (None: no limit).
 
-        Returns when the job succeeded. Raises :class:`RemoteJobError` when it raised in the child,
-        :class:`JobTimeoutError` when it ran past the limit (the child is killed first), and
-        :class:`ChildProcessDiedError` when the child died under it. After either of the last two the
-        handle is dead.
+        Returns the seconds from this call to the child's answer when the job succeeded (the job's
+        time in the child, give or take a pipe's round trip). Raises :class:`RemoteJobError` when it
+        raised in the child, :class:`JobTimeoutError` when it ran past the limit (the child is killed
+        first), and :class:`ChildProcessDiedError` when the child died under it. After either of the
+        last two the handle is dead.
         """
         self.jobs += 1
-        deadline = None if time_limit is None else time.monotonic() + time_limit
+        started = time.monotonic()
+        deadline = None if time_limit is None else started + time_limit
         try:
             if not sent:
                 self.conn.send_bytes(request)
@@ -132,6 +134,7 @@ class PoolChild:
                 str(reply.get("formatted")),
                 self.pid,
             )
+        return time.monotonic() - started
 
     def signal_kill(self) -> None:
         """Send SIGKILL without waiting (from another thread: the borrower then sees EOF and cleans up)."""

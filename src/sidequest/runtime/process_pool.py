@@ -41,6 +41,11 @@ START_METHODS = ("forkserver", "spawn")
 STOP_GRACE = 5.0
 """Seconds ``stop`` waits, after killing the children still busy at its deadline, for their callers."""
 
+AHEAD_BYTES = 16_384
+"""Requests up to this size are sent to a busy child ahead of its turn (one per child), and sent while
+the pool's lock is held so the pipe keeps their order: a pipe holds 64 KiB, so such a write never
+waits for the child. Bigger requests are sent when their child is free."""
+
 
 class PoolStoppedError(ChildProcessDiedError):
     """The pool was stopped: the job was not started, or its child was killed at the stop deadline.
@@ -78,16 +83,27 @@ class _Slot:
         self.child: PoolChild | None = None
         self.busy = False
         self.stopped = False
+        self.in_order = False
+        """The owner's request went down the pipe while the pool's lock was held: one sent ahead now
+        comes after it."""
+        self.next: _Waiter | None = None
+        """The thread whose request was sent ahead: the child reads it as soon as its job is done."""
+        self.no_ahead = False
+        """Over its memory limit: nothing more is sent ahead, so it can be replaced between jobs."""
 
 
 class _Waiter:
-    """A thread waiting for a child, with its job already encoded: the thread whose child just finished
-    hands that child over and sends the job itself, so the child does not idle while this thread wakes."""
+    """A thread waiting for a child, with its job already encoded. Its request is sent ahead to a busy
+    child when one has none queued (the child reads it the moment its job is done, without waiting for
+    any thread to wake), or else by the thread whose child just finished, as it hands that child over."""
 
     def __init__(self, request: bytes) -> None:
         self.request = request
         self.slot: _Slot | None = None
         self.sent = False
+        self.sent_to: PoolChild | None = None
+        """The child the request went to ahead of its turn: if that child is gone by the handover (the
+        job before it timed out, crashed or was killed), the request is sent again to the new one."""
         self.ready = threading.Event()
 
 
@@ -165,10 +181,11 @@ class ProcessPool:
             self._idle.extend(self._slots)
             self._started = True
 
-    def perform(self, class_name: str, args: list[Any], jid: str | None, time_limit: float | None) -> None:
+    def perform(self, class_name: str, args: list[Any], jid: str | None, time_limit: float | None) -> float:
         """Perform one job in a child; block the calling thread until it is done.
 
-        Returns when ``perform`` returned in the child. Raises :class:`~sidequest.runtime.remote_error.
+        Returns the seconds the child spent on it, once ``perform`` returned there (the thread's own wait
+        for a free child is not in it). Raises :class:`~sidequest.runtime.remote_error.
         RemoteJobError` when it raised there (its class, message and backtrace), :class:`JobTimeoutError`
         when it ran past ``time_limit`` seconds, :class:`ChildProcessDiedError` when its child died, and
         :class:`PoolStoppedError` when the pool is stopping. Children that time out or die are replaced.
@@ -179,7 +196,7 @@ class ProcessPool:
             raise JobArgumentError(f"the job's arguments cannot be sent to a child process: {exc}") from exc
         slot, sent = self._borrow(request)
         try:
-            self._run(slot, request, time_limit, sent)
+            return self._run(slot, request, time_limit, sent)
         finally:
             self._release(slot)
 
@@ -237,9 +254,13 @@ class ProcessPool:
             if self._idle and not self._waiters:
                 slot = self._idle.popleft()
                 slot.busy = True
-                return slot, False
+                return slot, self._send_in_order(slot, request)
             waiter = _Waiter(request)
-            self._waiters.append(waiter)
+            ahead = self._ahead_slot(request)
+            if ahead is not None:
+                self._send_ahead(ahead, waiter)
+            else:
+                self._waiters.append(waiter)
         try:
             waiter.ready.wait()
         except BaseException:  # interrupted while waiting: take the request back, or undo the handover
@@ -261,28 +282,78 @@ class ProcessPool:
             self._release(waiter.slot)
 
     def _release(self, slot: _Slot) -> None:
-        """The job in ``slot`` is done: hand its child to the first waiting thread, sending that thread's
-        job from here (no thread wake-up between the child's answer and its next job), or make it idle."""
+        """The job in ``slot`` is done: hand its child to the thread whose request was sent ahead (the
+        child already works on it), else to the first waiting thread, sending that thread's job from
+        here (no thread wake-up between the child's answer and its next job), or make it idle. The
+        next waiting thread's request is then sent ahead."""
         with self._changed:
-            waiter = self._waiters.popleft() if self._waiters and not self._stopping else None
-            if waiter is None:
+            waiter, slot.next = slot.next, None
+            slot.in_order = False
+            if waiter is not None:  # sent ahead: even while stopping, its job may be running already
+                waiter.slot = slot
+                if waiter.sent_to is not slot.child:  # that child was replaced: send it again
+                    waiter.sent = False
+                slot.in_order = waiter.sent
+            elif self._waiters and not self._stopping:
+                waiter = self._waiters.popleft()
+                waiter.slot = slot  # stays busy: it changes hands
+                if len(waiter.request) <= AHEAD_BYTES:
+                    waiter.sent = slot.in_order = self._send_in_order(slot, waiter.request)
+            else:
                 slot.busy = False
                 self._idle.append(slot)
                 self._changed.notify_all()  # stop() waits here for the busy children
                 return
-            waiter.slot = slot  # stays busy: it changes hands
-        child = slot.child
-        if child is not None and child.is_alive():
-            waiter.sent = child.send(waiter.request)  # False: the child is gone; its new owner sees why
+            if self._waiters and slot.in_order and self._can_take_ahead(slot, self._waiters[0].request):
+                self._send_ahead(slot, self._waiters.popleft())
+        if not waiter.sent and slot.child is not None and len(waiter.request) > AHEAD_BYTES:
+            child = slot.child
+            if child.is_alive():
+                waiter.sent = child.send(waiter.request)  # False: the child is gone; its owner sees why
         waiter.ready.set()
 
-    def _run(self, slot: _Slot, request: bytes, time_limit: float | None, sent: bool = False) -> None:
+    def _send_in_order(self, slot: _Slot, request: bytes) -> bool:
+        """Send a small ``request`` to the child of ``slot`` now (the pool's lock is held): True when it
+        went down the pipe, so the slot's owner must not send it again."""
+        child = slot.child
+        sent = child is not None and len(request) <= AHEAD_BYTES and child.send(request)
+        slot.in_order = sent
+        return sent
+
+    def _can_take_ahead(self, slot: _Slot, request: bytes) -> bool:
+        return (
+            slot.busy
+            and slot.in_order
+            and slot.next is None
+            and slot.child is not None
+            and not slot.no_ahead
+            and not slot.stopped
+            and not self._stopping
+            and len(request) <= AHEAD_BYTES
+        )
+
+    def _ahead_slot(self, request: bytes) -> _Slot | None:
+        """A busy child that can take ``request`` ahead of its turn, or None."""
+        if self._waiters:  # the threads already waiting go first
+            return None
+        return next((slot for slot in self._slots if self._can_take_ahead(slot, request)), None)
+
+    def _send_ahead(self, slot: _Slot, waiter: _Waiter) -> None:
+        """Send ``waiter``'s request to the busy child of ``slot`` (the pool's lock is held); the child
+        reads it when its job is done, and the slot's owner hands the child over at its release."""
+        child = slot.child
+        assert child is not None  # _can_take_ahead checked it
+        slot.next = waiter
+        waiter.sent_to = child
+        waiter.sent = child.send(waiter.request)
+
+    def _run(self, slot: _Slot, request: bytes, time_limit: float | None, sent: bool = False) -> float:
         child = slot.child
         if child is None or not child.is_alive():  # its last replacement failed to start, or was cut short
             child = self._start_in(slot)
             sent = False
         try:
-            child.run(request, time_limit, sent=sent)
+            ran = child.run(request, time_limit, sent=sent)
         except RemoteJobError:  # the job raised; the child is fine, unless it grew too big meanwhile
             self._recycle_if_too_big(slot, child)
             raise
@@ -299,6 +370,7 @@ class ProcessPool:
                 self._replace(slot, repr(exc))
             raise
         self._recycle_if_too_big(slot, child)
+        return ran
 
     def _start_in(self, slot: _Slot) -> PoolChild:
         """Start a child in an empty slot for the job at hand; its start error is that job's error."""
@@ -319,6 +391,10 @@ class ProcessPool:
             return
         rss = child.rss_mb()
         if rss is not None and rss > limit:
+            with self._changed:
+                slot.no_ahead = True
+                if slot.next is not None:  # its job may be running: replaced after that one instead
+                    return
             log.warning(
                 "process pool: child %s uses %.0f MB, over --max-child-memory %g MB; replacing it",
                 child.pid,
@@ -335,6 +411,7 @@ class ProcessPool:
             slot.child.kill()
             slot.child = None
         with self._changed:
+            slot.no_ahead = False
             if self._stopping:
                 return
             self._restarts += 1

@@ -117,7 +117,7 @@ class ThreadProcessors:
             if outcome is None:  # the process pool stopped under it: the launcher requeues the job
                 self.tracker.release_slot(job)
                 continue
-            if not self.tracker.finish_running(job, outcome.failed):
+            if not self.tracker.finish_running(job, outcome.failed, outcome.ran):
                 # Abandoned at its time limit: its failure is recorded and a new thread has this slot.
                 log.warning("a thread stuck past a job's time limit got free; it retires")
                 self._retired.add(threading.current_thread().name)

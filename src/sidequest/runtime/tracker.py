@@ -132,8 +132,11 @@ class Tracker:
         with self._lock:
             self._running[id(job)] = run
 
-    def finish_running(self, job: Claimed, failed: bool) -> bool:
+    def finish_running(self, job: Claimed, failed: bool, ran: float | None = None) -> bool:
         """``job``'s perform returned or raised: free its slot and count it (the store is not told yet).
+        ``ran``: the seconds perform took where it ran, when that was not this process's thread (a
+        process pool's child): the job's time, for the prefetch decision and the metrics, rather than
+        the thread's, which includes its wait for a free child.
 
         False when the job was :meth:`abandon`-ed meanwhile: its outcome is recorded already, and the
         caller (a thread that was stuck past the job's time limit) must drop its own and retire."""
@@ -145,7 +148,7 @@ class Tracker:
             run = self._running.pop(key, None)
             if run is not None:
                 finished = time.monotonic()
-                took = finished - run.started_monotonic
+                took = finished - run.started_monotonic if ran is None else ran
                 self._finish_gap += (finished - self._last_finish - self._finish_gap) * 0.05
                 self._last_finish = finished
                 self._typical_run += (took - self._typical_run) * 0.05  # moving average over ~20 jobs
