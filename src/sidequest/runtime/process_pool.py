@@ -25,7 +25,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ import orjson
 
 from sidequest.errors import ChildProcessDiedError, ConfigurationError, JobArgumentError
 from sidequest.runtime.pool_child import PoolChild
+from sidequest.runtime.pool_slots import AHEAD_BYTES, ChildStats, PoolStats, Slot, Waiter
 from sidequest.runtime.remote_error import RemoteJobError
 
 log = logging.getLogger("sidequest")
@@ -41,70 +41,12 @@ START_METHODS = ("forkserver", "spawn")
 STOP_GRACE = 5.0
 """Seconds ``stop`` waits, after killing the children still busy at its deadline, for their callers."""
 
-AHEAD_BYTES = 16_384
-"""Requests up to this size are sent to a busy child ahead of its turn (one per child), and sent while
-the pool's lock is held so the pipe keeps their order: a pipe holds 64 KiB, so such a write never
-waits for the child. Bigger requests are sent when their child is free."""
-
 
 class PoolStoppedError(ChildProcessDiedError):
     """The pool was stopped: the job was not started, or its child was killed at the stop deadline.
 
     At shutdown the launcher requeues such jobs; they are not failures of the job.
     """
-
-
-@dataclass(frozen=True, slots=True)
-class ChildStats:
-    """One child of the pool: its pid (0 while it is being replaced), whether it runs a job, how many
-    jobs it ran, and its resident memory in MB (None where ``/proc`` is missing)."""
-
-    pid: int
-    busy: bool
-    jobs: int
-    rss_mb: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class PoolStats:
-    """The pool at one moment: its size, how many children run a job, how many children were replaced
-    (time limit, crash, memory), and each child."""
-
-    size: int
-    busy: int
-    restarts: int
-    children: tuple[ChildStats, ...]
-
-
-class _Slot:
-    """A place for one child; the child in it is replaced when it dies, times out or grows too big."""
-
-    def __init__(self) -> None:
-        self.child: PoolChild | None = None
-        self.busy = False
-        self.stopped = False
-        self.in_order = False
-        """The owner's request went down the pipe while the pool's lock was held: one sent ahead now
-        comes after it."""
-        self.next: _Waiter | None = None
-        """The thread whose request was sent ahead: the child reads it as soon as its job is done."""
-        self.no_ahead = False
-        """Over its memory limit: nothing more is sent ahead, so it can be replaced between jobs."""
-
-
-class _Waiter:
-    """A thread waiting for a child, with its job already encoded. Its request is sent ahead to a busy
-    child when one has none queued (the child reads it the moment its job is done, without waiting for
-    any thread to wake), or else by the thread whose child just finished, as it hands that child over."""
-
-    def __init__(self, request: bytes) -> None:
-        self.request = request
-        self.slot: _Slot | None = None
-        self.sent = False
-        self.sent_to: PoolChild | None = None
-        """The child the request went to ahead of its turn: if that child is gone by the handover (the
-        job before it timed out, crashed or was killed), the request is sent again to the new one."""
-        self.ready = threading.Event()
 
 
 class ProcessPool:
@@ -148,9 +90,9 @@ class ProcessPool:
         self.store_url = store_url
         self.start_method = start_method
         self._context = multiprocessing.get_context(start_method)
-        self._slots = [_Slot() for _ in range(size)]
-        self._idle: deque[_Slot] = deque()
-        self._waiters: deque[_Waiter] = deque()
+        self._slots = [Slot() for _ in range(size)]
+        self._idle: deque[Slot] = deque()
+        self._waiters: deque[Waiter] = deque()
         self._changed = threading.Condition()
         self._started = False
         self._stopping = False
@@ -243,7 +185,7 @@ class ProcessPool:
         )
         return PoolStats(self.size, sum(1 for _, busy in slots if busy), restarts, children)
 
-    def _borrow(self, request: bytes) -> tuple[_Slot, bool]:
+    def _borrow(self, request: bytes) -> tuple[Slot, bool]:
         """An idle child for ``request``, waiting while all are busy; True with it when the child was
         handed over with the request already sent."""
         with self._changed:
@@ -255,7 +197,7 @@ class ProcessPool:
                 slot = self._idle.popleft()
                 slot.busy = True
                 return slot, self._send_in_order(slot, request)
-            waiter = _Waiter(request)
+            waiter = Waiter(request)
             ahead = self._ahead_slot(request)
             if ahead is not None:
                 self._send_ahead(ahead, waiter)
@@ -270,7 +212,7 @@ class ProcessPool:
             raise PoolStoppedError("the process pool is stopping: the job was not started")
         return waiter.slot, waiter.sent
 
-    def _withdraw(self, waiter: _Waiter) -> None:
+    def _withdraw(self, waiter: Waiter) -> None:
         with self._changed:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
@@ -281,7 +223,7 @@ class ProcessPool:
                 self._replace(waiter.slot, "the thread that waited for its job was interrupted")
             self._release(waiter.slot)
 
-    def _release(self, slot: _Slot) -> None:
+    def _release(self, slot: Slot) -> None:
         """The job in ``slot`` is done: hand its child to the thread whose request was sent ahead (the
         child already works on it), else to the first waiting thread, sending that thread's job from
         here (no thread wake-up between the child's answer and its next job), or make it idle. The
@@ -312,7 +254,7 @@ class ProcessPool:
                 waiter.sent = child.send(waiter.request)  # False: the child is gone; its owner sees why
         waiter.ready.set()
 
-    def _send_in_order(self, slot: _Slot, request: bytes) -> bool:
+    def _send_in_order(self, slot: Slot, request: bytes) -> bool:
         """Send a small ``request`` to the child of ``slot`` now (the pool's lock is held): True when it
         went down the pipe, so the slot's owner must not send it again."""
         child = slot.child
@@ -320,7 +262,7 @@ class ProcessPool:
         slot.in_order = sent
         return sent
 
-    def _can_take_ahead(self, slot: _Slot, request: bytes) -> bool:
+    def _can_take_ahead(self, slot: Slot, request: bytes) -> bool:
         return (
             slot.busy
             and slot.in_order
@@ -332,13 +274,13 @@ class ProcessPool:
             and len(request) <= AHEAD_BYTES
         )
 
-    def _ahead_slot(self, request: bytes) -> _Slot | None:
+    def _ahead_slot(self, request: bytes) -> Slot | None:
         """A busy child that can take ``request`` ahead of its turn, or None."""
         if self._waiters:  # the threads already waiting go first
             return None
         return next((slot for slot in self._slots if self._can_take_ahead(slot, request)), None)
 
-    def _send_ahead(self, slot: _Slot, waiter: _Waiter) -> None:
+    def _send_ahead(self, slot: Slot, waiter: Waiter) -> None:
         """Send ``waiter``'s request to the busy child of ``slot`` (the pool's lock is held); the child
         reads it when its job is done, and the slot's owner hands the child over at its release."""
         child = slot.child
@@ -347,7 +289,7 @@ class ProcessPool:
         waiter.sent_to = child
         waiter.sent = child.send(waiter.request)
 
-    def _run(self, slot: _Slot, request: bytes, time_limit: float | None, sent: bool = False) -> float:
+    def _run(self, slot: Slot, request: bytes, time_limit: float | None, sent: bool = False) -> float:
         child = slot.child
         if child is None or not child.is_alive():  # its last replacement failed to start, or was cut short
             child = self._start_in(slot)
@@ -372,7 +314,7 @@ class ProcessPool:
         self._recycle_if_too_big(slot, child)
         return ran
 
-    def _start_in(self, slot: _Slot) -> PoolChild:
+    def _start_in(self, slot: Slot) -> PoolChild:
         """Start a child in an empty slot for the job at hand; its start error is that job's error."""
         if slot.child is not None:
             slot.child.kill()
@@ -385,7 +327,7 @@ class ProcessPool:
             raise PoolStoppedError("the process pool is stopping: the job was not started")
         return child
 
-    def _recycle_if_too_big(self, slot: _Slot, child: PoolChild) -> None:
+    def _recycle_if_too_big(self, slot: Slot, child: PoolChild) -> None:
         limit = self.max_child_memory_mb
         if limit is None or self._stopping:
             return
@@ -404,7 +346,7 @@ class ProcessPool:
             child.close(1.0)
             self._replace(slot, f"it used {rss:.0f} MB")
 
-    def _replace(self, slot: _Slot, reason: str) -> None:
+    def _replace(self, slot: Slot, reason: str) -> None:
         """Put a new child in ``slot`` (the old one is killed). A child that cannot start leaves the slot
         empty, logged: the next job in it tries again, so the pool never shrinks for good."""
         if slot.child is not None:
@@ -430,5 +372,5 @@ class ProcessPool:
         return PoolChild(self._context, self.modules, self.cwd, self.store_url)
 
 
-def _pid(slot: _Slot) -> int:
+def _pid(slot: Slot) -> int:
     return slot.child.pid if slot.child is not None else 0
