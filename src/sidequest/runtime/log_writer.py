@@ -62,16 +62,19 @@ class LogWriter:
         self._render = render
         self._interval = interval
         self._gather = gather
-        self._max_pending = max_pending
-        self._pid = -1
-        self._pending: deque[str | tuple[Any, ...]] = deque()
+        self.max_pending = max_pending
+        self.owner_pid = -1
+        """The process whose writer thread runs (-1: none yet, or closed): a put from another starts it."""
+        self.pending: deque[str | tuple[Any, ...]] = deque()
+        """The lines and parts handed over and not written yet, in order."""
         # One writer at a time (the thread, a flush(), a caller over max_pending): batches stay whole
         # and in order.
         self._write_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._stopped = threading.Event()
         self._wake = threading.Event()
-        self._idle = False
+        self.idle = False
+        """The writer thread waits for a line: the next put must wake it."""
         self._thread: threading.Thread | None = None
         self._lost = 0
         self._complained = False
@@ -79,14 +82,25 @@ class LogWriter:
     def put(self, line: str | tuple[Any, ...], pid: int) -> None:
         """Hand over one finished line (without its newline), or the parts of one for ``render`` to
         make at write time; ``pid`` is the calling process's (``LogRecord.process``: already known, so
-        no system call here)."""
-        if pid != self._pid:
+        no system call here).
+
+        A caller on the hot path may do the same inline (``_StderrHandler.put_event``): when ``pid ==
+        owner_pid``, append to ``pending``, then, reading ``idle`` only after the append, call
+        :meth:`kick` if ``idle`` or ``len(pending) >= max_pending``; otherwise call this."""
+        if pid != self.owner_pid:
             self._restart(pid)
-        self._pending.append(line)
-        if self._idle:  # read after the append: see _run for why no wake-up is lost
-            self._idle = False
+        pending = self.pending
+        pending.append(line)
+        if self.idle or len(pending) >= self.max_pending:  # idle read after the append: see _run
+            self.kick()
+
+    def kick(self) -> None:
+        """After an append: wake an idle writer thread, and write the batch from here when the queue
+        has grown past ``max_pending`` (the writer cannot keep up)."""
+        if self.idle:
+            self.idle = False
             self._wake.set()
-        if len(self._pending) >= self._max_pending:
+        if len(self.pending) >= self.max_pending:
             self.flush()
 
     def flush(self) -> None:
@@ -100,7 +114,7 @@ class LogWriter:
             self._stopped.set()
             self._wake.set()
             thread, self._thread = self._thread, None
-            self._pid = -1  # the next put starts a thread again, keeping the queue
+            self.owner_pid = -1  # the next put starts a thread again, keeping the queue
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5.0)
         self.flush()
@@ -110,15 +124,15 @@ class LogWriter:
         (the fork copied the queue, already the parent's to write, but not the thread, and maybe a
         lock the parent's writer held at that moment)."""
         with self._start_lock:
-            if pid == self._pid:
+            if pid == self.owner_pid:
                 return
-            if self._pid != -1:  # a forked child: the parent writes what it queued
-                self._pending = deque()
+            if self.owner_pid != -1:  # a forked child: the parent writes what it queued
+                self.pending = deque()
                 self._write_lock = threading.Lock()
             self._stopped = threading.Event()
             self._wake = threading.Event()
             self._thread = threading.Thread(target=self._run, name="sidequest-log-writer", daemon=True)
-            self._pid = pid
+            self.owner_pid = pid
             self._thread.start()
 
     def _run(self) -> None:
@@ -126,10 +140,10 @@ class LogWriter:
         while not stopped.is_set():
             # Idle is announced before the queue is looked at: a put() that appended after the look
             # sees the flag and sets the event, one that appended before it is found by the look.
-            self._idle = True
-            if not self._pending:
+            self.idle = True
+            if not self.pending:
                 wake.wait(self._interval)
-            self._idle = False
+            self.idle = False
             wake.clear()
             try:
                 self.flush()
@@ -140,7 +154,7 @@ class LogWriter:
             stopped.wait(self._gather)
 
     def _write_pending(self) -> None:
-        pending = self._pending
+        pending = self.pending
         count = len(pending)
         if not count:
             return

@@ -99,7 +99,6 @@ class _StderrHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
         self.writer = LogWriter(lambda: sys.stderr, render=self._render)
-        self._put = self.writer.put
         self.context = _JobContextFilter()
         self.addFilter(self.context)
         # The pid without a system call per job line; a forked child corrects it (the hook holds the
@@ -125,7 +124,15 @@ class _StderrHandler(logging.Handler):
         """Hand over a job's start line (``done_in`` None) or done line: the time, the thread and the
         payload's class and jid are taken now, and the writer thread makes the line
         (:class:`~sidequest.runtime.job_events.JobEventLines`), in order with every other line."""
-        self._put((time.time(), get_ident(), done_in, payload.get("class"), payload.get("jid")), self.pid)
+        event = (time.time(), get_ident(), done_in, payload.get("class"), payload.get("jid"))
+        writer = self.writer
+        if writer.owner_pid != self.pid:
+            writer.put(event, self.pid)
+            return
+        pending = writer.pending  # LogWriter.put, inline (every job's two lines pass here)
+        pending.append(event)
+        if writer.idle or len(pending) >= writer.max_pending:
+            writer.kick()
 
     def _who_is(self, ident: int) -> str:
         who = self._who.get(ident)
