@@ -97,6 +97,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def pool_with_memory_limit(make_pool: Callable[..., ProcessPool], headroom_mb: float) -> ProcessPool:
+    """A pool of one child whose ``--max-child-memory`` is ``headroom_mb`` above a fresh child's RSS."""
+    probe = make_pool(1)
+    baseline = probe.stats().children[0].rss_mb
+    assert baseline is not None
+    return make_pool(1, max_child_memory_mb=baseline + headroom_mb)
+
+
 def in_thread(target: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
     """Run ``target`` on a thread, as a processor thread would; its exception lands in the list."""
     errors: list[BaseException] = []
@@ -250,10 +258,7 @@ def test_a_class_the_child_has_not_loaded_fails_with_unknown_worker_error(
 def test_a_child_over_its_memory_limit_is_replaced_after_its_job_and_no_job_is_lost(
     make_pool: Callable[..., ProcessPool], runs: Runs
 ) -> None:
-    probe = make_pool(1)
-    baseline = probe.stats().children[0].rss_mb
-    assert baseline is not None
-    pool = make_pool(1, max_child_memory_mb=baseline + 60)
+    pool = pool_with_memory_limit(make_pool, 60)
     [old_pid] = child_pids(pool)
     path = str(runs.path)
 

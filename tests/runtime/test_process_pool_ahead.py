@@ -12,7 +12,16 @@ from collections.abc import Callable
 import pytest
 
 from processes import wait_for
-from runtime.test_process_pool import MODULE, SLEEP, SPIN, Runs, child_pids, in_thread, is_running
+from runtime.test_process_pool import (
+    MODULE,
+    SLEEP,
+    SPIN,
+    Runs,
+    child_pids,
+    in_thread,
+    is_running,
+    pool_with_memory_limit,
+)
 from runtime.test_process_pool import make_pool as make_pool  # the fixture, used by name
 from runtime.test_process_pool import runs as runs  # the fixture, used by name
 from sidequest.errors import ChildProcessDiedError, JobTimeoutError
@@ -73,10 +82,7 @@ def test_a_job_behind_one_whose_child_was_killed_9_runs_once_in_the_new_child(
 def test_a_child_over_its_memory_limit_finishes_the_job_already_sent_to_it_before_it_is_replaced(
     make_pool: Callable[..., ProcessPool], runs: Runs
 ) -> None:
-    probe = make_pool(1)
-    baseline = probe.stats().children[0].rss_mb
-    assert baseline is not None
-    pool = make_pool(1, max_child_memory_mb=baseline + 60)
+    pool = pool_with_memory_limit(make_pool, 60)
     [old_pid] = child_pids(pool)
     path = str(runs.path)
     first, first_errors, behind, behind_errors = start_with_one_behind(
