@@ -45,3 +45,23 @@ def test_json_logs_are_one_object_per_line_with_the_job_class_and_jid(
     assert done and done[0]["class"] == "testapp.workers.ActionWorker" and done[0]["lvl"] == "INFO"
     assert all({"ts", "pid", "tid", "lvl", "msg"} <= set(line) for line in lines)
     store.close()
+
+
+def test_a_job_process_collects_its_youngest_garbage_less_often_unless_the_app_chose(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    record = tmp_path / "record.txt"
+    store = open_store(sqlite_url)
+    Client(store).enqueue(ActionWorker, ["gc", "default"])
+    proc = SidequestProcess(sqlite_url, tmp_path, [], record)
+    try:
+        wait_for(lambda: runs(record)["default-gc-10000"] == 1, 20, "a job to see the raised threshold")
+    finally:
+        assert proc.terminate() == 0
+    Client(store).enqueue(ActionWorker, ["gc", "chosen"])
+    proc = SidequestProcess(sqlite_url, tmp_path, ["-r", "testapp.gc_choice"], record)
+    try:
+        wait_for(lambda: runs(record)["chosen-gc-5000"] == 1, 20, "a job to see the application's own")
+    finally:
+        assert proc.terminate() == 0
+    store.close()

@@ -168,6 +168,7 @@ log = logging.getLogger("sidequest.run")
 )
 def run(**options: Any) -> None:
     """Perform jobs until TERM (graceful stop), TSTP quiets, TTIN dumps thread stacks."""
+    from sidequest.runtime.gc_tuning import tune_gc
     from sidequest.runtime.logs import flush_logging, setup_logging
 
     setup_logging(options["log_format"], options["log_level"])
@@ -190,6 +191,7 @@ def run(**options: Any) -> None:
     except StoreError as exc:
         flush_logging()
         raise click.ClickException(f"{exc} (the store named by --url or ${URL_ENV}: check it)") from None
+    tune_gc()  # after the worker modules were imported: an application's own choice is kept
     try:
         code = launcher.run()
     except (ConfigurationError, StoreError) as exc:

@@ -8,6 +8,7 @@ pattern), and records every run in the file named by ``SIDEQUEST_TEST_RECORD``: 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import time
@@ -29,7 +30,8 @@ def record(jid: str | None, key: Any) -> None:
 
 
 class ActionWorker(sidequest.Worker):
-    """Does what its first argument says: ok, fail, sleep, crash."""
+    """Does what its first argument says: ok, fail, sleep, crash, gc (records the collector's first
+    threshold)."""
 
     sidequest_options = {"retry": 2}
 
@@ -44,6 +46,8 @@ class ActionWorker(sidequest.Worker):
             raise RuntimeError(f"told to fail ({key})")
         elif action == "crash":
             os.kill(os.getpid(), signal.SIGKILL)
+        elif action == "gc":
+            key = f"{key}-gc-{gc.get_threshold()[0]}"
         record(self.jid, key)
 
     def retry_in(self, count: int, exc: BaseException) -> float | None:
