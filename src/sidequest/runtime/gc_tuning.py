@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 
 PYTHON_DEFAULT_FIRST = 700
-"""CPython's first threshold up to 3.12 (3.13's incremental collector has another default, left alone)."""
+"""CPython's default first threshold up to 3.12 (a Python with another default is left alone)."""
 
 JOB_PROCESS_FIRST = 10_000
 """The first threshold of a job process."""
