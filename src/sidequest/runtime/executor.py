@@ -170,6 +170,7 @@ class Executor:
             return self._failure(claimed, payload, exc, worker, started)
         if lines is not None:
             lines(time.perf_counter() - started, payload)
+        # Only a pool job passes ran: a keyword argument costs the common outcome ~90 ns more to build.
         return Outcome(claimed, "ack") if ran is None else Outcome(claimed, "ack", ran=ran)
 
     def timed_out(self, claimed: Claimed) -> Outcome:

@@ -14,11 +14,10 @@ f-string of four parts. Any other line (an odd class or jid to escape, no jid) i
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-from sidequest.runtime.log_format import MILLIS, class_prefix, escape
+from sidequest.runtime.log_format import MILLIS, class_prefix, escape, utc_second
 
 JobEvent = tuple[float, int, "float | None", Any, Any]
 """A job's start or done line as its thread hands it over: ``(time.time(), threading.get_ident(), None
@@ -100,7 +99,7 @@ class JobEventLines:
         second, millis = divmod(millisecond, 1000)
         cached, text = self._second
         if second != cached:
-            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            text = utc_second(second)
             self._second = (second, text)
         return f"{text}.{MILLIS[millis]}Z "
 

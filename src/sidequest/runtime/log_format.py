@@ -94,7 +94,7 @@ class TextFormatter(logging.Formatter):
         second = int(created)
         cached, stamp = self._stamp
         if second != cached:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            stamp = utc_second(second)
             self._stamp = (second, stamp)
         job_class = fields.get("job_class")
         jid = fields.get("jid")
@@ -102,6 +102,11 @@ class TextFormatter(logging.Formatter):
         if jid is not None:
             prefix += f"jid={escape(str(jid))} "
         return f"{stamp}.{int(msecs):03d}Z pid={pid} tid={tid} {levelname}: {prefix}{escape(message)}"
+
+
+def utc_second(second: int) -> str:
+    """``"2026-11-28T00:00:00"``: the part of a text line's time before its milliseconds (UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def class_prefix(job_class: Any) -> str:

@@ -239,8 +239,7 @@ class ProcessPool:
             elif self._waiters and not self._stopping:
                 waiter = self._waiters.popleft()
                 waiter.slot = slot  # stays busy: it changes hands
-                if len(waiter.request) <= AHEAD_BYTES:
-                    waiter.sent = slot.in_order = self._send_in_order(slot, waiter.request)
+                waiter.sent = self._send_in_order(slot, waiter.request)  # a big one: sent below
             else:
                 slot.busy = False
                 self._idle.append(slot)
@@ -321,6 +320,8 @@ class ProcessPool:
         child = self._new_child()
         with self._changed:
             slot.child = child
+            # The owner sends its request to this child after the lock: nothing may go ahead of it.
+            slot.in_order = False
             stopping = self._stopping
         if stopping:  # stop() ran while the child started, and may have missed it
             child.kill()
