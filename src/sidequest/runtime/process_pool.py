@@ -245,7 +245,7 @@ class ProcessPool:
                 self._idle.append(slot)
                 self._changed.notify_all()  # stop() waits here for the busy children
                 return
-            if self._waiters and slot.in_order and self._can_take_ahead(slot, self._waiters[0].request):
+            if self._waiters and self._can_take_ahead(slot, self._waiters[0].request):
                 self._send_ahead(slot, self._waiters.popleft())
         if not waiter.sent and slot.child is not None and len(waiter.request) > AHEAD_BYTES:
             child = slot.child
