@@ -58,8 +58,8 @@ def test_a_fixed_prefetch_stays_as_set_and_long_jobs_get_no_buffer() -> None:
 
 
 def test_jobs_that_wait_for_a_pool_child_are_timed_by_their_run_in_the_child() -> None:
-    # Ten threads sharing two children each wait ~8 ms for a child, then run 2 ms there: the thread
-    # sees 10 ms a job, which alone would turn the buffer off and claim one job per finished job.
+    # Threads sharing fewer children each wait ~10 ms for a child, then run 2 ms there: the thread
+    # sees 12 ms a job, which alone would turn the buffer off and claim one job per finished job.
     tracker = Tracker("host:1:f", concurrency=4, prefetch=4, auto_prefetch=True)
     for n in range(40):
         claimed = job(n)
